@@ -1,0 +1,114 @@
+"""Command line: ``globalfit evaluate`` and ``globalfit predict`` (see ``globalfit --help``)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+
+
+def read_points_csv(path: Path | str, names) -> tuple["object", np.ndarray]:
+    """Read a CSV with (at least) the parameter columns -> (DataFrame, θ (n, d) float64).
+
+    Raises ValueError naming the missing or non-numeric column.
+    """
+    import pandas as pd
+
+    df = pd.read_csv(path, float_precision="round_trip")
+    missing = [n for n in names if n not in df.columns]
+    if missing:
+        raise ValueError(f"{path}: missing parameter column(s) {missing}; expected {list(names)}")
+    cols = []
+    for n in names:
+        col = pd.to_numeric(df[n], errors="coerce")
+        bad = col.isna() & df[n].notna() | df[n].isna()
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise ValueError(f"{path}: column {n!r} row {i} is not a number: {df[n].iloc[i]!r}")
+        cols.append(col.to_numpy(dtype=np.float64))
+    return df, np.column_stack(cols) if cols else np.zeros((len(df), 0))
+
+
+def cmd_evaluate(args) -> int:
+    from globalfit import config as gfconfig
+    from globalfit.evaluation import evaluate_points
+    from globalfit.oracles import OracleSpec
+    from globalfit.space import ParameterSpace
+    from globalfit.store import EvaluationCache
+
+    config = gfconfig.load(args.config)
+    space = ParameterSpace.from_config(config["parameters"])
+    df, theta = read_points_csv(args.points, space.names)
+    theta = space.check(theta, what=str(args.points))
+    spec = OracleSpec.from_config(config)
+    cache_dir = args.cache_dir or gfconfig.cache_dir(config)
+    cache = None if args.no_cache else EvaluationCache(cache_dir, spec.identity_hash(), spec.identity())
+    table = evaluate_points(
+        theta,
+        spec,
+        cache=cache,
+        timeout=config["evaluation"]["timeout"],
+        setup_timeout=config["evaluation"]["setup_timeout"],
+        jobs=args.jobs,
+        label=Path(args.points).name,
+    )
+    df = df.copy()
+    df["chi2"] = table.chi2
+    df["status"] = table.status
+    df["message"] = table.message
+    df["seconds"] = table.seconds
+    df["cached"] = table.cached.astype(int)
+    df.to_csv(args.output, index=False, float_format="%.17g")
+    counts = table.status_counts()
+    print(f"wrote {args.output}: {len(table)} points, " + ", ".join(f"{k} {v}" for k, v in counts.items()), file=sys.stderr)
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from globalfit.surrogate import predict_csv
+
+    predict_csv(args.bundle, args.points, args.output, backend=args.backend)
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="globalfit", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    e = sub.add_parser("evaluate", help="evaluate points with the configured oracle, through the cache")
+    e.add_argument("points", help="CSV with one column per parameter (extra columns are kept)")
+    e.add_argument("-o", "--output", required=True, help="CSV written with chi2, status, message, seconds, cached added")
+    e.add_argument("--config", default="config/config.yaml", help="workflow config (default: %(default)s)")
+    e.add_argument("--jobs", type=int, default=1, help="parallel oracle processes (default: %(default)s)")
+    e.add_argument("--cache-dir", default=None, help="evaluation cache (default: the config's evaluation.cache_dir)")
+    e.add_argument("--no-cache", action="store_true", help="evaluate every point, neither reading nor writing the cache")
+    e.set_defaults(func=cmd_evaluate)
+
+    q = sub.add_parser("predict", help="predict χ² with a trained surrogate bundle")
+    q.add_argument("bundle", help="surrogate bundle directory, e.g. results/surrogate")
+    q.add_argument("points", help="CSV with one column per parameter")
+    q.add_argument("-o", "--output", required=True, help="CSV written with p_in_region, in_region, chi2_surrogate added")
+    q.add_argument("--backend", choices=["compiled", "xgboost"], default="compiled")
+    q.set_defaults(func=cmd_predict)
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    if getattr(args, "jobs", 1) < 1:
+        print("globalfit: error: --jobs must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError) as e:
+        print(f"globalfit: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

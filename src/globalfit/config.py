@@ -1,0 +1,105 @@
+"""Config loading and the checks a JSON schema cannot express.
+
+Only the standard library, PyYAML and jsonschema are imported here, so the Snakefile can use this
+module (via ``src/`` on sys.path) in a Snakemake environment without the scientific stack.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+ANALYTIC = ("bowl", "twin_wells", "gaussian")
+ALP_OPTIONS = {"ma", "sectors"}
+
+
+class ConfigError(ValueError):
+    """A config that cannot be run; the message names the offending key."""
+
+
+def load_schema(path: Path | str = SCHEMA_PATH) -> dict:
+    with open(path) as f:
+        return yaml.safe_load(f)
+
+
+def validate_schema(config: dict, schema: dict | None = None) -> dict:
+    """Validate against the JSON schema and fill defaults (as snakemake.utils.validate does)."""
+    import jsonschema
+
+    schema = schema or load_schema()
+    validator_cls = jsonschema.validators.validator_for(schema)
+
+    def set_defaults(validator, properties, instance, sch):
+        if isinstance(instance, dict):
+            for key, sub in properties.items():
+                if "default" in sub and key not in instance:
+                    instance[key] = copy.deepcopy(sub["default"])
+        yield from validator_cls.VALIDATORS["properties"](validator, properties, instance, sch)
+
+    filling = jsonschema.validators.extend(validator_cls, {"properties": set_defaults})
+    config = copy.deepcopy(config)
+    errors = sorted(filling(schema).iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        e = errors[0]
+        where = ".".join(str(p) for p in e.absolute_path) or "(top level)"
+        raise ConfigError(f"config key {where}: {e.message}")
+    return config
+
+
+def check(config: Mapping[str, Any]) -> None:
+    """Semantic checks after schema validation; raises ConfigError naming the key."""
+    params = config["parameters"]
+    seen = set()
+    for i, p in enumerate(params):
+        key = f"parameters[{i}] ({p['name']})"
+        if p["name"] in seen:
+            raise ConfigError(f"{key}: duplicate parameter name")
+        seen.add(p["name"])
+        if not p["lower"] < p["upper"]:
+            raise ConfigError(f"{key}: lower bound {p['lower']} must be below upper bound {p['upper']}")
+        prior = p.get("prior", {})
+        if prior.get("type") == "gaussian" and ("mean" not in prior or "sd" not in prior):
+            raise ConfigError(f"{key}.prior: a gaussian prior needs mean and sd")
+    oracle = config["oracle"]
+    name = oracle["name"]
+    options = oracle.get("options", {}) or {}
+    if name == "plugin":
+        if not oracle.get("plugin"):
+            raise ConfigError("oracle.plugin: name=plugin needs `module:function`")
+    elif oracle.get("plugin"):
+        raise ConfigError(f"oracle.plugin: only used with name=plugin, not {name!r}")
+    if name == "alp":
+        unknown = set(options) - ALP_OPTIONS
+        if unknown:
+            raise ConfigError(f"oracle.options: unknown ALP option(s) {sorted(unknown)}; known: {sorted(ALP_OPTIONS)}")
+        ma = options.get("ma", 2.0)
+        if not isinstance(ma, (int, float)) or ma <= 0:
+            raise ConfigError(f"oracle.options.ma: the ALP mass must be a positive number of GeV, got {ma!r}")
+        names = [p["name"] for p in params]
+        if sorted(names) != sorted(ALP_PARAMETERS):
+            raise ConfigError(f"parameters: the alp oracle needs exactly {list(ALP_PARAMETERS)}, got {names}")
+    if name in ANALYTIC and "delay" in options and not options["delay"] >= 0:
+        raise ConfigError("oracle.options.delay: must be >= 0 seconds")
+
+
+ALP_PARAMETERS = ("cqL33", "cuR", "cdR", "clL33", "ceR", "log10_fa")
+
+
+def load(path: Path | str, overrides: Mapping[str, Any] | None = None) -> dict:
+    """Read a YAML config, validate it, fill defaults and run the semantic checks."""
+    with open(path) as f:
+        raw = yaml.safe_load(f) or {}
+    if overrides:
+        raw = {**raw, **overrides}
+    config = validate_schema(raw)
+    check(config)
+    return config
+
+
+def cache_dir(config: Mapping[str, Any]) -> str:
+    """The evaluation cache directory: evaluation.cache_dir, or <results>/cache when empty."""
+    return config["evaluation"]["cache_dir"] or f"{config['results']}/cache"

@@ -1,0 +1,16 @@
+"""The initial design: a seeded Latin hypercube over the parameter box."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import qmc
+
+from globalfit.space import ParameterSpace
+
+
+def latin_hypercube(space: ParameterSpace, n: int, seed: int) -> np.ndarray:
+    """-> (n, d) float64 points, one per stratum along every axis; same seed, same points."""
+    if n < 1:
+        raise ValueError(f"design.n_initial: need at least one point, got {n}")
+    u = qmc.LatinHypercube(d=space.dim, rng=np.random.default_rng(seed)).random(n)
+    return space.from_unit(u)

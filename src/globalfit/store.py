@@ -1,0 +1,279 @@
+"""Storage: tables of evaluated points in HDF5, point files, and the content-addressed cache.
+
+θ always travels as float64 (HDF5 datasets here, never CSV text) and is identified by the SHA-256
+of its little-endian bytes, so the same point gets the same key in any chunking or round.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Iterable, Mapping
+
+import h5py
+import numpy as np
+
+STATUSES = ("ok", "error", "nonfinite", "timeout")
+
+
+def point_key(theta_row: np.ndarray) -> str:
+    """Content address of one point: SHA-256 of its float64 little-endian bytes."""
+    import hashlib
+
+    return hashlib.sha256(np.ascontiguousarray(theta_row, dtype="<f8").tobytes()).hexdigest()
+
+
+def point_keys(theta: np.ndarray) -> list[str]:
+    """theta : (n, d) -> n keys."""
+    return [point_key(row) for row in np.atleast_2d(theta)]
+
+
+@dataclass
+class EvaluationTable:
+    """Evaluated points, one entry per point (n rows).
+
+    theta (n, d) float64; chi2 (n,) float64 (NaN unless status is ok or nonfinite); status (n,)
+    str in STATUSES; round (n,) int; seconds, cpu_seconds (n,) float64 spent in the oracle;
+    cached (n,) bool (taken from the cache, not evaluated now); message (n,) str (error text);
+    breakdown (n, k) float64 per-observable χ² with names breakdown_names (k,).
+    """
+
+    names: tuple[str, ...]
+    theta: np.ndarray
+    chi2: np.ndarray
+    status: np.ndarray
+    round: np.ndarray
+    seconds: np.ndarray
+    cpu_seconds: np.ndarray
+    cached: np.ndarray
+    message: np.ndarray
+    breakdown: np.ndarray
+    breakdown_names: tuple[str, ...] = ()
+    attrs: dict = field(default_factory=dict)
+
+    ROW_FIELDS = ("theta", "chi2", "status", "round", "seconds", "cpu_seconds", "cached", "message", "breakdown")
+
+    def __len__(self) -> int:
+        return len(self.chi2)
+
+    @property
+    def ok(self) -> np.ndarray:
+        """(n,) bool: points that may be fitted."""
+        return (self.status == "ok") & np.isfinite(self.chi2)
+
+    @property
+    def keys(self) -> list[str]:
+        return point_keys(self.theta)
+
+    def status_counts(self) -> dict[str, int]:
+        return {s: int(np.sum(self.status == s)) for s in STATUSES}
+
+    @classmethod
+    def from_records(cls, names, records: list[dict], round_index: int = 0) -> "EvaluationTable":
+        """Build from cache records (dicts as written by :class:`EvaluationCache`)."""
+        bnames = sorted({k for r in records for k in (r.get("breakdown") or {})})
+        col = {b: j for j, b in enumerate(bnames)}
+        breakdown = np.full((len(records), len(bnames)), np.nan)
+        for i, r in enumerate(records):
+            for k, v in (r.get("breakdown") or {}).items():
+                breakdown[i, col[k]] = v
+        d = len(names)
+        return cls(
+            names=tuple(names),
+            theta=np.array([r["theta"] for r in records], dtype=np.float64).reshape(-1, d),
+            chi2=np.array([r["chi2"] for r in records], dtype=np.float64),
+            status=np.array([r["status"] for r in records], dtype=object).astype(str),
+            round=np.full(len(records), round_index, dtype=np.int64),
+            seconds=np.array([r["seconds"] for r in records], dtype=np.float64),
+            cpu_seconds=np.array([r["cpu_seconds"] for r in records], dtype=np.float64),
+            cached=np.array([bool(r.get("cached", False)) for r in records]),
+            message=np.array([r.get("message", "") for r in records], dtype=object).astype(str),
+            breakdown=breakdown,
+            breakdown_names=tuple(bnames),
+        )
+
+    @classmethod
+    def concat(cls, tables: list["EvaluationTable"], attrs: dict | None = None) -> "EvaluationTable":
+        tables = [t for t in tables if t is not None]
+        if not tables:
+            raise ValueError("nothing to concatenate")
+        names = tables[0].names
+        for t in tables:
+            if t.names != names:
+                raise ValueError(f"parameter names differ between tables: {names} vs {t.names}")
+        bnames = tuple(sorted({b for t in tables for b in t.breakdown_names}))
+        blocks = []
+        for t in tables:
+            block = np.full((len(t), len(bnames)), np.nan)
+            for j, b in enumerate(t.breakdown_names):
+                block[:, bnames.index(b)] = t.breakdown[:, j]
+            blocks.append(block)
+        cat = {f: np.concatenate([getattr(t, f) for t in tables]) for f in cls.ROW_FIELDS if f != "breakdown"}
+        return cls(
+            names=names,
+            breakdown=np.concatenate(blocks) if blocks else np.zeros((0, 0)),
+            breakdown_names=bnames,
+            attrs=dict(attrs or {}),
+            **cat,
+        )
+
+    def write(self, path: Path | str, attrs: Mapping | None = None) -> None:
+        """Write atomically (temporary file + rename) so a killed job leaves no half file."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        all_attrs = {**self.attrs, **(attrs or {})}
+        with _atomic(path) as tmp, h5py.File(tmp, "w") as f:
+            str_dt = h5py.string_dtype()
+            f.create_dataset("theta", data=self.theta.astype("<f8"))
+            f["theta"].attrs["names"] = list(self.names)
+            f.create_dataset("chi2", data=self.chi2.astype("<f8"))
+            f.create_dataset("status", data=self.status.astype(object), dtype=str_dt)
+            f.create_dataset("round", data=self.round.astype("<i8"))
+            f.create_dataset("seconds", data=self.seconds.astype("<f8"))
+            f.create_dataset("cpu_seconds", data=self.cpu_seconds.astype("<f8"))
+            f.create_dataset("cached", data=self.cached.astype(bool))
+            f.create_dataset("message", data=self.message.astype(object), dtype=str_dt)
+            f.create_dataset("breakdown", data=self.breakdown.astype("<f8"))
+            f.create_dataset("breakdown_names", data=np.array(self.breakdown_names, dtype=object), dtype=str_dt)
+            for k, v in all_attrs.items():
+                f.attrs[k] = v if isinstance(v, (str, int, float, np.integer, np.floating)) else json.dumps(v)
+
+    @classmethod
+    def read(cls, path: Path | str) -> "EvaluationTable":
+        with h5py.File(path, "r") as f:
+            def strings(name):
+                return np.array([s.decode() if isinstance(s, bytes) else s for s in f[name][()]], dtype=object).astype(str)
+
+            return cls(
+                names=tuple(str(n) for n in f["theta"].attrs["names"]),
+                theta=f["theta"][()],
+                chi2=f["chi2"][()],
+                status=strings("status"),
+                round=f["round"][()],
+                seconds=f["seconds"][()],
+                cpu_seconds=f["cpu_seconds"][()],
+                cached=f["cached"][()],
+                message=strings("message"),
+                breakdown=f["breakdown"][()],
+                breakdown_names=tuple(strings("breakdown_names")),
+                attrs={k: (v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()},
+            )
+
+    def to_frame(self):
+        """pandas DataFrame with parameter columns, chi2, status and round (the CSV mirror)."""
+        import pandas as pd
+
+        df = pd.DataFrame(self.theta, columns=list(self.names))
+        df["chi2"] = self.chi2
+        df["status"] = self.status
+        df["round"] = self.round
+        return df
+
+    def write_csv(self, path: Path | str) -> None:
+        # %.17g round-trips float64 exactly, for readers who do use the text
+        self.to_frame().to_csv(path, index=False, float_format="%.17g")
+
+
+def write_points(path: Path | str, theta: np.ndarray, names: Iterable[str], attrs: Mapping | None = None) -> None:
+    """Write a batch of points (n, d) float64 to HDF5, atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _atomic(path) as tmp, h5py.File(tmp, "w") as f:
+        f.create_dataset("theta", data=np.asarray(theta, dtype="<f8").reshape(len(theta), -1))
+        f["theta"].attrs["names"] = list(names)
+        for k, v in (attrs or {}).items():
+            f.attrs[k] = v if isinstance(v, (str, int, float)) else json.dumps(v)
+
+
+def read_points(path: Path | str) -> tuple[np.ndarray, tuple[str, ...], dict]:
+    """-> theta (n, d) float64, names, attrs."""
+    with h5py.File(path, "r") as f:
+        theta = f["theta"][()]
+        names = tuple(str(n) for n in f["theta"].attrs["names"])
+        attrs = dict(f.attrs.items())
+    return theta, names, attrs
+
+
+def split_chunks(n: int, chunk_size: int) -> list[slice]:
+    """Slices of ``range(n)`` with at most chunk_size points each (the last may be shorter)."""
+    return [slice(i, min(i + chunk_size, n)) for i in range(0, n, chunk_size)]
+
+
+def write_batch(proposal: Path | str, chunks: list, theta: np.ndarray, names, chunk_size: int, attrs=None) -> None:
+    """Write a round's proposed points and split them into the chunk files the workflow fans out."""
+    slices = split_chunks(len(theta), chunk_size)
+    if len(slices) != len(chunks):
+        raise ValueError(f"{len(theta)} points in chunks of {chunk_size} make {len(slices)} chunks, not {len(chunks)}")
+    write_points(proposal, theta, names, attrs)
+    for path, sl in zip(chunks, slices):
+        write_points(path, theta[sl], names, attrs)
+
+
+class _atomic:
+    """Context manager yielding a temporary path that is renamed onto ``path`` on success."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def __enter__(self) -> str:
+        fd, self.tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+        os.close(fd)
+        return self.tmp
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            os.replace(self.tmp, self.path)
+        elif os.path.exists(self.tmp):
+            os.unlink(self.tmp)
+        return False
+
+
+class EvaluationCache:
+    """Content-addressed store of oracle results: one small JSON file per (oracle, point).
+
+    ``root/<oracle hash>/identity.json`` says what the oracle was; ``points/<k[:2]>/<k>.json``
+    holds one result. Each record is written atomically as soon as its point finishes, so parallel
+    chunk jobs never share a file, a killed job loses at most the point in flight, and any later
+    chunking, round or stage finds earlier results by key.
+    """
+
+    def __init__(self, root: Path | str, oracle_hash: str, identity: Mapping | None = None):
+        self.dir = Path(root) / oracle_hash
+        (self.dir / "points").mkdir(parents=True, exist_ok=True)
+        ident = self.dir / "identity.json"
+        if identity is not None and not ident.exists():
+            with _atomic(ident) as tmp, open(tmp, "w") as f:
+                json.dump(identity, f, indent=1, sort_keys=True, default=str)
+
+    def _path(self, key: str) -> Path:
+        return self.dir / "points" / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> dict | None:
+        p = self._path(key)
+        if not p.exists():
+            return None
+        try:
+            with open(p) as f:
+                rec = json.load(f)
+        except (OSError, json.JSONDecodeError):
+            return None  # unreadable record: the point is evaluated again
+        if rec.get("key") != key:
+            return None
+        rec["theta"] = np.frombuffer(bytes.fromhex(rec["theta_hex"]), dtype="<f8").copy()
+        return rec
+
+    def put(self, key: str, record: Mapping) -> None:
+        p = self._path(key)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        rec = dict(record)
+        theta = np.asarray(rec.pop("theta"), dtype="<f8")
+        rec.pop("cached", None)
+        out = {"key": key, "theta_hex": theta.tobytes().hex(), "theta": theta.tolist(), **rec}
+        with _atomic(p) as tmp, open(tmp, "w") as f:
+            json.dump(out, f, default=float)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in (self.dir / "points").rglob("*.json"))

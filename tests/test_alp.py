@@ -1,0 +1,75 @@
+"""The real ALP-aca oracle: reference values of DESIGN.md and bit-identical χ² across processes."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import BIN, ROOT
+from globalfit.oracles.alp import AlpOracle
+
+pytestmark = pytest.mark.alp
+NAMES = ["cqL33", "cuR", "cdR", "clL33", "ceR", "log10_fa"]
+REFERENCE = [  # θ, χ² measured on two machines with the project convention (DESIGN.md)
+    ((0, 0, 0, 0, 0, 8), 18.980670),
+    ((-2.720801, 0.859483, -1.268719, 1.208097, -0.824785, 7.310653), 13.327440),
+    ((0.1, 0.1, 0.1, 0.1, 0.1, 7.0), 18.831709),
+]
+
+
+def start_evaluate(points: pd.DataFrame, tmp_path, tag, env=None):
+    src = tmp_path / f"{tag}.csv"
+    points.to_csv(src, index=False, float_format="%.17g")
+    out = tmp_path / f"{tag}_out.csv"
+    cmd = [str(BIN / "globalfit"), "evaluate", str(src), "-o", str(out), "--config", str(ROOT / "config" / "config.yaml"), "--no-cache"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
+    return proc, out
+
+
+def finish(proc, out):
+    stdout, stderr = proc.communicate(timeout=900)
+    assert proc.returncode == 0, stderr[-3000:]
+    return pd.read_csv(out, float_precision="round_trip")
+
+
+def test_reference_points_in_two_processes_and_orders(tmp_path):
+    pts = pd.DataFrame([t for t, _ in REFERENCE], columns=NAMES, dtype=float)
+    a = start_evaluate(pts, tmp_path, "forward")
+    b = start_evaluate(pts.iloc[::-1], tmp_path, "reverse")
+    fwd, rev = finish(*a), finish(*b).iloc[::-1].reset_index(drop=True)
+    expected = np.array([c for _, c in REFERENCE])
+    assert list(fwd.status) == ["ok"] * 3
+    np.testing.assert_allclose(fwd.chi2, expected, atol=1e-6, rtol=0)
+    np.testing.assert_allclose(rev.chi2, expected, atol=1e-6, rtol=0)
+
+
+def test_random_points_bit_identical_whatever_the_parent_hash_seed(tmp_path):
+    rng = np.random.default_rng(2024)
+    theta = np.column_stack([rng.uniform(-3, 3, (5, 5)), rng.uniform(6, 8, 5)])
+    pts = pd.DataFrame(theta, columns=NAMES)
+    a = start_evaluate(pts, tmp_path, "seed1", env={"PYTHONHASHSEED": "1"})
+    b = start_evaluate(pts, tmp_path, "seed_random", env={"PYTHONHASHSEED": "random"})
+    ra, rb = finish(*a), finish(*b)
+    assert (ra.status == "ok").all()
+    assert np.array_equal(ra.chi2.to_numpy(), rb.chi2.to_numpy())  # bitwise, via %.17g round trip
+    np.testing.assert_array_equal(ra[NAMES].to_numpy(), theta)
+
+
+def test_refuses_to_run_with_hash_randomisation(monkeypatch):
+    monkeypatch.setenv("PYTHONHASHSEED", "random")
+    with pytest.raises(RuntimeError, match="PYTHONHASHSEED=0"):
+        AlpOracle(NAMES).setup()
+
+
+def test_evaluate_cli_rejects_bad_points(tmp_path):
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame([[0, 0, 0, 0, 0, 9.0]], columns=NAMES).to_csv(bad, index=False)
+    proc = subprocess.run([str(BIN / "globalfit"), "evaluate", str(bad), "-o", str(tmp_path / "o.csv"), "--config", str(ROOT / "config/config.yaml")], capture_output=True, text=True)
+    assert proc.returncode == 2 and "'log10_fa' = 9.0 outside its bounds" in proc.stderr
+    pd.DataFrame([[0, 0, 0, 0, 0]], columns=NAMES[:5]).to_csv(bad, index=False)
+    proc = subprocess.run([str(BIN / "globalfit"), "evaluate", str(bad), "-o", str(tmp_path / "o.csv"), "--config", str(ROOT / "config/config.yaml")], capture_output=True, text=True)
+    assert proc.returncode == 2 and "missing parameter column(s) ['log10_fa']" in proc.stderr
+    assert not (tmp_path / "o.csv").exists()

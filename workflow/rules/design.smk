@@ -1,0 +1,16 @@
+rule design:
+    output:
+        proposal=f"{R}/rounds/0/proposal.h5",
+        chunks=round_chunks(0, "chunks"),
+    log:
+        f"{R}/logs/design.log",
+    conda:
+        CONDA_ENV
+    params:
+        design=config["design"],
+        parameters=config["parameters"],
+        chunk_size=config["evaluation"]["chunk_size"],
+        provenance=provenance("parameters", "design"),
+        code=module_hash("design.py", "store.py", "space.py"),
+    script:
+        "../scripts/design.py"

@@ -1,0 +1,10 @@
+"""The final dataset (every design and active-learning point) and its CSV mirror."""
+
+from globalfit.logs import snakemake_log
+from globalfit.store import EvaluationTable
+
+log = snakemake_log(snakemake)
+dataset = EvaluationTable.read(snakemake.input[0])
+dataset.write(snakemake.output.h5, attrs=snakemake.params.provenance)
+dataset.write_csv(snakemake.output.csv)
+log.info("%d points, %s", len(dataset), dataset.status_counts())

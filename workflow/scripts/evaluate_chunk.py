@@ -1,0 +1,24 @@
+"""One evaluation job: the chunk's points through the cache and the oracle, in one worker process."""
+
+from globalfit.evaluation import evaluate_points
+from globalfit.logs import snakemake_log
+from globalfit.oracles import OracleSpec
+from globalfit.store import EvaluationCache, read_points
+
+log = snakemake_log(snakemake)
+theta, names, _ = read_points(snakemake.input[0])
+spec = OracleSpec.from_config(snakemake.config)
+settings = snakemake.params.evaluation
+cache = EvaluationCache(snakemake.params.cache_dir, spec.identity_hash(), spec.identity())
+table = evaluate_points(
+    theta,
+    spec,
+    cache=cache,
+    timeout=settings["timeout"],
+    setup_timeout=settings["setup_timeout"],
+    jobs=snakemake.threads,
+    round_index=int(snakemake.wildcards.round),
+    label=f"round {snakemake.wildcards.round} chunk {snakemake.wildcards.chunk}",
+)
+table.write(snakemake.output[0], attrs=snakemake.params.provenance)
+log.info("done: %s", table.status_counts())
