@@ -16,6 +16,14 @@ include: "workflow/rules/design.smk"
 include: "workflow/rules/evaluate.smk"
 
 
+# bookkeeping rules run inside the main Snakemake process, not as cluster jobs
+localrules:
+    all,
+    design,
+    gather_round,
+    dataset,
+
+
 rule all:
     default_target: True
     input:
