@@ -1,0 +1,159 @@
+"""Compile XGBoost boosters to native shared libraries with Treelite + TL2cgen, and load them.
+
+Why compile: one batched call of a compiled tree ensemble is several times faster than
+``Booster.predict`` and has a much smaller per-call overhead, which is what an MCMC sampler
+calling the surrogate millions of times needs (see ``benchmarks/surrogate_speed.py``).
+
+Facts this module relies on (measured, see the pins in ``requirements.lock``):
+
+* TL2cgen 1.0.0 embeds Treelite 4.1.2, which cannot read UBJSON files and loses ``base_score``
+  of XGBoost 3.x models; hence XGBoost 2.1.x and conversion through the in-memory booster
+  (``Booster.save_raw("json")``), never through a file.
+* Treelite 4.1.2 does not know the identity-link objectives ``reg:absoluteerror`` and
+  ``reg:quantileerror`` ("Unrecognized XGBoost objective"). Their prediction is the raw margin,
+  exactly as for ``reg:squarederror``, so the objective name is rewritten to
+  ``reg:squarederror`` in the JSON handed to Treelite (only the output transform depends on it).
+  The agreement check below guards this.
+* ``dlopen`` caches libraries by path: a process that loaded ``m.so`` and later loads a *new*
+  ``m.so`` at the same path silently gets the old one. Give every compiled model a file name
+  that depends on its content (:func:`content_name`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+# Objectives whose prediction is the untransformed margin but that Treelite 4.1.2 rejects.
+_IDENTITY_OBJECTIVES_UNKNOWN_TO_TREELITE = ("reg:absoluteerror", "reg:quantileerror")
+
+
+def content_name(booster, stem: str, length: int = 12) -> str:
+    """File name ``{stem}-{hash}.so`` where hash is the SHA-256 of the booster's UBJSON bytes.
+
+    A content-addressed name sidesteps the ``dlopen`` path cache (module docstring).
+    """
+    digest = hashlib.sha256(bytes(booster.save_raw("ubj"))).hexdigest()[:length]
+    return f"{stem}-{digest}.so"
+
+
+def to_treelite(booster):
+    """An XGBoost ``Booster`` -> ``treelite.Model`` (through JSON; see the module docstring)."""
+    import treelite
+
+    model = json.loads(bytes(booster.save_raw("json")))
+    objective = model["learner"]["objective"]
+    if objective["name"] in _IDENTITY_OBJECTIVES_UNKNOWN_TO_TREELITE:
+        if int(model["learner"]["learner_model_param"].get("num_target", "1")) != 1:
+            raise ValueError(f"compilation supports single-target models only ({objective['name']})")
+        model["learner"]["objective"] = {"name": "reg:squarederror", "reg_loss_param": {"scale_pos_weight": "1"}}
+    return treelite.frontend.from_xgboost_json(json.dumps(model))
+
+
+def compile_booster(
+    booster,
+    libpath: Path | str,
+    *,
+    parallel_comp: int | None = None,
+    toolchain: str = "gcc",
+    nthread: int = 1,
+    verbose: bool = False,
+) -> Path:
+    """Compile ``booster`` to the shared library ``libpath`` and return its path.
+
+    parallel_comp : number of C translation units (None: one per ~100 trees, at most 16);
+        more units compile faster on several cores and keep each file small.
+    nthread : compiler processes run at once (explicit; never taken from the machine).
+    """
+    import tl2cgen
+
+    libpath = Path(libpath)
+    libpath.parent.mkdir(parents=True, exist_ok=True)
+    if parallel_comp is None:
+        parallel_comp = int(min(16, max(1, booster.num_boosted_rounds() // 100)))
+    if parallel_comp < 1 or nthread < 1:
+        raise ValueError(f"parallel_comp ({parallel_comp}) and nthread ({nthread}) must be >= 1")
+    model = to_treelite(booster)
+    tl2cgen.export_lib(
+        model,
+        toolchain=toolchain,
+        libpath=str(libpath),
+        params={"parallel_comp": int(parallel_comp)},
+        nthread=int(nthread),
+        verbose=verbose,
+    )
+    return libpath
+
+
+class CompiledModel:
+    """A compiled tree ensemble: ``predict(X (n, d)) -> (n,)`` on the model's output scale.
+
+    The output scale is XGBoost's default ``predict`` output: probabilities for
+    ``binary:logistic``, the raw value for identity-link regression objectives.
+    Features are passed as float32, as XGBoost does, so both backends see the same numbers.
+    """
+
+    def __init__(self, libpath: Path | str, *, nthread: int = 1):
+        import tl2cgen
+
+        self.libpath = Path(libpath)
+        if not self.libpath.is_file():
+            raise FileNotFoundError(f"compiled model {self.libpath} does not exist")
+        self.nthread = int(nthread)
+        self._predictor = tl2cgen.Predictor(str(self.libpath), nthread=self.nthread)
+        self.num_feature = int(self._predictor.num_feature)
+        self._dmatrix = tl2cgen.DMatrix
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """X : (n, d) float -> (n,) float64."""
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        if X.ndim != 2 or X.shape[1] != self.num_feature:
+            raise ValueError(f"expected X of shape (n, {self.num_feature}), got {X.shape}")
+        out = self._predictor.predict(self._dmatrix(X, dtype="float32"))
+        return np.asarray(out, dtype=np.float64).reshape(X.shape[0])
+
+    def __repr__(self) -> str:
+        return f"CompiledModel({str(self.libpath)!r}, nthread={self.nthread})"
+
+
+class XGBoostModel:
+    """The same interface over an in-memory ``xgboost.Booster`` (the reference backend)."""
+
+    def __init__(self, booster, *, nthread: int = 1):
+        self.booster = booster
+        self.nthread = int(nthread)
+        booster.set_param({"nthread": self.nthread})
+        self.num_feature = int(booster.num_features())
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """X : (n, d) float -> (n,) float64."""
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        if X.ndim != 2 or X.shape[1] != self.num_feature:
+            raise ValueError(f"expected X of shape (n, {self.num_feature}), got {X.shape}")
+        # inplace_predict skips building a DMatrix (most of the cost of small calls); its output
+        # is bit-identical to predict(DMatrix(X)).
+        out = self.booster.inplace_predict(X)
+        return np.asarray(out, dtype=np.float64).reshape(X.shape[0])
+
+    def __repr__(self) -> str:
+        return f"XGBoostModel(<{self.booster.num_boosted_rounds()} rounds>, nthread={self.nthread})"
+
+
+def compare_predictions(reference, candidate, X: np.ndarray, *, atol: float = 1e-4, rtol: float = 1e-5) -> dict:
+    """Compare two backends on X : (n, d); agreement means |a − b| <= atol + rtol·|a| everywhere.
+
+    Returns {"n", "max_abs_diff", "max_rel_diff", "agree"}; the scale is the models' own output.
+    """
+    a = reference.predict(X)
+    b = candidate.predict(X)
+    diff = np.abs(a - b)
+    rel = diff / np.maximum(np.abs(a), np.finfo(np.float64).tiny)
+    return {
+        "n": int(a.size),
+        "max_abs_diff": float(diff.max(initial=0.0)),
+        "max_rel_diff": float(rel.max(initial=0.0)),
+        "agree": bool(np.all(diff <= atol + rtol * np.abs(a))),
+    }
