@@ -11,9 +11,15 @@ configfile: "config/config.yaml"
 validate(config, "workflow/schemas/config.schema.yaml")
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/design.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/active_learning.smk"
+include: "workflow/rules/surrogate.smk"
+include: "workflow/rules/inference.smk"
 
 
 # bookkeeping rules run inside the main Snakemake process, not as cluster jobs
@@ -22,6 +28,10 @@ localrules:
     design,
     gather_round,
     dataset,
+    validation_points,
+    validation,
+    derived_points,
+    inference_summary,
 
 
 rule all:

@@ -397,18 +397,21 @@ def test_hyperparameter_grid_shows_under_and_over_fitting(fitted, tmp_path):
 
 
 def test_train_bundle_runs_the_whole_stage(tmp_path, problem):
-    from globalfit.surrogate import train_bundle
+    from globalfit.surrogate import plot_bundle, train_bundle
 
     space, f, theta, chi2 = problem
     ok = np.ones(chi2.size, dtype=bool)
     ok[::50] = False
     sur = train_bundle(theta[:1200], chi2[:1200], space, tmp_path / "b", ok=ok[:1200], n_trials=2, n_folds=3,
                        tuning_rounds=40, tuning_early_stopping=10, compile=False, seed=0, nthread=1,
-                       n_estimators=100, threshold=10.0)
+                       n_estimators=100, threshold=10.0, study_dir=tmp_path / "studies")
     assert sur.metrics_["counts"]["excluded_not_ok"] == 24
     assert set(sur.regressor_params) >= {"max_depth", "learning_rate"}  # tuned values were used
+    assert (tmp_path / "studies" / "classifier.sqlite").is_file()
     for name in ("metadata.json", "metrics.json", "classifier.ubj", "regressor.ubj", "split.csv",
-                 "tuning/classifier.sqlite", "tuning/regressor_trials.csv", "plots/regressor_curves.png",
-                 "plots/classifier_importance.png", "plots/predicted_vs_true.png"):
+                 "tuning/regressor_trials.csv", "tuning/classifier_importance.json"):
         assert (tmp_path / "b" / name).is_file(), name
+    plots = plot_bundle(tmp_path / "b", tmp_path / "plots")
+    for name in ("regressor_curves.png", "classifier_importance.png", "predicted_vs_true.png"):
+        assert (tmp_path / "plots" / name) in plots and (tmp_path / "plots" / name).is_file(), name
     assert Surrogate.load(tmp_path / "b", backend="xgboost").predict(theta[:5])[1].shape == (5,)

@@ -17,34 +17,50 @@ pytestmark = pytest.mark.workflow
 def test_default_config_dry_run_lists_the_dag(tmp_path):
     proc = run_snakemake(ROOT, ROOT / "config" / "config.yaml", "-n", "--cores", "2", timeout=300)
     out = proc.stdout
-    assert "evaluate_chunk" in out and "design" in out and "gather_round" in out
-    # 288 hypercube points in chunks of 16
-    assert any(line.split()[:2] == ["evaluate_chunk", "18"] for line in out.splitlines())
+    counts = {line.split()[0]: int(line.split()[1]) for line in out.splitlines() if len(line.split()) == 2 and line.split()[1].isdigit()}
+    for rule in ("design", "propose", "gather_round", "surrogate", "sample", "frequentist", "validation", "inference_summary", "derived_chunk"):
+        assert rule in counts, rule
+    # 288 hypercube points in chunks of 16, 8 rounds of 32, 200 validation points, 5 confirmations
+    assert counts["evaluate_chunk"] == 18 + 8 * 2 + 13 + 1
+    assert counts["propose"] == 8
 
 
-def test_analytic_design_and_evaluation_end_to_end(tmp_path, analytic_config):
+def test_analytic_fit_end_to_end(tmp_path, analytic_config):
+    import pandas as pd
     import yaml
 
     run_snakemake(tmp_path, analytic_config, "--cores", "2")
     cfg = yaml.safe_load(open(analytic_config))
     res = tmp_path / "results"
-    chunks = sorted((res / "rounds" / "0" / "evaluated").glob("*.h5"))
-    assert len(chunks) >= 4
+    assert len(list((res / "rounds" / "0" / "evaluated").glob("*.h5"))) >= 4
     ds = EvaluationTable.read(res / "dataset.h5")
-    n = cfg["design"]["n_initial"]
-    assert len(ds) == n and ds.theta.dtype == np.float64 and (ds.round == 0).all()
+    al = cfg["active_learning"]
+    n = cfg["design"]["n_initial"] + al["rounds"] * al["batch_size"]
+    assert len(ds) == n and ds.theta.dtype == np.float64
+    assert np.bincount(ds.round).tolist() == [cfg["design"]["n_initial"]] + [al["batch_size"]] * al["rounds"]
     space = ParameterSpace.from_config(cfg["parameters"])
     truth = AnalyticFunction(cfg["oracle"]["name"], space, cfg["oracle"]["options"]).chi2(ds.theta)
     np.testing.assert_array_equal(ds.chi2, truth)
-    assert len({tuple(r) for r in ds.theta}) == n
+    assert len({tuple(r) for r in ds.theta}) == n  # no point evaluated twice
     for key in ("config_hash", "seeds", "oracle", "oracle_hash", "package_version"):
         assert key in ds.attrs, key
     assert json.loads(ds.attrs["oracle"])["name"] == "twin_wells"
-    import pandas as pd
-
     csv = pd.read_csv(res / "dataset.csv", float_precision="round_trip")
     assert list(csv.columns) == [*space.names, "chi2", "status", "round"]
     np.testing.assert_array_equal(csv[list(space.names)].to_numpy(), ds.theta)
+
+    diag = pd.read_csv(res / "active_learning" / "diagnostics.csv")
+    assert diag["round"].tolist() == list(range(1, al["rounds"] + 1))
+    metrics = json.loads((res / "surrogate" / "metrics.json").read_text())
+    assert metrics["counts"]["train"] + metrics["counts"]["validation"] + metrics["counts"]["test"] == n
+    summary = json.loads((res / "inference" / "summary.json").read_text())
+    for key in ("best_fit", "sm", "significance", "validation", "convergence"):
+        assert summary[key] is not None, key
+    assert summary["best_fit"]["chi2_true"] <= ds.chi2.min() + 1.0
+    assert summary["significance"]["dof"] == cfg["inference"]["dof"]
+    assert summary["sm"]["chi2"] == AnalyticFunction(cfg["oracle"]["name"], space, cfg["oracle"]["options"]).chi2(
+        np.array([[0.0, 0.0, 1.0]]))[0]
+    assert (res / "inference" / "plots" / "corner.png").stat().st_size > 10_000
 
     # nothing changed: nothing reruns
     proc = run_snakemake(tmp_path, analytic_config, "-n", "--cores", "1")
@@ -53,10 +69,11 @@ def test_analytic_design_and_evaluation_end_to_end(tmp_path, analytic_config):
     # another chunking reruns the evaluation jobs, but the cache answers every point
     spec = OracleSpec.from_config({**cfg, "oracle": {"options": {}, "plugin": None, **cfg["oracle"]}})
     cache = EvaluationCache(res / "cache", spec.identity_hash())
-    assert len(cache) == n
+    n_cached = len(cache)
     other = write_config(tmp_path / "rechunked.yaml", analytic_config, evaluation={"chunk_size": 7})
-    run_snakemake(tmp_path, other, "--cores", "2")
+    run_snakemake(tmp_path, other, "--cores", "2", "results/dataset.h5")
     again = EvaluationTable.read(res / "dataset.h5")
-    assert len(cache) == n
-    assert sum(EvaluationTable.read(p).cached.sum() for p in (res / "rounds" / "0" / "evaluated").glob("*.h5")) == n
+    assert len(cache) == n_cached
+    assert again.cached.all()
     np.testing.assert_array_equal(again.chi2, ds.chi2)
+    np.testing.assert_array_equal(again.theta, ds.theta)

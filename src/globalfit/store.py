@@ -68,6 +68,11 @@ class EvaluationTable:
     def keys(self) -> list[str]:
         return point_keys(self.theta)
 
+    def best(self, n: int) -> np.ndarray:
+        """(min(n, n_ok), d) the lowest-χ² successfully evaluated points, best first."""
+        idx = np.flatnonzero(self.ok)
+        return self.theta[idx[np.argsort(self.chi2[idx], kind="stable")[:n]]]
+
     def status_counts(self) -> dict[str, int]:
         return {s: int(np.sum(self.status == s)) for s in STATUSES}
 
@@ -197,17 +202,26 @@ def read_points(path: Path | str) -> tuple[np.ndarray, tuple[str, ...], dict]:
     return theta, names, attrs
 
 
+def batch_round(batch: str) -> int:
+    """Round number stored with a batch's points: r for "rounds/<r>", -1 for other batches
+    (best-fit confirmation, posterior validation), which never enter the training dataset."""
+    head, _, tail = batch.partition("/")
+    return int(tail) if head == "rounds" else -1
+
+
 def split_chunks(n: int, chunk_size: int) -> list[slice]:
     """Slices of ``range(n)`` with at most chunk_size points each (the last may be shorter)."""
     return [slice(i, min(i + chunk_size, n)) for i in range(0, n, chunk_size)]
 
 
-def write_batch(proposal: Path | str, chunks: list, theta: np.ndarray, names, chunk_size: int, attrs=None) -> None:
-    """Write a round's proposed points and split them into the chunk files the workflow fans out."""
+def write_batch(proposal: Path | str | None, chunks: list, theta: np.ndarray, names, chunk_size: int, attrs=None) -> None:
+    """Write a batch of points (to ``proposal`` unless None) and split it into the chunk files
+    the workflow fans out."""
     slices = split_chunks(len(theta), chunk_size)
     if len(slices) != len(chunks):
         raise ValueError(f"{len(theta)} points in chunks of {chunk_size} make {len(slices)} chunks, not {len(chunks)}")
-    write_points(proposal, theta, names, attrs)
+    if proposal is not None:
+        write_points(proposal, theta, names, attrs)
     for path, sl in zip(chunks, slices):
         write_points(path, theta[sl], names, attrs)
 

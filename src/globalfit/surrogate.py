@@ -1025,8 +1025,8 @@ def train_bundle(
     n_folds: int = 5,
     tuning_rounds: int = 1000,
     tuning_early_stopping: int = 30,
+    study_dir: Path | str | None = None,
     compile: bool = True,
-    plots: bool = True,
     config_hash: str | None = None,
     provenance: Mapping | None = None,
     seed: int = 0,
@@ -1034,48 +1034,66 @@ def train_bundle(
     **settings,
 ) -> Surrogate:
     """Split, tune both models (``n_trials`` optuna trials each; 0 = use ``settings``' params),
-    fit, evaluate, save and compile, and plot, into ``bundle_dir``.
+    fit, evaluate, save and compile into ``bundle_dir``.
 
     theta : (N, d), chi2 : (N,), ok : (N,) bool or None. ``settings`` are further
     :class:`Surrogate` keyword arguments (threshold, recall_target, regressor_margin, ...); tuned
-    parameters override their classifier_params / regressor_params. Besides the bundle files
-    this writes ``tuning/{classifier,regressor}.sqlite`` (resumable studies),
-    ``tuning/{classifier,regressor}_trials.csv``, ``plots/{classifier,regressor}_importance.png``
-    and ``plots/{classifier,regressor}_curves.png``, ``plots/predicted_vs_true.png``.
+    parameters override their classifier_params / regressor_params. The optuna studies live in
+    ``study_dir/{classifier,regressor}.sqlite`` (default ``bundle_dir/tuning``): keep them outside
+    a directory that a workflow manager deletes on failure, so an interrupted study resumes.
+    Besides the bundle files this writes ``tuning/{classifier,regressor}_trials.csv`` and
+    ``tuning/{classifier,regressor}_importance.json`` (optuna fANOVA, seeded) for
+    :func:`plot_bundle`.
     """
     from globalfit import tuning
 
     bundle = Path(bundle_dir)
+    studies = Path(study_dir) if study_dir is not None else bundle / "tuning"
     sur = Surrogate(space, seed=seed, nthread=nthread, **settings)
     split = split_dataset(theta, chi2, ok=ok, threshold=sur.threshold, fractions=sur.fractions, seed=seed, space=space)
+    tuned = {}
     if n_trials > 0:
         common = dict(n_trials=n_trials, n_folds=n_folds, num_boost_round=tuning_rounds,
                       early_stopping_rounds=tuning_early_stopping, seed=seed, nthread=nthread)
         tuned = {
-            "classifier": tuning.tune_classifier(split, storage=bundle / "tuning" / "classifier.sqlite", **common),
+            "classifier": tuning.tune_classifier(split, storage=studies / "classifier.sqlite", **common),
             "regressor": tuning.tune_regressor(
-                split, storage=bundle / "tuning" / "regressor.sqlite", margin=sur.regressor_margin,
+                split, storage=studies / "regressor.sqlite", margin=sur.regressor_margin,
                 objective=sur.regressor_objective, eval_metric=sur.regressor_eval_metric,
                 target_transform=sur.target_transform, **common),
         }
         sur.classifier_params = {**sur.classifier_params, **tuned["classifier"].best_params_}
         sur.regressor_params = {**sur.regressor_params, **tuned["regressor"].best_params_}
-        for name, t in tuned.items():
-            tuning.save_trials_csv(t.study_, bundle / "tuning" / f"{name}_trials.csv")
     sur.fit_split(split)
     sur.save(bundle, compile=compile, config_hash=config_hash, provenance=provenance, compile_nthread=nthread)
-    if plots:
-        from globalfit.plots import surrogate as P
-
-        if n_trials > 0:
-            for name, t in tuned.items():
-                P.plot_param_importances(tuning.param_importances(t.study_, seed=seed),
-                                         bundle / "plots" / f"{name}_importance.png", title=f"{name} hyperparameters")
-        for name, model in (("classifier", sur.classifier_), ("regressor", sur.regressor_)):
-            P.plot_learning_curves(model.curves_, bundle / "plots" / f"{name}_curves.png", title=name,
-                                   best_iteration=model.best_iteration_)
-        m = split.in_region[split.test]
-        P.plot_predicted_vs_true(split.chi2[split.test][m], sur.predict_chi2_unmasked(split.theta[split.test][m]),
-                                 bundle / "plots" / "predicted_vs_true.png", chi2_best=split.chi2_best,
-                                 threshold=split.threshold)
+    for name, t in tuned.items():
+        tuning.save_trials_csv(t.study_, bundle / "tuning" / f"{name}_trials.csv")
+        _write_json(bundle / "tuning" / f"{name}_importance.json", tuning.param_importances(t.study_, seed=seed))
     return sur
+
+
+def plot_bundle(bundle_dir: Path | str, out_dir: Path | str, *, backend: str = "xgboost") -> list[Path]:
+    """Plots of a saved bundle into ``out_dir``: learning curves of both models, hyperparameter
+    importances (when tuned) and predicted vs true χ² on the test part. Returns the paths."""
+    from globalfit.plots import surrogate as P
+
+    bundle, out = Path(bundle_dir), Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    sur = Surrogate.load(bundle, backend=backend)
+    meta = json.loads((bundle / "metrics.json").read_text())
+    paths = []
+    for name in ("classifier", "regressor"):
+        curves = pd.read_csv(bundle / f"{name}_curves.csv")
+        best = meta.get(name, {}).get("best_iteration")
+        paths.append(P.plot_learning_curves(curves, out / f"{name}_curves.png", title=name, best_iteration=best))
+        imp = bundle / "tuning" / f"{name}_importance.json"
+        if imp.exists():
+            paths.append(P.plot_param_importances(json.loads(imp.read_text()), out / f"{name}_importance.png",
+                                                  title=f"{name} hyperparameters"))
+    split = pd.read_csv(bundle / "split.csv", float_precision="round_trip")
+    test = split[(split["split"] == "test") & (split["in_region"].astype(bool))]
+    theta = test[list(sur.space.names)].to_numpy(dtype=np.float64)
+    paths.append(P.plot_predicted_vs_true(test["chi2"].to_numpy(), sur.predict_chi2_unmasked(theta),
+                                          out / "predicted_vs_true.png", chi2_best=sur.chi2_best_,
+                                          threshold=sur.threshold))
+    return paths

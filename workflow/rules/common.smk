@@ -17,22 +17,38 @@ except gfconfig.ConfigError as e:
 
 R = config["results"]
 CONDA_ENV = "../../envs/globalfit.yaml"  # for --sdm conda; relative to the rule files
-N_ROUNDS = 0
+AL = config["active_learning"]
+INF = config["inference"]
+N_CONFIRM = (
+    4  # surrogate minima checked with the true oracle; the truth picks the best fit
+)
+N_ROUNDS = AL["rounds"]
 
 
-def chunk_count(round_index):
-    """Number of evaluation jobs of a round (round 0 is the Latin hypercube)."""
-    n = config["design"]["n_initial"]
-    return math.ceil(n / config["evaluation"]["chunk_size"])
+def batch_size(batch):
+    """Points of an evaluation batch: rounds/0 (Latin hypercube), rounds/<r>, confirm, validation."""
+    if batch == "rounds/0":
+        return config["design"]["n_initial"]
+    if batch.startswith("rounds/"):
+        return AL["batch_size"]
+    if batch == "confirm":
+        return N_CONFIRM + (INF["reference_point"] is not None)
+    if batch == "validation":
+        return INF["validation_samples"]
+    if batch == "derived":
+        return INF["derived_samples"]
+    raise ValueError(f"unknown evaluation batch {batch!r}")
 
 
-def chunk_ids(round_index):
-    return [f"{c:03d}" for c in range(chunk_count(round_index))]
+def chunk_ids(batch):
+    n = math.ceil(batch_size(batch) / config["evaluation"]["chunk_size"])
+    return [f"{c:03d}" for c in range(n)]
 
 
-def round_chunks(round_index, kind):
-    """Paths of a round's chunk files: kind 'chunks' (to evaluate) or 'evaluated'."""
-    return [f"{R}/rounds/{round_index}/{kind}/{c}.h5" for c in chunk_ids(round_index)]
+def batch_chunks(batch, kind, wildcard_batch=False):
+    """Chunk files of a batch: kind 'chunks' (to evaluate) or 'evaluated'."""
+    where = "{batch}" if wildcard_batch else batch
+    return [f"{R}/{where}/{kind}/{c}.h5" for c in chunk_ids(batch)]
 
 
 def previous_dataset(wildcards):
@@ -40,8 +56,14 @@ def previous_dataset(wildcards):
     return [] if r == 0 else [f"{R}/rounds/{r - 1}/dataset.h5"]
 
 
-def evaluated_chunks(wildcards):
-    return round_chunks(int(wildcards.round), "evaluated")
+def round_evaluated_chunks(wildcards):
+    return batch_chunks(f"rounds/{wildcards.round}", "evaluated")
+
+
+def previous_state(wildcards):
+    """The GP hyperparameters of the round before, to warm-start this round's fit."""
+    r = int(wildcards.round)
+    return [] if r <= 1 else [f"{R}/rounds/{r - 1}/gp_state.json"]
 
 
 def config_hash(*sections):
@@ -54,7 +76,7 @@ def provenance(*sections):
         "config_name": config["name"],
         "config_hash": config_hash(*sections),
         "config_sections": list(sections),
-        "seeds": {"design": config["design"]["seed"]},
+        "seeds": {"design": config["design"]["seed"], "active_learning": AL["seed"]},
         "oracle": ORACLE.identity(),
         "oracle_hash": ORACLE.identity_hash(),
         "package_version": package_version("globalfit"),
@@ -62,7 +84,13 @@ def provenance(*sections):
 
 
 ORACLE = OracleSpec.from_config(config)
-EVALUATION_SECTIONS = ("parameters", "oracle", "design", "evaluation")
+EVALUATION_SECTIONS = (
+    "parameters",
+    "oracle",
+    "design",
+    "evaluation",
+    "active_learning",
+)
 
 
 def evaluate_runtime(wildcards):
@@ -71,5 +99,30 @@ def evaluate_runtime(wildcards):
     return math.ceil((e["setup_timeout"] + e["chunk_size"] * e["timeout"]) / 60) + 1
 
 
+def derived_values(wildcards):
+    """Low-energy couplings from ALP-aca's running, on a thinned posterior subset (ALP only)."""
+    if ORACLE.name != "alp":
+        return []
+    return [f"{R}/derived/values/{c}.h5" for c in chunk_ids("derived")]
+
+
+def al_outputs():
+    if N_ROUNDS == 0:
+        return []
+    return [
+        f"{R}/active_learning/diagnostics.csv",
+        f"{R}/active_learning/diagnostics.png",
+    ]
+
+
 def final_outputs():
-    return [f"{R}/dataset.h5", f"{R}/dataset.csv"]
+    return [
+        f"{R}/dataset.h5",
+        f"{R}/dataset.csv",
+        f"{R}/evaluation/summary.csv",
+        *al_outputs(),
+        f"{R}/surrogate_plots/metrics.json",
+        f"{R}/inference/summary.json",
+        f"{R}/inference/plots/corner.png",
+        *([f"{R}/inference/plots/corner_derived.png"] if ORACLE.name == "alp" else []),
+    ]

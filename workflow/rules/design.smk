@@ -1,7 +1,7 @@
 rule design:
     output:
         proposal=f"{R}/rounds/0/proposal.h5",
-        chunks=round_chunks(0, "chunks"),
+        chunks=batch_chunks("rounds/0", "chunks"),
     log:
         f"{R}/logs/design.log",
     conda:

@@ -1,14 +1,16 @@
+# Every oracle fan-out: design and active-learning rounds (rounds/<r>), the best-fit and reference
+# points (confirm) and the posterior validation samples (validation).
 rule evaluate_chunk:
     input:
-        f"{R}/rounds/{{round}}/chunks/{{chunk}}.h5",
+        f"{R}/{{batch}}/chunks/{{chunk}}.h5",
     output:
-        f"{R}/rounds/{{round}}/evaluated/{{chunk}}.h5",
+        f"{R}/{{batch}}/evaluated/{{chunk}}.h5",
     log:
-        f"{R}/logs/evaluate/{{round}}_{{chunk}}.log",
+        f"{R}/logs/evaluate/{{batch}}/{{chunk}}.log",
     benchmark:
-        f"{R}/benchmarks/evaluate/{{round}}_{{chunk}}.tsv"
+        f"{R}/benchmarks/evaluate/{{batch}}/{{chunk}}.tsv"
     wildcard_constraints:
-        round=r"\d+",
+        batch=r"rounds/\d+|validation|confirm",
         chunk=r"\d+",
     conda:
         CONDA_ENV
@@ -28,7 +30,7 @@ rule evaluate_chunk:
 
 rule gather_round:
     input:
-        chunks=evaluated_chunks,
+        chunks=round_evaluated_chunks,
         previous=previous_dataset,
     output:
         f"{R}/rounds/{{round}}/dataset.h5",
@@ -60,3 +62,27 @@ rule dataset:
         code=module_hash("store.py"),
     script:
         "../scripts/dataset.py"
+
+
+rule evaluation_summary:
+    input:
+        f"{R}/dataset.h5",
+    output:
+        table=report(
+            f"{R}/evaluation/summary.csv",
+            caption="../report/evaluation_summary.rst",
+            category="1 Evaluation",
+        ),
+        plot=report(
+            f"{R}/evaluation/chi2_by_round.png",
+            caption="../report/evaluation_plot.rst",
+            category="1 Evaluation",
+        ),
+    log:
+        f"{R}/logs/evaluation_summary.log",
+    conda:
+        CONDA_ENV
+    params:
+        code=module_hash("store.py", "plots/evaluation.py"),
+    script:
+        "../scripts/evaluation_summary.py"

@@ -3,7 +3,7 @@
 from globalfit.evaluation import evaluate_points
 from globalfit.logs import snakemake_log
 from globalfit.oracles import OracleSpec
-from globalfit.store import EvaluationCache, read_points
+from globalfit.store import EvaluationCache, batch_round, read_points
 
 log = snakemake_log(snakemake)
 theta, names, _ = read_points(snakemake.input[0])
@@ -17,8 +17,8 @@ table = evaluate_points(
     timeout=settings["timeout"],
     setup_timeout=settings["setup_timeout"],
     jobs=snakemake.threads,
-    round_index=int(snakemake.wildcards.round),
-    label=f"round {snakemake.wildcards.round} chunk {snakemake.wildcards.chunk}",
+    round_index=batch_round(snakemake.wildcards.batch),
+    label=f"{snakemake.wildcards.batch} chunk {snakemake.wildcards.chunk}",
 )
 table.write(snakemake.output[0], attrs=snakemake.params.provenance)
 log.info("done: %s", table.status_counts())

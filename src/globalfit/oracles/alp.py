@@ -22,6 +22,25 @@ SEED = 7
 WARMUP = {"cqL33": 0.1, "cuR": 0.1, "cdR": 0.1, "clL33": 0.1, "ceR": 0.1, "log10_fa": 7.0}
 
 
+def uv_couplings(p: dict):
+    """(ALPcouplings at Λ = 4π fa in the ``derivative_above`` basis, fa) for parameters ``p``."""
+    from alpaca import ALPcouplings
+
+    fa = 10.0 ** p["log10_fa"]
+    couplings = ALPcouplings(
+        {
+            "cqL": np.diag([0.0, 0.0, p["cqL33"]]),
+            "cuR": p["cuR"],
+            "cdR": p["cdR"],
+            "clL": np.diag([0.0, 0.0, p["clL33"]]),
+            "ceR": p["ceR"],
+        },
+        scale=4 * np.pi * fa,
+        basis="derivative_above",
+    )
+    return couplings, fa
+
+
 class AlpOracle:
     def __init__(self, names, ma: float = 2.0, sectors: str = "all"):
         self.names = tuple(names)
@@ -36,13 +55,12 @@ class AlpOracle:
             )
         warnings.simplefilter("ignore")  # alpaca warns per point about kinematics; noise in logs
         import gvar
-        from alpaca import ALPcouplings
         from alpaca.sectors import default_sectors
         from alpaca.statistics import get_chi2
 
         if self.sectors not in default_sectors:
             raise ValueError(f"oracle.options.sectors: unknown sector {self.sectors!r}; known: {sorted(default_sectors)}")
-        self._gvar, self._couplings, self._get_chi2 = gvar, ALPcouplings, get_chi2
+        self._gvar, self._get_chi2 = gvar, get_chi2
         self._sector = default_sectors[self.sectors]
         self._reseed()
         self._chi2(WARMUP)
@@ -52,18 +70,7 @@ class AlpOracle:
         self._gvar.ranseed(SEED)
 
     def _chi2(self, p: dict):
-        fa = 10.0 ** p["log10_fa"]
-        couplings = self._couplings(
-            {
-                "cqL": np.diag([0.0, 0.0, p["cqL33"]]),
-                "cuR": p["cuR"],
-                "cdR": p["cdR"],
-                "clL": np.diag([0.0, 0.0, p["clL33"]]),
-                "ceR": p["ceR"],
-            },
-            scale=4 * np.pi * fa,
-            basis="derivative_above",
-        )
+        couplings, fa = uv_couplings(p)
         run = couplings.match_run(self.ma, "VA_below")
         result = self._get_chi2(self._sector, self.ma, couplings=run, fa=fa)
         total = float(np.asarray(result.chi2_tot()).reshape(-1)[0])

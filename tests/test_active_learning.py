@@ -1,0 +1,383 @@
+"""Active learning: GP batch proposals on analytic functions with known minima."""
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np
+import pandas as pd
+import pytest
+from threadpoolctl import threadpool_limits
+
+from globalfit import active_learning as al
+from globalfit.design import latin_hypercube
+from globalfit.oracles.analytic import AnalyticFunction
+from globalfit.space import ParameterSpace
+
+ROOT = Path(__file__).resolve().parents[1]
+threadpool_limits(1)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def single_threaded_tf():
+    tf, _ = al._gpflow()
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:  # TF already initialised by another test module
+        pass
+
+
+def box(d, lo=-1.0, hi=1.0):
+    return ParameterSpace(tuple(f"x{i}" for i in range(d)), np.full(d, lo), np.full(d, hi))
+
+
+# Options pinned so that changes of the oracle defaults do not change what is tested.
+FUNCTIONS = {
+    "bowl": (2, {"center": 0.35, "width": 0.06}),
+    "twin_wells": (3, {"centers": [0.2, 0.8], "width": 0.08}),
+}
+FOUND = {"bowl": 0.05, "twin_wells": 2.3}  # Δχ² of the best point that counts as "found"
+
+
+# ------------------------------------------------------------------ acquisition pieces
+
+
+def test_expected_improvement_closed_form_and_monotone():
+    def phi(z):
+        return math.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
+
+    def Phi(z):
+        return 0.5 * (1 + math.erf(z / math.sqrt(2)))
+
+    assert al.expected_improvement([1.0], [1.0], 0.0, 0.0)[0] == pytest.approx(1 * Phi(1) + phi(1), rel=1e-12)
+    assert al.expected_improvement([1.0], [1.0], 0.0)[0] == pytest.approx(1.0833154705876864, rel=1e-12)
+    # I = (0.2 - 0.3 - 0.1) / 0.5 = -0.4
+    assert al.expected_improvement([0.2], [0.5], 0.3, 0.1)[0] == pytest.approx(
+        0.5 * (-0.4 * Phi(-0.4) + phi(-0.4)), rel=1e-12
+    )
+    # σ = 0: the improvement itself
+    assert np.allclose(al.expected_improvement([0.5, -0.5], [0.0, 0.0], 0.0, 0.1), [0.4, 0.0])
+
+    mu = np.linspace(-50, 5, 2001)
+    for sd in (1e-3, 0.3, 2.0):
+        ei = al.expected_improvement(mu, np.full_like(mu, sd), 0.0, 0.2)
+        assert np.all(ei >= 0)
+        assert np.all(np.diff(ei) >= 0)
+        assert ei[-1] > 4.0
+    # log EI stays finite and accurate far in the tail, where EI itself underflows
+    z = -60.0
+    log_ei = al.log_expected_improvement([z], [1.0], 0.0)[0]
+    assert np.isfinite(log_ei)
+    assert log_ei == pytest.approx(-0.5 * z * z - 0.5 * math.log(2 * math.pi) - 2 * math.log(-z), abs=1e-3)
+    # increasing in σ at fixed μ below the incumbent (exploration value)
+    ei_sd = al.expected_improvement(np.full(5, -1.0), np.array([0.1, 0.3, 1, 3, 10]), 0.0)
+    assert np.all(np.diff(ei_sd) > 0)
+
+
+def test_target_transform_and_delta_schedule():
+    chi2 = np.array([13.3, 14.3, 23.3, 113.3, 1e14, 12.0])
+    y = al.transform_target(chi2, 13.3, scale=1.0, cap=100.0)
+    assert y[0] == 0.0
+    assert y[1] == pytest.approx(-math.log10(2))
+    assert y[3] == pytest.approx(-math.log10(101)) and y[4] == y[3]  # capped wall
+    assert y[5] == pytest.approx(math.log10(2.3))  # better than the reference: y > 0
+    assert np.all(np.diff(y[:4]) < 0)
+    below_cap = np.array([0, 1, 2, 3, 5])
+    assert np.allclose(al.inverse_transform_target(y[below_cap], 13.3), chi2[below_cap])
+    with pytest.raises(ValueError):
+        al.transform_target(np.array([np.nan]), 0.0)
+
+    deltas = [al.delta_schedule(r, 8, 1.0, 0.01) for r in range(8)]
+    assert deltas[0] == 1.0 and deltas[-1] == pytest.approx(0.01)
+    assert np.all(np.diff(deltas) < 0)
+    assert al.delta_schedule(4, 5, 0.5, 0.0) == 0.0
+
+
+# ------------------------------------------------------------------ candidates
+
+
+def test_hull_candidates_respect_separate_minima():
+    rng = np.random.default_rng(0)
+    centres = np.array([[0.2, 0.5, 0.5], [0.8, 0.5, 0.5]])
+    best = np.vstack([c + 0.03 * rng.standard_normal((15, 3)) for c in centres])
+    cand = al.hull_candidates(best, 3000, np.random.default_rng(1))
+    assert cand.shape == (3000, 3)
+    near = [np.linalg.norm(cand - c, axis=1) < 0.12 for c in centres]
+    assert near[0].mean() > 0.35 and near[1].mean() > 0.35
+    assert np.mean(near[0] | near[1]) > 0.97
+    wall = np.abs(cand[:, 0] - 0.5) < 0.15
+    assert wall.mean() < 0.01
+    # the failure this guards against: Dirichlet weights over all best points at once
+    w = rng.dirichlet(np.ones(len(best)), size=3000)
+    assert np.mean(np.abs(w @ best[:, 0] - 0.5) < 0.15) > 0.9
+
+
+def test_inducing_points_include_best_and_spread():
+    rng = np.random.default_rng(0)
+    u = rng.random((500, 2))
+    y = -np.sum((u - 0.3) ** 2, axis=1)
+    z = al.select_inducing_points(u, y, 40, np.random.default_rng(1))
+    assert z.shape == (40, 2)
+    assert len(np.unique(z, axis=0)) == 40
+    best10 = u[np.argsort(-y)[:10]]
+    assert all(np.any(np.all(z == b, axis=1)) for b in best10)
+    assert np.min(np.linalg.norm(z - [0.9, 0.9], axis=1)) < 0.2  # k-means++ covers the far corner
+
+
+# ------------------------------------------------------------------ GP model
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_gp_numpy_posterior_matches_gpflow(sparse):
+    _, gpflow = al._gpflow()
+    rng = np.random.default_rng(3)
+    u = rng.random((80, 2))
+    y = np.sin(6 * u[:, 0]) + u[:, 1] ** 2
+    model = al.GPModel(sparse=sparse, n_inducing=25, random_state=0).fit(u, y)
+    assert model.lengthscales_.shape == (2,) and model.noise_variance_std_ >= 1e-6
+    assert (model.Z_ is not None) == sparse
+    kernel = gpflow.kernels.SquaredExponential(variance=model.kernel_variance_std_, lengthscales=model.lengthscales_)
+    data = (u, ((y - model.y_mean_) / model.y_std_)[:, None])
+    lik = gpflow.likelihoods.Gaussian(variance=model.noise_variance_std_, variance_lower_bound=1e-12)
+    if sparse:
+        ref = gpflow.models.SGPR(data, kernel=kernel, inducing_variable=model.Z_, likelihood=lik)
+    else:
+        ref = gpflow.models.GPR(data, kernel=kernel, likelihood=lik)
+    unew = rng.random((30, 2))
+    m_ref, v_ref = (t.numpy()[:, 0] for t in ref.predict_f(unew))
+    mean, sd = model.predict(unew)
+    assert np.allclose(mean, model.y_mean_ + model.y_std_ * m_ref, atol=1e-6)
+    assert np.allclose(sd, model.y_std_ * np.sqrt(v_ref), atol=1e-5)
+    # it learned the function: out-of-sample error well below the target's spread
+    truth = np.sin(6 * unew[:, 0]) + unew[:, 1] ** 2
+    assert np.sqrt(np.mean((mean - truth) ** 2)) < 0.1 * np.std(y)
+    state = model.get_state()
+    assert json.loads(json.dumps(state)) == state
+    warm = al.GPModel(sparse=sparse, n_inducing=25, warm_start=state, random_state=0).fit(u, y)
+    assert warm.objective_ >= model.objective_ - 1e-6
+
+
+# ------------------------------------------------------------------ proposals
+
+
+def _dataset(name, seed, n=30):
+    d, options = FUNCTIONS[name]
+    space = box(d)
+    f = AnalyticFunction(name, space, options)
+    theta = latin_hypercube(space, n, seed)
+    return space, f, theta, f.chi2(theta)
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_active_learning_beats_latin_hypercube(name, seed):
+    d, options = FUNCTIONS[name]
+    space = box(d)
+    f = AnalyticFunction(name, space, options)
+    chi2_min = f.minima()[0][1]
+    res = al.run_active_learning(f.chi2, space, 20, 4, 8, seed, n_candidates=1000, chi2_min_reference=chi2_min)
+    assert res["theta"].shape == (52, d) and np.all(space.contains(res["theta"]))
+    assert np.array_equal(np.bincount(res["round"] + 1), [20, 8, 8, 8, 8])
+    lhs = f.chi2(latin_hypercube(space, 52, seed + 100))
+    best_al, best_lhs = res["chi2"].min() - chi2_min, lhs.min() - chi2_min
+    assert best_al < best_lhs
+    assert best_al < FOUND[name]  # found a minimum, not just a lucky hypercube point
+    # the rounds put clearly more points into the low region than a hypercube does
+    low_al = np.sum(res["chi2"][20:] - chi2_min < 2.3)
+    assert low_al >= 3 and low_al > 2 * np.sum(lhs - chi2_min < 2.3) * 32 / 52
+    rows = res["diagnostics"]
+    assert [r["round"] for r in rows] == [0, 1, 2, 3]
+    assert all(r["best_chi2_after"] <= r["best_chi2_before"] for r in rows)
+    assert rows[0]["delta_relative"] == 1.0 and rows[-1]["delta_relative"] == pytest.approx(0.01)
+
+
+def test_batch_has_no_duplicates_even_when_tempted():
+    space, f, theta, chi2 = _dataset("bowl", 0, 30)
+    # the best point evaluated five times: hull candidates over its copies coincide with it
+    best = theta[np.argmin(chi2)]
+    theta = np.vstack([theta, np.repeat(best[None], 4, axis=0)])
+    chi2 = np.concatenate([chi2, np.repeat(chi2.min(), 4)])
+    proposer = al.BatchProposer(space, 16, n_candidates=200, hull_fraction=0.15, hull_share=1.0, random_state=0)
+    new, info, _ = proposer.propose(theta, chi2, round_index=2, n_rounds=3)
+    u_new, u_old = space.to_unit(new), space.to_unit(theta)
+    pair = np.linalg.norm(u_new[:, None] - u_new[None], axis=-1)[np.triu_indices(16, 1)]
+    assert pair.min() > proposer.min_distance
+    assert np.linalg.norm(u_new[:, None] - u_old[None], axis=-1).min() > proposer.min_distance
+    assert len(info["pred_mean"]) == 16 and all(info["from_hull"])
+
+
+def test_kriging_believer_spreads_the_batch():
+    """Two maxima, the pool crowded around one: top-q EI takes the crowd, the believer does not."""
+    u = np.linspace(0, 1, 15)[:, None]
+    y = -10 * np.minimum((u[:, 0] - 0.3) ** 2, (u[:, 0] - 0.75) ** 2 + 0.003)
+    model = al.GPModel(random_state=0).fit(u, y)
+    rng = np.random.default_rng(0)
+    pool = np.concatenate([0.3 + 1e-3 * rng.standard_normal(300), np.linspace(0, 1, 101)])[:, None]
+    post = al._PoolPosterior(model, pool)
+    ei = al.expected_improvement(
+        model.y_mean_ + model.y_std_ * post.mean, model.y_std_ * np.sqrt(post.var), y.max(), 0.0
+    )
+    top = pool[np.argsort(-ei)[:6], 0]
+    assert np.sum(np.abs(top - 0.3) < 5e-3) >= 4  # the naive batch is a pile
+    idx, ei_picks = al._kriging_believer(
+        post, model.y_mean_, model.y_std_, y.max(), 0.0, 6, 1e-4, np.ones(len(pool), bool)
+    )
+    picks = pool[idx, 0]
+    assert len(set(idx)) == 6 and np.all(ei_picks >= 0)
+    assert np.sum(np.abs(picks - 0.3) < 5e-3) <= 2
+    assert np.any(np.abs(picks - 0.75) < 0.06)  # the second maximum gets a point
+
+
+def test_same_seed_same_batch_and_json_state_round_trip():
+    space, f, theta, chi2 = _dataset("twin_wells", 1, 40)
+    kw = dict(n_candidates=600)
+    a = al.BatchProposer(space, 8, random_state=3, **kw).propose(theta, chi2, round_index=1, n_rounds=4)
+    b = al.BatchProposer(space, 8, random_state=3, **kw).propose(theta, chi2, round_index=1, n_rounds=4)
+    assert np.array_equal(a[0], b[0]) and a[0].tobytes() == b[0].tobytes()
+    assert a[1]["pred_mean"] == b[1]["pred_mean"] and a[2] == b[2]
+    c = al.BatchProposer(space, 8, random_state=4, **kw).propose(theta, chi2, round_index=1, n_rounds=4)
+    assert not np.any(np.all(np.isclose(a[0][:, None], c[0][None]), axis=-1))
+    d = al.BatchProposer(space, 8, random_state=3, **kw).propose(theta, chi2, round_index=2, n_rounds=4)
+    assert not np.array_equal(a[0], d[0])  # each round has its own random stream
+    # next round warm-started from the JSON-serialised state: identical to passing the dict
+    state = json.loads(json.dumps(a[2]))
+    theta2 = np.vstack([theta, a[0]])
+    chi22 = np.concatenate([chi2, f.chi2(a[0])])
+    e = al.BatchProposer(space, 8, random_state=3, **kw).propose(theta2, chi22, round_index=2, n_rounds=4, state=state)
+    g = al.BatchProposer(space, 8, random_state=3, **kw).propose(theta2, chi22, round_index=2, n_rounds=4, state=a[2])
+    assert np.array_equal(e[0], g[0])
+    assert json.loads(json.dumps(e[1])) == e[1]  # the info dict is JSON-serialisable
+
+
+def test_fresh_process_reproduces_the_batch(tmp_path):
+    """The workflow proposes each round in a new process from (config, data, state)."""
+    space, f, theta, chi2 = _dataset("bowl", 2, 30)
+    kw = dict(n_candidates=400)
+    new, _, state = al.BatchProposer(space, 6, random_state=9, **kw).propose(theta, chi2, round_index=1, n_rounds=3)
+    np.save(tmp_path / "theta.npy", theta)
+    np.save(tmp_path / "chi2.npy", chi2)
+    code = f"""
+import json, numpy as np, tensorflow as tf
+tf.config.threading.set_intra_op_parallelism_threads(1); tf.config.threading.set_inter_op_parallelism_threads(1)
+from threadpoolctl import threadpool_limits; threadpool_limits(1)
+from globalfit.active_learning import BatchProposer
+from globalfit.space import ParameterSpace
+d = {space.dim}
+space = ParameterSpace(tuple(f"x{{i}}" for i in range(d)), np.full(d, -1.0), np.full(d, 1.0))
+p = BatchProposer(space, 6, random_state=9, n_candidates=400)
+new, info, state = p.propose(np.load("theta.npy"), np.load("chi2.npy"), round_index=1, n_rounds=3)
+np.save("new.npy", new)
+json.dump(state, open("state.json", "w"))
+"""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert np.load(tmp_path / "new.npy").tobytes() == new.tobytes()
+    assert json.load(open(tmp_path / "state.json")) == state
+
+
+def test_failed_points_are_excluded_from_the_fit():
+    space, f, theta, chi2 = _dataset("bowl", 1, 30)
+    kw = dict(n_candidates=500, random_state=2)
+    ref_new, ref_info, ref_state = al.BatchProposer(space, 6, **kw).propose(theta, chi2, round_index=0, n_rounds=2)
+    # failed rows with tempting values: χ² = 0 with ok = False, NaN/inf χ² flagged ok
+    rng = np.random.default_rng(5)
+    bad = space.from_unit(rng.random((6, 2)))
+    theta_b = np.vstack([theta, bad])
+    chi2_b = np.concatenate([chi2, [0.0, 0.0, 0.0, -5.0, np.nan, np.inf]])
+    ok_b = np.concatenate([np.ones(len(theta), bool), [False, False, False, False, True, True]])
+    new, info, state = al.BatchProposer(space, 6, **kw).propose(theta_b, chi2_b, ok_b, round_index=0, n_rounds=2)
+    assert info["n_fit"] == len(theta) and info["n_excluded"] == 6
+    assert info["target"]["chi2_ref"] == chi2.min()
+    assert state == ref_state
+    assert np.array_equal(new, ref_new)
+    with pytest.raises(ValueError, match="successfully evaluated"):
+        al.BatchProposer(space, 6, **kw).propose(
+            theta_b, chi2_b, np.zeros(len(theta_b), bool), round_index=0, n_rounds=2
+        )
+    with pytest.raises(ValueError, match="boolean"):
+        al.BatchProposer(space, 6, **kw).propose(theta, chi2, np.ones(len(theta)), round_index=0, n_rounds=2)
+
+
+def test_sparse_gp_above_threshold_still_proposes_low_points():
+    d, options = FUNCTIONS["bowl"]
+    space = box(d)
+    f = AnalyticFunction("bowl", space, options)
+    chi2_min = f.minima()[0][1]
+    res = al.run_active_learning(
+        f.chi2, space, 30, 3, 8, 0, n_candidates=800, sparse_above=35, n_inducing=20, chi2_min_reference=chi2_min
+    )
+    assert [i["sparse"] for i in res["infos"]] == [False, True, True]
+    assert [i["n_inducing"] for i in res["infos"]] == [0, 20, 20]
+    sparse_batches = res["chi2"][res["round"] >= 1] - chi2_min
+    # Δχ² < 2.3 fills 2.6 % of the box: ~0.4 of 16 random points would land there
+    assert np.sum(sparse_batches < 2.3) >= 4
+    assert sparse_batches.min() < 0.5
+    assert all(np.isfinite(r["gp_rmse"]) for r in res["diagnostics"])
+
+
+def test_invalid_settings_are_rejected():
+    space = box(2)
+    for kw in (
+        {"hull_fraction": 0.0},
+        {"hull_share": 1.5},
+        {"n_candidates": 10},
+        {"delta_start": 0.1, "delta_end": 0.5},
+        {"random_state": -1},
+        {"noise_floor": 0.0},
+    ):
+        with pytest.raises(ValueError):
+            al.BatchProposer(space, 8, **kw)
+    theta = space.from_unit(np.random.default_rng(0).random((10, 2)))
+    with pytest.raises(ValueError, match="round_index"):
+        al.BatchProposer(space, 2).propose(theta, np.ones(10), round_index=3, n_rounds=3)
+    with pytest.raises(ValueError, match="state format"):
+        al.BatchProposer(space, 2, n_candidates=50).propose(
+            theta, np.arange(10.0), round_index=0, n_rounds=1, state={"format": "other"}
+        )
+
+
+# ------------------------------------------------------------------ diagnostics
+
+
+def test_diagnostics_row_and_plot(tmp_path):
+    from globalfit.plots.active_learning import plot_diagnostics
+
+    info = {
+        "round_index": 2,
+        "n_fit": 50,
+        "sparse": False,
+        "delta": 0.1,
+        "delta_relative": 0.2,
+        "target": {"kind": al.TARGET_KIND, "chi2_ref": 10.0, "scale": 1.0, "cap": 100.0},
+        "gp": {"noise_variance": 0.0},
+        "pred_mean": [0.0, -math.log10(2.0), -1.0, -1.0],
+        "pred_sd": [0.05, 0.05, 0.05, 0.05],
+        "cpu_seconds": 2.0,
+        "cpu_seconds_import": 1.0,
+    }
+    chi2 = np.array([10.0, 12.0, 19.0, np.nan])  # exact, off by log10(3/2), exact, failed
+    row = al.diagnostics_row(info, chi2, best_before=10.0, best_after=10.0, evaluation_cpu_seconds=12.0)
+    assert set(row) == set(al.DIAGNOSTICS_COLUMNS)
+    assert row["n_failed"] == 1
+    assert row["gp_rmse"] == pytest.approx(math.sqrt(math.log10(1.5) ** 2 / 3))
+    assert row["gp_frac_within_2sd"] == pytest.approx(2 / 3)
+    assert row["frac_dchi2_below_2_3"] == pytest.approx(2 / 4)
+    assert row["frac_dchi2_below_10"] == pytest.approx(3 / 4)
+    assert row["proposal_cpu_seconds"] == 2.0 and row["import_cpu_seconds"] == 1.0
+    assert row["proposal_share"] == pytest.approx(2.0 / 12.0)
+
+    rows = [dict(row, round=r, best_chi2_after=10.0 - 0.1 * r) for r in range(4)]
+    out = plot_diagnostics(pd.DataFrame(rows), tmp_path / "al.png")
+    assert out.exists() and out.stat().st_size > 10_000
+    with pytest.raises(ValueError, match="missing"):
+        plot_diagnostics(pd.DataFrame(rows).drop(columns="delta"), tmp_path / "x.png")

@@ -1,0 +1,52 @@
+rule propose:
+    input:
+        dataset=previous_dataset,
+        state=previous_state,
+    output:
+        proposal=f"{R}/rounds/{{round}}/proposal.h5",
+        chunks=[f"{R}/rounds/{{round}}/chunks/{c}.h5" for c in chunk_ids("rounds/1")],
+        state=f"{R}/rounds/{{round}}/gp_state.json",
+        info=f"{R}/rounds/{{round}}/proposal_info.json",
+    log:
+        f"{R}/logs/propose/{{round}}.log",
+    benchmark:
+        f"{R}/benchmarks/propose/{{round}}.tsv"
+    wildcard_constraints:
+        round=r"[1-9]\d*",
+    conda:
+        CONDA_ENV
+    threads: config["threads"]["fit"]
+    params:
+        active_learning=AL,
+        parameters=config["parameters"],
+        chunk_size=config["evaluation"]["chunk_size"],
+        n_rounds=N_ROUNDS,
+        provenance=provenance(*EVALUATION_SECTIONS),
+        code=module_hash("active_learning.py", "space.py", "store.py"),
+    script:
+        "../scripts/propose.py"
+
+
+rule active_learning_diagnostics:
+    input:
+        datasets=[f"{R}/rounds/{r}/dataset.h5" for r in range(N_ROUNDS + 1)],
+        infos=[f"{R}/rounds/{r}/proposal_info.json" for r in range(1, N_ROUNDS + 1)],
+    output:
+        table=report(
+            f"{R}/active_learning/diagnostics.csv",
+            caption="../report/al_diagnostics_table.rst",
+            category="2 Active learning",
+        ),
+        plot=report(
+            f"{R}/active_learning/diagnostics.png",
+            caption="../report/al_diagnostics.rst",
+            category="2 Active learning",
+        ),
+    log:
+        f"{R}/logs/active_learning_diagnostics.log",
+    conda:
+        CONDA_ENV
+    params:
+        code=module_hash("active_learning.py", "store.py", "plots/active_learning.py"),
+    script:
+        "../scripts/active_learning_diagnostics.py"

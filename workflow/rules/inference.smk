@@ -1,0 +1,222 @@
+rule sample:
+    input:
+        bundle=f"{R}/surrogate",
+        dataset=f"{R}/dataset.h5",
+    output:
+        chain=f"{R}/inference/chain.h5",
+        sampling=f"{R}/inference/sampling.json",
+    log:
+        f"{R}/logs/sample.log",
+    benchmark:
+        f"{R}/benchmarks/sample.tsv"
+    conda:
+        CONDA_ENV
+    resources:
+        runtime=60,
+    params:
+        inference=INF,
+        parameters=config["parameters"],
+        # emcee's backend outside the outputs, which Snakemake deletes when a job fails
+        backend=f"{R}/state/inference/{config_hash('parameters', 'oracle', 'design', 'active_learning', 'surrogate', 'inference')}.h5",
+        code=module_hash(
+            "sampling.py",
+            "priors.py",
+            "surrogate.py",
+            "compilation.py",
+            "derived.py",
+            "statistics.py",
+        ),
+    script:
+        "../scripts/sample.py"
+
+
+rule frequentist:
+    input:
+        bundle=f"{R}/surrogate",
+        dataset=f"{R}/dataset.h5",
+    output:
+        profiles=f"{R}/inference/profiles.h5",
+        best_fit=f"{R}/inference/best_fit_surrogate.json",
+        chunks=batch_chunks("confirm", "chunks"),
+    log:
+        f"{R}/logs/frequentist.log",
+    benchmark:
+        f"{R}/benchmarks/frequentist.tsv"
+    conda:
+        CONDA_ENV
+    resources:
+        runtime=60,
+    params:
+        inference=INF,
+        parameters=config["parameters"],
+        chunk_size=config["evaluation"]["chunk_size"],
+        n_confirm=N_CONFIRM,
+        code=module_hash("statistics.py", "surrogate.py", "compilation.py", "store.py"),
+    script:
+        "../scripts/frequentist.py"
+
+
+rule validation_points:
+    input:
+        chain=f"{R}/inference/chain.h5",
+        bundle=f"{R}/surrogate",
+    output:
+        points=f"{R}/inference/validation_points.h5",
+        chunks=batch_chunks("validation", "chunks"),
+    log:
+        f"{R}/logs/validation_points.log",
+    conda:
+        CONDA_ENV
+    params:
+        inference=INF,
+        parameters=config["parameters"],
+        chunk_size=config["evaluation"]["chunk_size"],
+        code=module_hash("sampling.py", "surrogate.py", "store.py"),
+    script:
+        "../scripts/validation_points.py"
+
+
+rule validation:
+    input:
+        points=f"{R}/inference/validation_points.h5",
+        evaluated=batch_chunks("validation", "evaluated"),
+    output:
+        table=f"{R}/inference/validation.h5",
+        metrics=f"{R}/inference/validation.json",
+    log:
+        f"{R}/logs/validation.log",
+    conda:
+        CONDA_ENV
+    params:
+        inference=INF,
+        code=module_hash("statistics.py", "store.py"),
+    script:
+        "../scripts/validation.py"
+
+
+rule derived_points:
+    input:
+        f"{R}/inference/chain.h5",
+    output:
+        batch_chunks("derived", "chunks"),
+    log:
+        f"{R}/logs/derived_points.log",
+    conda:
+        CONDA_ENV
+    params:
+        inference=INF,
+        parameters=config["parameters"],
+        chunk_size=config["evaluation"]["chunk_size"],
+        code=module_hash("derived.py", "sampling.py", "store.py"),
+    script:
+        "../scripts/derived_points.py"
+
+
+rule derived_chunk:
+    input:
+        f"{R}/derived/chunks/{{chunk}}.h5",
+    output:
+        f"{R}/derived/values/{{chunk}}.h5",
+    log:
+        f"{R}/logs/derived/{{chunk}}.log",
+    benchmark:
+        f"{R}/benchmarks/derived/{{chunk}}.tsv"
+    wildcard_constraints:
+        chunk=r"\d+",
+    conda:
+        CONDA_ENV
+    resources:
+        runtime=30,
+    params:
+        ma=config["oracle"]["options"].get("ma", 2.0),
+        code=module_hash("derived.py", "oracles/alp.py", "store.py"),
+    script:
+        "../scripts/derived_chunk.py"
+
+
+rule inference_summary:
+    input:
+        sampling=f"{R}/inference/sampling.json",
+        best_fit=f"{R}/inference/best_fit_surrogate.json",
+        profiles=f"{R}/inference/profiles.h5",
+        confirm=batch_chunks("confirm", "evaluated"),
+        validation=f"{R}/inference/validation.json",
+        derived=derived_values,
+    output:
+        report(
+            f"{R}/inference/summary.json",
+            caption="../report/inference_summary.rst",
+            category="4 Inference",
+        ),
+    log:
+        f"{R}/logs/inference_summary.log",
+    conda:
+        CONDA_ENV
+    params:
+        inference=INF,
+        parameters=config["parameters"],
+        code=module_hash("statistics.py", "derived.py", "store.py"),
+    script:
+        "../scripts/inference_summary.py"
+
+
+rule inference_plots:
+    input:
+        chain=f"{R}/inference/chain.h5",
+        summary=f"{R}/inference/summary.json",
+        profiles=f"{R}/inference/profiles.h5",
+        validation=f"{R}/inference/validation.h5",
+    output:
+        corner=report(
+            f"{R}/inference/plots/corner.png",
+            caption="../report/corner.rst",
+            category="4 Inference",
+        ),
+        trace=report(
+            f"{R}/inference/plots/trace.png",
+            caption="../report/trace.rst",
+            category="4 Inference",
+        ),
+        profiles=report(
+            f"{R}/inference/plots/profiles_1d.png",
+            caption="../report/profiles_1d.rst",
+            category="4 Inference",
+        ),
+        profile_2d=report(
+            f"{R}/inference/plots/profile_2d.png",
+            caption="../report/profile_2d.rst",
+            category="4 Inference",
+        ),
+        validation=report(
+            f"{R}/inference/plots/validation_chi2.png",
+            caption="../report/validation_chi2.rst",
+            category="4 Inference",
+        ),
+    log:
+        f"{R}/logs/inference_plots.log",
+    conda:
+        CONDA_ENV
+    params:
+        parameters=config["parameters"],
+        code=module_hash("plots/inference.py", "sampling.py", "statistics.py"),
+    script:
+        "../scripts/inference_plots.py"
+
+
+rule derived_plots:
+    input:
+        derived_values,
+    output:
+        report(
+            f"{R}/inference/plots/corner_derived.png",
+            caption="../report/corner_derived.rst",
+            category="4 Inference",
+        ),
+    log:
+        f"{R}/logs/derived_plots.log",
+    conda:
+        CONDA_ENV
+    params:
+        code=module_hash("plots/inference.py", "derived.py"),
+    script:
+        "../scripts/derived_plots.py"

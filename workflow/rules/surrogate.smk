@@ -1,0 +1,66 @@
+rule surrogate:
+    input:
+        f"{R}/dataset.h5",
+    output:
+        directory(f"{R}/surrogate"),
+    log:
+        f"{R}/logs/surrogate.log",
+    benchmark:
+        f"{R}/benchmarks/surrogate.tsv"
+    conda:
+        CONDA_ENV
+    threads: config["threads"]["fit"]
+    resources:
+        runtime=30,
+        mem_mb=4000,
+    params:
+        surrogate=config["surrogate"],
+        parameters=config["parameters"],
+        # optuna studies outside the output, which Snakemake deletes when a job fails
+        study_dir=f"{R}/state/surrogate/{config_hash('parameters', 'oracle', 'design', 'active_learning', 'surrogate')}",
+        provenance=provenance(*EVALUATION_SECTIONS, "surrogate"),
+        code=module_hash(
+            "surrogate.py", "tuning.py", "compilation.py", "space.py", "store.py"
+        ),
+    script:
+        "../scripts/surrogate.py"
+
+
+rule surrogate_plots:
+    input:
+        f"{R}/surrogate",
+    output:
+        curves=report(
+            f"{R}/surrogate_plots/regressor_curves.png",
+            caption="../report/surrogate_curves.rst",
+            category="3 Surrogate",
+        ),
+        classifier_curves=report(
+            f"{R}/surrogate_plots/classifier_curves.png",
+            caption="../report/surrogate_classifier_curves.rst",
+            category="3 Surrogate",
+        ),
+        predicted=report(
+            f"{R}/surrogate_plots/predicted_vs_true.png",
+            caption="../report/surrogate_predicted.rst",
+            category="3 Surrogate",
+        ),
+        importance=report(
+            directory(f"{R}/surrogate_plots/importance"),
+            patterns=["{name}.png"],
+            caption="../report/surrogate_importance.rst",
+            category="3 Surrogate",
+        ),
+        metrics=report(
+            f"{R}/surrogate_plots/metrics.json",
+            caption="../report/surrogate_metrics.rst",
+            category="3 Surrogate",
+        ),
+    log:
+        f"{R}/logs/surrogate_plots.log",
+    conda:
+        CONDA_ENV
+    params:
+        code=module_hash("surrogate.py", "plots/surrogate.py"),
+    script:
+        "../scripts/surrogate_plots.py"

@@ -1,0 +1,42 @@
+"""Best fit on the surrogate (multi-start), 1-D and 2-D profile likelihoods; the best fit and the
+reference point go to the true oracle (the `confirm` batch)."""
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+os.environ["OMP_NUM_THREADS"] = "1"
+
+from globalfit.logs import snakemake_log  # noqa: E402
+from globalfit.space import ParameterSpace  # noqa: E402
+from globalfit.statistics import best_fit, profile_1d, profile_2d, save_profiles  # noqa: E402
+from globalfit.store import EvaluationTable, write_batch  # noqa: E402
+from globalfit.surrogate import Surrogate  # noqa: E402
+
+log = snakemake_log(snakemake)
+inf = snakemake.params.inference
+space = ParameterSpace.from_config(snakemake.params.parameters)
+chi2 = Surrogate.load(snakemake.input.bundle, backend="compiled").predict_chi2
+data = EvaluationTable.read(snakemake.input.dataset)
+starts = data.best(inf["n_starts"])
+best = best_fit(chi2, space, starts, seed=inf["seed"])
+log.info("surrogate best fit chi2 %.4f at %s", best.chi2, best.as_dict()["theta"])
+profiles = []
+for name in space.names:
+    profiles.append(profile_1d(chi2, space, name, best=best, starts=starts, n_grid=inf["profile_grid"], seed=inf["seed"]))
+    log.info("profile of %s done", name)
+pair = tuple(inf.get("profile_pair") or space.names[:2])
+two = profile_2d(chi2, space, pair, best=best, starts=starts, n_grid=inf["profile_2d_grid"], seed=inf["seed"])
+save_profiles(snakemake.output.profiles, profiles, two)
+with open(snakemake.output.best_fit, "w") as f:
+    json.dump({"best_fit": best.as_dict(), "profiles": {p.name: p.as_dict() for p in profiles}}, f, indent=1, default=float)
+
+# the surrogate's few best local minima: the true oracle decides which is the best fit
+# (padded with the best one: a fixed batch size keeps the chunk files static; repeats cost nothing)
+n = snakemake.params.n_confirm
+confirm = list(best.minima[:n]) + [best.theta] * max(0, n - len(best.minima))
+if inf["reference_point"] is not None:
+    confirm.append(np.array([inf["reference_point"][n] for n in space.names], dtype=np.float64))
+write_batch(None, list(snakemake.output.chunks), np.array(confirm), space.names, snakemake.params.chunk_size)

@@ -1,0 +1,40 @@
+"""Active-learning round r: fit the GP to rounds 0..r-1 and propose round r's batch, in chunks."""
+
+import json
+import os
+
+from globalfit.active_learning import BatchProposer
+from globalfit.logs import snakemake_log
+from globalfit.space import ParameterSpace
+from globalfit.store import EvaluationTable, write_batch
+
+log = snakemake_log(snakemake)
+os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(snakemake.threads))
+settings = dict(snakemake.params.active_learning)
+round_index = int(snakemake.wildcards.round)
+space = ParameterSpace.from_config(snakemake.params.parameters)
+data = EvaluationTable.read(snakemake.input.dataset[0])
+state = json.load(open(snakemake.input.state[0])) if snakemake.input.state else None
+
+proposer = BatchProposer(
+    space,
+    settings.pop("batch_size"),
+    random_state=settings.pop("seed"),
+    **{k: v for k, v in settings.items() if k != "rounds"},
+)
+theta, info, new_state = proposer.propose(
+    data.theta, data.chi2, data.ok, round_index=round_index - 1, n_rounds=snakemake.params.n_rounds, state=state
+)
+write_batch(
+    snakemake.output.proposal,
+    list(snakemake.output.chunks),
+    theta,
+    space.names,
+    snakemake.params.chunk_size,
+    attrs={**snakemake.params.provenance, "round": round_index},
+)
+with open(snakemake.output.state, "w") as f:
+    json.dump(new_state, f, indent=1)
+with open(snakemake.output.info, "w") as f:
+    json.dump(info, f, indent=1)
+log.info("round %d: %d points proposed from %d fitted; delta=%.3g; %.1f CPU s", round_index, len(theta), info["n_fit"], info["delta"], info["cpu_seconds"])

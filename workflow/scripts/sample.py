@@ -1,0 +1,45 @@
+"""Sample the posterior on the compiled surrogate with emcee (resumable backend)."""
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+os.environ["OMP_NUM_THREADS"] = "1"  # before xgboost: thread contention slows per-call prediction
+
+from globalfit.derived import coupling_combinations  # noqa: E402
+from globalfit.logs import snakemake_log  # noqa: E402
+from globalfit.priors import Prior  # noqa: E402
+from globalfit.provenance import hash_files  # noqa: E402
+from globalfit.sampling import finalize_chain, sample_posterior  # noqa: E402
+from globalfit.space import ParameterSpace  # noqa: E402
+from globalfit.store import EvaluationTable  # noqa: E402
+from globalfit.surrogate import Surrogate  # noqa: E402
+
+log = snakemake_log(snakemake)
+inf = snakemake.params.inference
+space = ParameterSpace.from_config(snakemake.params.parameters)
+prior = Prior.from_config(snakemake.params.parameters, space)
+surrogate = Surrogate.load(snakemake.input.bundle, backend="compiled")
+data = EvaluationTable.read(snakemake.input.dataset)
+starts = data.best(inf["n_starts"])
+result = sample_posterior(
+    surrogate.predict_chi2,
+    prior,
+    starts,
+    n_walkers=inf["n_walkers"],
+    n_steps=inf["n_steps"],
+    seed=inf["seed"],
+    moves=inf["moves"],
+    ball_scale=inf["ball_scale"],
+    backend_path=snakemake.params.backend,
+    fingerprint=hash_files(sorted(Path(snakemake.input.bundle).glob("*.ubj"))),
+    logger=log,
+)
+finalize_chain(snakemake.params.backend, snakemake.output.chain)
+summary = result.summary(derived=coupling_combinations(result.samples, space.names))
+summary["prior"] = prior.describe()
+with open(snakemake.output.sampling, "w") as f:
+    json.dump(summary, f, indent=1, default=float)
+log.info("converged: %s, max tau %.1f, acceptance %.2f", result.converged, np.max(result.tau), np.mean(result.acceptance))

@@ -1,0 +1,42 @@
+"""Tune, train, evaluate and compile the two-stage surrogate on the final dataset."""
+
+import os
+
+from globalfit.logs import snakemake_log
+from globalfit.space import ParameterSpace
+from globalfit.store import EvaluationTable
+from globalfit.surrogate import train_bundle
+
+log = snakemake_log(snakemake)
+os.environ["OMP_NUM_THREADS"] = str(snakemake.threads)
+s = dict(snakemake.params.surrogate)
+data = EvaluationTable.read(snakemake.input[0])
+space = ParameterSpace.from_config(snakemake.params.parameters)
+sur = train_bundle(
+    data.theta,
+    data.chi2,
+    space,
+    snakemake.output[0],
+    ok=data.ok,
+    n_trials=s.pop("n_trials"),
+    n_folds=s.pop("n_folds"),
+    tuning_rounds=s.pop("tuning_rounds"),
+    tuning_early_stopping=s.pop("tuning_early_stopping"),
+    study_dir=snakemake.params.study_dir,
+    config_hash=snakemake.params.provenance["config_hash"],
+    provenance=snakemake.params.provenance,
+    seed=s.pop("seed"),
+    nthread=snakemake.threads,
+    regressor_objective=s.pop("objective"),
+    regressor_eval_metric=s.pop("eval_metric"),
+    fractions=tuple(s.pop("fractions")),
+    **{k: v for k, v in s.items() if k != "hyperparameter_grid"},
+)
+m = sur.metrics_
+log.info(
+    "test MAE in region %.3f, recall test %.3f (lower95 %.3f), wall discard %.3f",
+    m["test"]["mae_in_region"],
+    m["classifier"]["recall_test"],
+    m["classifier"]["recall_test_lower95"],
+    m["classifier"]["wall_discard_rate"],
+)

@@ -1,0 +1,31 @@
+"""True χ² at posterior samples against the surrogate's: importance weights and their verdict."""
+
+import json
+
+import h5py
+import numpy as np
+
+from globalfit.logs import snakemake_log
+from globalfit.statistics import reweighting_metrics
+from globalfit.store import EvaluationTable
+
+log = snakemake_log(snakemake)
+with h5py.File(snakemake.input.points, "r") as f:
+    chi2_surrogate = f["chi2_surrogate"][()]
+table = EvaluationTable.concat([EvaluationTable.read(p) for p in snakemake.input.evaluated])
+table.write(snakemake.output.table)
+with h5py.File(snakemake.output.table, "a") as f:
+    f["chi2_surrogate"] = chi2_surrogate
+metrics = reweighting_metrics(
+    table.chi2,
+    chi2_surrogate,
+    table.theta,
+    table.names,
+    failed=~table.ok,
+    ess_threshold=snakemake.params.inference["ess_threshold"],
+)
+metrics["status_counts"] = table.status_counts()
+metrics["n_cached"] = int(table.cached.sum())
+with open(snakemake.output.metrics, "w") as f:
+    json.dump(metrics, f, indent=1, default=float)
+log.info("%s", metrics["sentence"])
