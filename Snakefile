@@ -20,6 +20,8 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/active_learning.smk"
 include: "workflow/rules/surrogate.smk"
 include: "workflow/rules/inference.smk"
+include: "workflow/rules/explain.smk"
+include: "workflow/rules/report.smk"
 
 
 # bookkeeping rules run inside the main Snakemake process, not as cluster jobs
@@ -32,6 +34,8 @@ localrules:
     validation,
     derived_points,
     inference_summary,
+    run_summary,
+    importance,
 
 
 rule all:

@@ -68,7 +68,7 @@ def test_evaluate_cli_rejects_bad_points(tmp_path):
     bad = tmp_path / "bad.csv"
     pd.DataFrame([[0, 0, 0, 0, 0, 9.0]], columns=NAMES).to_csv(bad, index=False)
     proc = subprocess.run([str(BIN / "globalfit"), "evaluate", str(bad), "-o", str(tmp_path / "o.csv"), "--config", str(ROOT / "config/config.yaml")], capture_output=True, text=True)
-    assert proc.returncode == 2 and "'log10_fa' = 9.0 outside its bounds" in proc.stderr
+    assert proc.returncode == 2 and "'log10_fa', row 0 (line 2): 9.0 is outside the bounds" in proc.stderr
     pd.DataFrame([[0, 0, 0, 0, 0]], columns=NAMES[:5]).to_csv(bad, index=False)
     proc = subprocess.run([str(BIN / "globalfit"), "evaluate", str(bad), "-o", str(tmp_path / "o.csv"), "--config", str(ROOT / "config/config.yaml")], capture_output=True, text=True)
     assert proc.returncode == 2 and "missing parameter column(s) ['log10_fa']" in proc.stderr

@@ -7,42 +7,17 @@ import logging
 import sys
 from pathlib import Path
 
-import numpy as np
-
-
-def read_points_csv(path: Path | str, names) -> tuple["object", np.ndarray]:
-    """Read a CSV with (at least) the parameter columns -> (DataFrame, θ (n, d) float64).
-
-    Raises ValueError naming the missing or non-numeric column.
-    """
-    import pandas as pd
-
-    df = pd.read_csv(path, float_precision="round_trip")
-    missing = [n for n in names if n not in df.columns]
-    if missing:
-        raise ValueError(f"{path}: missing parameter column(s) {missing}; expected {list(names)}")
-    cols = []
-    for n in names:
-        col = pd.to_numeric(df[n], errors="coerce")
-        bad = col.isna() & df[n].notna() | df[n].isna()
-        if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise ValueError(f"{path}: column {n!r} row {i} is not a number: {df[n].iloc[i]!r}")
-        cols.append(col.to_numpy(dtype=np.float64))
-    return df, np.column_stack(cols) if cols else np.zeros((len(df), 0))
-
 
 def cmd_evaluate(args) -> int:
     from globalfit import config as gfconfig
     from globalfit.evaluation import evaluate_points
     from globalfit.oracles import OracleSpec
-    from globalfit.space import ParameterSpace
+    from globalfit.space import ParameterSpace, read_points_csv
     from globalfit.store import EvaluationCache
 
     config = gfconfig.load(args.config)
     space = ParameterSpace.from_config(config["parameters"])
-    df, theta = read_points_csv(args.points, space.names)
-    theta = space.check(theta, what=str(args.points))
+    df, theta = read_points_csv(args.points, space)
     spec = OracleSpec.from_config(config)
     cache_dir = args.cache_dir or gfconfig.cache_dir(config)
     cache = None if args.no_cache else EvaluationCache(cache_dir, spec.identity_hash(), spec.identity())
@@ -75,6 +50,23 @@ def cmd_predict(args) -> int:
     return 0
 
 
+def cmd_fingerprint(args) -> int:
+    import json
+
+    from globalfit.fingerprint import run_fingerprint
+
+    print(json.dumps(run_fingerprint(args.results), indent=1))
+    return 0
+
+
+def cmd_publish(args) -> int:
+    from globalfit.reporting import publish
+
+    publish(args.run_summary, args.out, args.readme)
+    print(f"wrote {args.out} and the numbers block of {args.readme}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="globalfit", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -94,6 +86,16 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("-o", "--output", required=True, help="CSV written with p_in_region, in_region, chi2_surrogate added")
     q.add_argument("--backend", choices=["compiled", "xgboost"], default="compiled")
     q.set_defaults(func=cmd_predict)
+
+    f = sub.add_parser("fingerprint", help="content hashes of a run (dataset, surrogate predictions, chain) to compare runs")
+    f.add_argument("results", nargs="?", default="results", help="results directory (default: %(default)s)")
+    f.set_defaults(func=cmd_fingerprint)
+
+    u = sub.add_parser("publish", help="copy a run summary to docs/ and rewrite the README's numbers from it")
+    u.add_argument("run_summary", nargs="?", default="results/run_summary.json")
+    u.add_argument("--out", default="docs/default_run.json")
+    u.add_argument("--readme", default="README.md")
+    u.set_defaults(func=cmd_publish)
     return p
 
 

@@ -798,6 +798,35 @@ def surrogate_fitter(
     return fit
 
 
+def retuning_fitter(
+    theta: np.ndarray,
+    chi2: np.ndarray,
+    space,
+    workdir: Path | str,
+    *,
+    ok: np.ndarray | None = None,
+    **train_kwargs,
+) -> FitFn:
+    """fit(columns) -> (Surrogate, test MAE) like :func:`surrogate_fitter`, but tuned again with
+    :func:`globalfit.surrogate.train_bundle` and the same optuna budget (``train_kwargs``: n_trials,
+    n_folds, seed, Surrogate settings ...), so a reduced model gets the chance the full one had.
+    Bundles and resumable studies go to ``workdir/<columns>/``."""
+    from globalfit.space import ParameterSpace
+    from globalfit.surrogate import train_bundle
+
+    theta = np.asarray(theta, dtype=np.float64)
+
+    def fit(columns: Sequence[int]):
+        cols = list(columns)
+        sub = ParameterSpace(tuple(space.names[j] for j in cols), space.lower[cols], space.upper[cols])
+        where = Path(workdir) / "-".join(sub.names)
+        sur = train_bundle(theta[:, cols], chi2, sub, where / "bundle", ok=ok, compile=False,
+                           study_dir=where / "studies", **train_kwargs)
+        return sur, float(sur.metrics_["test"]["mae_in_region"])
+
+    return fit
+
+
 def emcee_sampler(
     prior,
     starts: np.ndarray,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterable, Mapping
 
 import numpy as np
@@ -93,3 +94,36 @@ class ParameterSpace:
 
     def as_dict(self) -> dict:
         return {n: [float(lo), float(hi)] for n, lo, hi in zip(self.names, self.lower, self.upper)}
+
+
+def read_points_csv(path, space: ParameterSpace):
+    """Read a CSV that has (at least) the parameter columns; returns (table, theta (n, d)).
+
+    Raises ValueError naming the file, column and row (row i is line i + 2 of the file, after
+    the header) for a missing column, an empty or non-numeric cell, or a value out of bounds.
+    """
+    import pandas as pd
+
+    path = Path(path)
+    table = pd.read_csv(path, float_precision="round_trip")  # θ exactly as written
+    missing = [n for n in space.names if n not in table.columns]
+    if missing:
+        raise ValueError(f"{path}: missing parameter column(s) {missing}; expected {list(space.names)}")
+    theta = np.empty((len(table), space.dim))
+    for j, name in enumerate(space.names):
+        col = pd.to_numeric(table[name], errors="coerce")
+        bad = col.isna().to_numpy() | ~np.isfinite(col.to_numpy(dtype=np.float64))
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ValueError(
+                f"{path}: column {name!r}, row {i} (line {i + 2}): value {table[name].iloc[i]!r} is not a finite number"
+            )
+        theta[:, j] = col.to_numpy(dtype=np.float64)
+        out = (theta[:, j] < space.lower[j]) | (theta[:, j] > space.upper[j])
+        if out.any():
+            i = int(np.argmax(out))
+            raise ValueError(
+                f"{path}: column {name!r}, row {i} (line {i + 2}): {theta[i, j]} is outside the bounds "
+                f"[{space.lower[j]}, {space.upper[j]}] ({int(out.sum())} rows out of bounds in this column)"
+            )
+    return table, theta

@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from globalfit.space import ParameterSpace
+from globalfit.space import ParameterSpace, read_points_csv
 
 #: χ² returned where the classifier says "not in region": large enough that any sampler sees a
 #: wall (exp(−χ²/2) underflows to 0), finite so that arithmetic on it stays well defined.
@@ -904,37 +904,6 @@ def check_compiled_agreement(
 # --------------------------------------------------------------------------------------------
 # CSV prediction (the `globalfit predict` command)
 # --------------------------------------------------------------------------------------------
-def read_points_csv(path: Path | str, space: ParameterSpace) -> tuple[pd.DataFrame, np.ndarray]:
-    """Read a CSV that has (at least) the parameter columns; returns (table, theta (n, d)).
-
-    Raises ValueError naming the file, column and row (row i is line i + 2 of the file, after
-    the header) for a missing column, an empty or non-numeric cell, or a value out of bounds.
-    """
-    path = Path(path)
-    table = pd.read_csv(path)
-    missing = [n for n in space.names if n not in table.columns]
-    if missing:
-        raise ValueError(f"{path}: missing parameter column(s) {missing}; the surrogate needs {list(space.names)}")
-    theta = np.empty((len(table), space.dim))
-    for j, name in enumerate(space.names):
-        col = pd.to_numeric(table[name], errors="coerce")
-        bad = col.isna().to_numpy() | ~np.isfinite(col.to_numpy(dtype=np.float64))
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise ValueError(
-                f"{path}: column {name!r}, row {i} (line {i + 2}): value {table[name].iloc[i]!r} is not a finite number"
-            )
-        theta[:, j] = col.to_numpy(dtype=np.float64)
-        out = (theta[:, j] < space.lower[j]) | (theta[:, j] > space.upper[j])
-        if out.any():
-            i = int(np.argmax(out))
-            raise ValueError(
-                f"{path}: column {name!r}, row {i} (line {i + 2}): {theta[i, j]} is outside the bounds "
-                f"[{space.lower[j]}, {space.upper[j]}] ({int(out.sum())} rows out of bounds in this column)"
-            )
-    return table, theta
-
-
 def predict_csv(
     bundle_dir: Path | str,
     in_csv: Path | str,

@@ -44,6 +44,8 @@ rule active_learning_diagnostics:
         ),
     log:
         f"{R}/logs/active_learning_diagnostics.log",
+    benchmark:
+        f"{R}/benchmarks/active_learning_diagnostics.tsv"
     conda:
         CONDA_ENV
     params:

@@ -115,14 +115,25 @@ def al_outputs():
     ]
 
 
-def final_outputs():
+def plot_outputs(wildcards=None):
+    """Every plot and table of the report except the run summary."""
     return [
-        f"{R}/dataset.h5",
-        f"{R}/dataset.csv",
         f"{R}/evaluation/summary.csv",
         *al_outputs(),
         f"{R}/surrogate_plots/metrics.json",
-        f"{R}/inference/summary.json",
         f"{R}/inference/plots/corner.png",
         *([f"{R}/inference/plots/corner_derived.png"] if ORACLE.name == "alp" else []),
+    ]
+
+
+def explain_outputs(wildcards=None):
+    return [f"{R}/explain/importance.json", f"{R}/explain/plots/importance_bars.png"]
+
+
+def final_outputs():
+    return [
+        f"{R}/run_summary.json",
+        f"{R}/dataset.csv",
+        *plot_outputs(),
+        *explain_outputs(),
     ]

@@ -4,6 +4,8 @@ rule design:
         chunks=batch_chunks("rounds/0", "chunks"),
     log:
         f"{R}/logs/design.log",
+    benchmark:
+        f"{R}/benchmarks/design.tsv"
     conda:
         CONDA_ENV
     params:

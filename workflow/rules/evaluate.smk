@@ -36,6 +36,8 @@ rule gather_round:
         f"{R}/rounds/{{round}}/dataset.h5",
     log:
         f"{R}/logs/gather/{{round}}.log",
+    benchmark:
+        f"{R}/benchmarks/gather_round/{{round}}.tsv"
     wildcard_constraints:
         round=r"\d+",
     conda:
@@ -55,6 +57,8 @@ rule dataset:
         csv=f"{R}/dataset.csv",
     log:
         f"{R}/logs/dataset.log",
+    benchmark:
+        f"{R}/benchmarks/dataset.tsv"
     conda:
         CONDA_ENV
     params:
@@ -80,6 +84,8 @@ rule evaluation_summary:
         ),
     log:
         f"{R}/logs/evaluation_summary.log",
+    benchmark:
+        f"{R}/benchmarks/evaluation_summary.tsv"
     conda:
         CONDA_ENV
     params:

@@ -65,6 +65,8 @@ rule validation_points:
         chunks=batch_chunks("validation", "chunks"),
     log:
         f"{R}/logs/validation_points.log",
+    benchmark:
+        f"{R}/benchmarks/validation_points.tsv"
     conda:
         CONDA_ENV
     params:
@@ -85,6 +87,8 @@ rule validation:
         metrics=f"{R}/inference/validation.json",
     log:
         f"{R}/logs/validation.log",
+    benchmark:
+        f"{R}/benchmarks/validation.tsv"
     conda:
         CONDA_ENV
     params:
@@ -101,6 +105,8 @@ rule derived_points:
         batch_chunks("derived", "chunks"),
     log:
         f"{R}/logs/derived_points.log",
+    benchmark:
+        f"{R}/benchmarks/derived_points.tsv"
     conda:
         CONDA_ENV
     params:
@@ -150,6 +156,8 @@ rule inference_summary:
         ),
     log:
         f"{R}/logs/inference_summary.log",
+    benchmark:
+        f"{R}/benchmarks/inference_summary.tsv"
     conda:
         CONDA_ENV
     params:
@@ -194,6 +202,8 @@ rule inference_plots:
         ),
     log:
         f"{R}/logs/inference_plots.log",
+    benchmark:
+        f"{R}/benchmarks/inference_plots.tsv"
     conda:
         CONDA_ENV
     params:
@@ -214,6 +224,8 @@ rule derived_plots:
         ),
     log:
         f"{R}/logs/derived_plots.log",
+    benchmark:
+        f"{R}/benchmarks/derived_plots.tsv"
     conda:
         CONDA_ENV
     params:

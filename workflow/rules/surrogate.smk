@@ -58,6 +58,8 @@ rule surrogate_plots:
         ),
     log:
         f"{R}/logs/surrogate_plots.log",
+    benchmark:
+        f"{R}/benchmarks/surrogate_plots.tsv"
     conda:
         CONDA_ENV
     params:

@@ -1,0 +1,189 @@
+"""Operations: rerun-on-change, resume after a crash, determinism across core counts, the HTML
+report, and failure injection, each with real Snakemake runs of small configs."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from conftest import BIN, ROOT, write_config
+from globalfit.fingerprint import run_fingerprint
+from globalfit.store import EvaluationTable
+
+pytestmark = pytest.mark.workflow
+ANALYTIC = ROOT / "tests" / "configs" / "analytic.yaml"
+
+
+def copy_project(dest: Path) -> Path:
+    """A copy of the workflow and package sources, so a test can edit code without touching ours
+    (jobs import the installed package; the copy's sources feed the code hashes of the DAG)."""
+    dest.mkdir(parents=True)
+    shutil.copy(ROOT / "Snakefile", dest / "Snakefile")
+    for d in ("workflow", "src", "config", "envs"):
+        shutil.copytree(ROOT / d, dest / d, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    return dest
+
+
+def snakemake(project: Path, configfile: Path, *args, timeout=900, check=True, **kw):
+    cmd = [str(BIN / "snakemake"), "-s", str(project / "Snakefile"), "--directory", str(project),
+           "--configfile", str(configfile), *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
+    return proc
+
+
+def planned_jobs(proc) -> list[tuple[str, str]]:
+    """(rule, wildcards) of the jobs a dry run would execute."""
+    jobs, rule = [], None
+    for line in (proc.stdout + proc.stderr).splitlines():
+        s = line.strip()
+        if s.startswith(("rule ", "localrule ")) and s.endswith(":"):
+            rule = s.split()[1].rstrip(":")
+            jobs.append([rule, ""])
+        elif s.startswith("wildcards:") and jobs:
+            jobs[-1][1] = s.split(":", 1)[1].strip()
+    return [tuple(j) for j in jobs]
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """The analytic fit, run to the end once (--cores 2) in a copy of the project."""
+    project = copy_project(tmp_path_factory.mktemp("run") / "project")
+    snakemake(project, ANALYTIC, "--cores", "2")
+    return project
+
+
+def test_touching_nothing_reruns_nothing(finished_run):
+    proc = snakemake(finished_run, ANALYTIC, "-n", "--cores", "1")
+    assert planned_jobs(proc) == []
+
+
+def test_surrogate_hyperparameter_reruns_surrogate_and_downstream_only(finished_run, tmp_path):
+    cfg = write_config(tmp_path / "c.yaml", ANALYTIC, surrogate={"n_estimators": 250})
+    jobs = planned_jobs(snakemake(finished_run, cfg, "-n", "--cores", "1"))
+    rules = {r for r, _ in jobs}
+    assert {"surrogate", "surrogate_plots", "sample", "frequentist", "inference_summary"} <= rules
+    assert not rules & {"design", "propose", "gather_round", "dataset"}
+    assert not [w for r, w in jobs if r == "evaluate_chunk" and "rounds/" in w]
+
+
+def test_validation_evaluates_only_points_not_in_the_cache(finished_run, tmp_path):
+    project = copy_project(tmp_path / "project")
+    shutil.copytree(finished_run / "results", project / "results")
+    shutil.copytree(finished_run / ".snakemake", project / ".snakemake", ignore=shutil.ignore_patterns("locks", "incomplete"))
+    cache = project / "results" / "cache"
+    before = {p.name for p in cache.rglob("*.json") if p.parent.name != cache.name}
+    # more validation samples: the earlier ones are drawn again and must come from the cache
+    cfg = write_config(tmp_path / "c.yaml", ANALYTIC, inference={**yaml.safe_load(open(ANALYTIC))["inference"], "validation_samples": 30})
+    snakemake(project, cfg, "--cores", "2", str(Path("results") / "inference" / "validation.json"))
+    val = EvaluationTable.read(project / "results" / "inference" / "validation.h5")
+    after = {p.name for p in cache.rglob("*.json") if p.parent.name != cache.name}
+    new_keys = {k + ".json" for k in val.keys} - before
+    assert after - before == new_keys  # exactly the points the cache did not know were evaluated
+    assert int((~val.cached).sum()) == len({k for k in val.keys if k + ".json" in new_keys})
+
+
+def test_editing_a_plot_function_reruns_only_plots(finished_run, tmp_path):
+    project = copy_project(tmp_path / "project")
+    for d in ("results", ".snakemake"):
+        shutil.copytree(finished_run / d, project / d, ignore=shutil.ignore_patterns("locks", "incomplete"))
+    plots = project / "src" / "globalfit" / "plots" / "surrogate.py"
+    plots.write_text(plots.read_text() + "\n# a cosmetic edit\n")
+    rules = {r for r, _ in planned_jobs(snakemake(project, ANALYTIC, "-n", "--cores", "1"))}
+    assert rules == {"surrogate_plots", "all"} or rules == {"surrogate_plots"}
+
+
+def test_oracle_options_and_code_rerun_the_evaluations(finished_run, tmp_path):
+    cfg = yaml.safe_load(open(ANALYTIC))
+    changed = write_config(tmp_path / "c.yaml", ANALYTIC, oracle={**cfg["oracle"], "options": {"width": 0.11}})
+    jobs = planned_jobs(snakemake(finished_run, changed, "-n", "--cores", "1"))
+    assert [w for r, w in jobs if r == "evaluate_chunk" and "rounds/0" in w]
+
+    project = copy_project(tmp_path / "project")
+    for d in ("results", ".snakemake"):
+        shutil.copytree(finished_run / d, project / d, ignore=shutil.ignore_patterns("locks", "incomplete"))
+    src = project / "src" / "globalfit" / "oracles" / "analytic.py"
+    src.write_text(src.read_text() + "\n# the oracle's code changed\n")
+    jobs = planned_jobs(snakemake(project, ANALYTIC, "-n", "--cores", "1"))
+    assert [w for r, w in jobs if r == "evaluate_chunk" and "rounds/0" in w]
+
+
+def test_same_results_with_one_and_two_cores(finished_run, tmp_path):
+    assert len(list((finished_run / "results" / "rounds" / "0" / "evaluated").glob("*.h5"))) >= 4
+    project = copy_project(tmp_path / "project")
+    snakemake(project, ANALYTIC, "--cores", "1")
+    one, two = run_fingerprint(project / "results"), run_fingerprint(finished_run / "results")
+    assert set(one) == {"dataset", "surrogate", "chain"}
+    assert one == two
+
+
+def test_report_has_every_stage_and_the_corner_plot(finished_run):
+    report = finished_run / "results" / "report.html"
+    snakemake(finished_run, ANALYTIC, "--report", str(report))
+    html = report.read_text(errors="replace")
+    assert "corner.png" in html
+    for category in ("Evaluation", "Active learning", "Surrogate", "Inference"):
+        assert category in html, category
+
+
+def test_killed_run_resumes_with_every_point_evaluated_once(tmp_path):
+    project = copy_project(tmp_path / "project")
+    calls = tmp_path / "calls.log"
+    cfg = yaml.safe_load(open(ROOT / "tests" / "configs" / "counting.yaml"))
+    cfg["oracle"]["options"]["log"] = str(calls)
+    path = tmp_path / "counting.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    target = "results/dataset.h5"
+    cmd = [str(BIN / "snakemake"), "-s", str(project / "Snakefile"), "--directory", str(project),
+           "--configfile", str(path), "--cores", "2", target]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    evaluated = project / "results" / "rounds" / "0" / "evaluated"
+    deadline = time.time() + 300
+    while time.time() < deadline and len(list(evaluated.glob("*.h5"))) < 1:
+        time.sleep(0.2)
+    n_done = len(list(evaluated.glob("*.h5")))
+    os.killpg(proc.pid, signal.SIGKILL)  # snakemake and every job it started
+    proc.wait()
+    n_chunks = cfg["design"]["n_initial"] // cfg["evaluation"]["chunk_size"]
+    assert 1 <= n_done < n_chunks, n_done
+
+    snakemake(project, path, "--cores", "2", "--rerun-incomplete", target)
+    resumed = EvaluationTable.read(project / "results" / "dataset.h5")
+    lines = calls.read_text().split()
+    assert len(lines) == len(set(lines)) == len(resumed)  # every point evaluated exactly once
+
+    clean = copy_project(tmp_path / "clean")
+    cfg["oracle"]["options"]["log"] = str(tmp_path / "calls_clean.log")
+    path2 = tmp_path / "clean.yaml"
+    path2.write_text(yaml.safe_dump(cfg))
+    snakemake(clean, path2, "--cores", "2", target)
+    # the log path is an oracle option, hence part of the oracle identity: compare the numbers
+    uninterrupted = EvaluationTable.read(clean / "results" / "dataset.h5")
+    np.testing.assert_array_equal(resumed.theta, uninterrupted.theta)
+    np.testing.assert_array_equal(resumed.chi2, uninterrupted.chi2)
+    np.testing.assert_array_equal(resumed.round, uninterrupted.round)
+
+
+def test_failures_are_counted_and_the_workflow_completes(tmp_path):
+    project = copy_project(tmp_path / "project")
+    snakemake(project, ROOT / "tests" / "configs" / "flaky.yaml", "--cores", "2")
+    res = project / "results"
+    ds = EvaluationTable.read(res / "dataset.h5")
+    counts = ds.status_counts()
+    assert counts["error"] > 0 and counts["nonfinite"] > 0 and counts["timeout"] > 0 and counts["ok"] > 0
+    assert not np.isfinite(ds.chi2[ds.status == "error"]).any()
+    import pandas as pd
+
+    summary = pd.read_csv(res / "evaluation" / "summary.csv")
+    assert summary[["error", "nonfinite", "timeout"]].sum().to_dict() == {k: counts[k] for k in ("error", "nonfinite", "timeout")}
+    metrics = json.loads((res / "surrogate" / "metrics.json").read_text())
+    assert metrics["counts"]["excluded_not_ok"] == len(ds) - counts["ok"]
+    assert (res / "inference" / "summary.json").exists()

@@ -1,0 +1,122 @@
+rule explain:
+    input:
+        bundle=f"{R}/surrogate",
+        summary=f"{R}/inference/summary.json",
+    output:
+        f"{R}/explain/explanation.pkl",
+    log:
+        f"{R}/logs/explain.log",
+    benchmark:
+        f"{R}/benchmarks/explain.tsv"
+    conda:
+        CONDA_ENV
+    threads: config["threads"]["fit"]
+    params:
+        explain=config["explain"],
+        code=module_hash("explain.py", "surrogate.py"),
+    script:
+        "../scripts/explain.py"
+
+
+rule ablation:
+    input:
+        bundle=f"{R}/surrogate",
+        dataset=f"{R}/dataset.h5",
+        explanation=f"{R}/explain/explanation.pkl",
+    output:
+        f"{R}/explain/ablation.pkl",
+    log:
+        f"{R}/logs/ablation.log",
+    benchmark:
+        f"{R}/benchmarks/ablation.tsv"
+    conda:
+        CONDA_ENV
+    threads: config["threads"]["fit"]
+    resources:
+        runtime=30,
+    params:
+        explain=config["explain"],
+        surrogate=config["surrogate"],
+        inference=INF,
+        parameters=config["parameters"],
+        workdir=f"{R}/state/ablation/{config_hash('parameters', 'oracle', 'design', 'active_learning', 'surrogate', 'explain')}",
+        code=module_hash(
+            "explain.py", "surrogate.py", "tuning.py", "sampling.py", "priors.py"
+        ),
+    script:
+        "../scripts/ablation.py"
+
+
+rule importance:
+    input:
+        explanation=f"{R}/explain/explanation.pkl",
+        ablation=f"{R}/explain/ablation.pkl",
+    output:
+        report(
+            f"{R}/explain/importance.json",
+            caption="../report/importance.rst",
+            category="5 Explanation",
+        ),
+    log:
+        f"{R}/logs/importance.log",
+    benchmark:
+        f"{R}/benchmarks/explain_importance.tsv"
+    conda:
+        CONDA_ENV
+    params:
+        explain=config["explain"],
+        code=module_hash("explain.py"),
+    script:
+        "../scripts/importance.py"
+
+
+rule explain_plots:
+    input:
+        explanation=f"{R}/explain/explanation.pkl",
+        ablation=f"{R}/explain/ablation.pkl",
+    output:
+        bars=report(
+            f"{R}/explain/plots/importance_bars.png",
+            caption="../report/shap_bars.rst",
+            category="5 Explanation",
+        ),
+        beeswarm=report(
+            f"{R}/explain/plots/beeswarm.png",
+            caption="../report/shap_beeswarm.rst",
+            category="5 Explanation",
+        ),
+        dependence=report(
+            f"{R}/explain/plots/dependence.png",
+            caption="../report/shap_dependence.rst",
+            category="5 Explanation",
+        ),
+        waterfall=report(
+            f"{R}/explain/plots/waterfall_best_fit.png",
+            caption="../report/shap_waterfall.rst",
+            category="5 Explanation",
+        ),
+        network=report(
+            f"{R}/explain/plots/interaction_network.png",
+            caption="../report/shapiq_network.rst",
+            category="5 Explanation",
+        ),
+        matrix=report(
+            f"{R}/explain/plots/interaction_matrix.png",
+            caption="../report/shapiq_matrix.rst",
+            category="5 Explanation",
+        ),
+        ablation=report(
+            f"{R}/explain/plots/ablation.png",
+            caption="../report/ablation.rst",
+            category="5 Explanation",
+        ),
+    log:
+        f"{R}/logs/explain_plots.log",
+    benchmark:
+        f"{R}/benchmarks/explain_plots.tsv"
+    conda:
+        CONDA_ENV
+    params:
+        code=module_hash("plots/explain.py", "explain.py"),
+    script:
+        "../scripts/explain_plots.py"

@@ -1,0 +1,55 @@
+"""Drop the least important parameter, retrain with the same tuning budget, resample, compare."""
+
+import os
+import pickle
+
+os.environ["OMP_NUM_THREADS"] = "1"
+
+from globalfit.explain import ALL, emcee_sampler, retuning_fitter, run_ablation  # noqa: E402
+from globalfit.logs import snakemake_log  # noqa: E402
+from globalfit.priors import Prior  # noqa: E402
+from globalfit.space import ParameterSpace  # noqa: E402
+from globalfit.store import EvaluationTable  # noqa: E402
+from globalfit.surrogate import Surrogate  # noqa: E402
+
+log = snakemake_log(snakemake)
+ex, s, inf = snakemake.params.explain, dict(snakemake.params.surrogate), snakemake.params.inference
+space = ParameterSpace.from_config(snakemake.params.parameters)
+data = EvaluationTable.read(snakemake.input.dataset)
+explanation = pickle.load(open(snakemake.input.explanation, "rb"))
+full = Surrogate.load(snakemake.input.bundle, backend="xgboost", nthread=snakemake.threads)
+fit = retuning_fitter(
+    data.theta,
+    data.chi2,
+    space,
+    snakemake.params.workdir,
+    ok=data.ok,
+    n_trials=s.pop("n_trials"),
+    n_folds=s.pop("n_folds"),
+    tuning_rounds=s.pop("tuning_rounds"),
+    tuning_early_stopping=s.pop("tuning_early_stopping"),
+    seed=s.pop("seed"),
+    nthread=snakemake.threads,
+    regressor_objective=s.pop("objective"),
+    regressor_eval_metric=s.pop("eval_metric"),
+    fractions=tuple(s.pop("fractions")),
+    **{k: v for k, v in s.items() if k != "hyperparameter_grid"},
+)
+sample = emcee_sampler(
+    Prior.from_config(snakemake.params.parameters, space),
+    data.best(inf["n_starts"]),
+    n_walkers=ex["ablation_walkers"],
+    n_steps=ex["ablation_steps"],
+    seed=ex["seed"],
+    moves=inf["moves"],
+)
+result = run_ablation(
+    explanation.regressor.table()[ALL].to_dict(),
+    space.names,
+    fit=fit,
+    sample=sample,
+    full=(full, float(full.metrics_["test"]["mae_in_region"])),
+)
+with open(snakemake.output[0], "wb") as f:
+    pickle.dump(result, f)
+log.info("%s", result.verdict)

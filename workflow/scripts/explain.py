@@ -1,0 +1,33 @@
+"""SHAP of the surrogate by Δχ² band, at the best fit, and pairwise k-SII interactions."""
+
+import json
+import os
+import pickle
+
+os.environ["OMP_NUM_THREADS"] = "1"
+
+import numpy as np  # noqa: E402
+
+from globalfit.explain import explain_surrogate, points_from_bundle  # noqa: E402
+from globalfit.logs import snakemake_log  # noqa: E402
+from globalfit.surrogate import Surrogate  # noqa: E402
+
+log = snakemake_log(snakemake)
+ex = snakemake.params.explain
+surrogate = Surrogate.load(snakemake.input.bundle, backend="xgboost", nthread=snakemake.threads)
+theta, delta, names = points_from_bundle(snakemake.input.bundle)
+best = json.load(open(snakemake.input.summary))["best_fit"]["theta"]
+explanation = explain_surrogate(
+    surrogate,
+    theta,
+    delta,
+    theta_best=np.array([best[n] for n in names]),
+    edges=ex["band_edges"],
+    n_interaction_points=ex["n_interaction_points"],
+    seed=ex["seed"],
+    nthread=snakemake.threads,
+    backend=ex["backend"],
+)
+with open(snakemake.output[0], "wb") as f:
+    pickle.dump(explanation, f)
+log.info("ranking: %s", explanation.regressor.ranking())
