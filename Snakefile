@@ -5,7 +5,12 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The default fit, unless a config file is given on the command line: Snakemake would otherwise
+# merge the two (nested keys such as oracle.options would mix the ALP's with another oracle's).
+# `--config key=value` still overrides single keys of whichever file is used.
+if not workflow.config_settings.configfiles:
+
+    configfile: "config/config.yaml"
 
 
 validate(config, "workflow/schemas/config.schema.yaml")

@@ -98,7 +98,8 @@ def test_editing_a_plot_function_reruns_only_plots(finished_run, tmp_path):
     plots = project / "src" / "globalfit" / "plots" / "surrogate.py"
     plots.write_text(plots.read_text() + "\n# a cosmetic edit\n")
     rules = {r for r, _ in planned_jobs(snakemake(project, ANALYTIC, "-n", "--cores", "1"))}
-    assert rules == {"surrogate_plots", "all"} or rules == {"surrogate_plots"}
+    # the run summary collects every stage's timing, so it follows; nothing that computes does
+    assert "surrogate_plots" in rules and rules <= {"surrogate_plots", "run_summary", "all"}
 
 
 def test_oracle_options_and_code_rerun_the_evaluations(finished_run, tmp_path):
@@ -155,6 +156,8 @@ def test_killed_run_resumes_with_every_point_evaluated_once(tmp_path):
     n_chunks = cfg["design"]["n_initial"] // cfg["evaluation"]["chunk_size"]
     assert 1 <= n_done < n_chunks, n_done
 
+    # what a user does after a crash: release the lock the killed run left, then resume
+    snakemake(project, path, "--unlock", target)
     snakemake(project, path, "--cores", "2", "--rerun-incomplete", target)
     resumed = EvaluationTable.read(project / "results" / "dataset.h5")
     lines = calls.read_text().split()

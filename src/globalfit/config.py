@@ -100,6 +100,15 @@ def load(path: Path | str, overrides: Mapping[str, Any] | None = None) -> dict:
     return config
 
 
+def canonical(obj: Any) -> Any:
+    """A copy with every mapping's keys sorted (lists keep their order)."""
+    if isinstance(obj, Mapping):
+        return {k: canonical(obj[k]) for k in sorted(obj)}
+    if isinstance(obj, list):
+        return [canonical(v) for v in obj]
+    return obj
+
+
 def cache_dir(config: Mapping[str, Any]) -> str:
     """The evaluation cache directory: evaluation.cache_dir, or <results>/cache when empty."""
     return config["evaluation"]["cache_dir"] or f"{config['results']}/cache"

@@ -15,6 +15,12 @@ try:
 except gfconfig.ConfigError as e:
     raise WorkflowError(f"invalid config: {e}")
 
+# Params are compared by their text: sort every mapping so that reordering keys in a YAML file
+# does not rerun anything.
+_canonical = gfconfig.canonical(config)
+config.clear()
+config.update(_canonical)
+
 R = config["results"]
 CONDA_ENV = "../../envs/globalfit.yaml"  # for --sdm conda; relative to the rule files
 AL = config["active_learning"]
