@@ -36,7 +36,9 @@ def main() -> None:
     ap.add_argument("--n-initial", type=int, default=300)
     ap.add_argument("--rounds", type=int, default=8)
     ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--local-share", type=float, default=None, help="BatchProposer local_share (default: its default)")
     args = ap.parse_args()
+    extra = {} if args.local_share is None else {"local_share": args.local_share}
 
     import tensorflow as tf
 
@@ -63,7 +65,7 @@ def main() -> None:
     for seed in args.seeds:
         t0 = time.perf_counter()
         res = run_active_learning(
-            f.chi2, space, args.n_initial, args.rounds, args.batch, seed, chi2_min_reference=chi2_min
+            f.chi2, space, args.n_initial, args.rounds, args.batch, seed, chi2_min_reference=chi2_min, **extra
         )
         wall = time.perf_counter() - t0
         lhs = f.chi2(latin_hypercube(space, n_total, seed + 1000))

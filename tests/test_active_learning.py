@@ -204,7 +204,7 @@ def test_batch_has_no_duplicates_even_when_tempted():
     best = theta[np.argmin(chi2)]
     theta = np.vstack([theta, np.repeat(best[None], 4, axis=0)])
     chi2 = np.concatenate([chi2, np.repeat(chi2.min(), 4)])
-    proposer = al.BatchProposer(space, 16, n_candidates=200, hull_fraction=0.15, hull_share=1.0, random_state=0)
+    proposer = al.BatchProposer(space, 16, n_candidates=200, hull_fraction=0.15, hull_share=1.0, local_share=0.0, random_state=0)
     new, info, _ = proposer.propose(theta, chi2, round_index=2, n_rounds=3)
     u_new, u_old = space.to_unit(new), space.to_unit(theta)
     pair = np.linalg.norm(u_new[:, None] - u_new[None], axis=-1)[np.triu_indices(16, 1)]
@@ -381,3 +381,15 @@ def test_diagnostics_row_and_plot(tmp_path):
     assert out.exists() and out.stat().st_size > 10_000
     with pytest.raises(ValueError, match="missing"):
         plot_diagnostics(pd.DataFrame(rows).drop(columns="delta"), tmp_path / "x.png")
+
+
+def test_local_candidates_stay_near_the_best_points_and_inside_the_cube():
+    rng = np.random.default_rng(3)
+    best = np.array([[0.02, 0.5], [0.7, 0.98]])
+    ls = np.array([0.2, 0.05])
+    u = al.local_candidates(best, 4000, ls, rng)
+    assert u.shape == (4000, 2) and u.min() >= 0.0 and u.max() <= 1.0
+    dist = np.abs(u[:, None, :] - best[None]) / (0.1 * ls)  # in units of the sd
+    nearest = dist.max(axis=2).min(axis=1)
+    assert np.quantile(nearest, 0.99) < 4.0  # Gaussian: almost everything within 4 sd
+    assert abs(np.mean(np.abs(u[:, 1] - 0.5)[u[:, 0] < 0.35]) - 0.1 * ls[1] * np.sqrt(2 / np.pi)) < 1e-3
