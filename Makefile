@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: fit test lint format env clean-env
+.PHONY: fit test lint format env clean-env publish
 .DEFAULT_GOAL := fit
 
 # Rebuilt when the pins or the package metadata change.
@@ -33,6 +33,9 @@ lint: $(STAMP)
 
 format: $(STAMP)
 	$(BIN)/snakefmt Snakefile workflow/rules
+
+publish: $(STAMP)
+	$(BIN)/globalfit publish results/run_summary.json --out docs/default_run.json --readme README.md
 
 clean-env:
 	rm -rf $(VENV)

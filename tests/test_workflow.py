@@ -20,9 +20,21 @@ def test_default_config_dry_run_lists_the_dag(tmp_path):
     counts = {line.split()[0]: int(line.split()[1]) for line in out.splitlines() if len(line.split()) == 2 and line.split()[1].isdigit()}
     for rule in ("design", "propose", "gather_round", "surrogate", "sample", "frequentist", "validation", "inference_summary", "derived_chunk"):
         assert rule in counts, rule
-    # 288 hypercube points in chunks of 16, 8 rounds of 32, 200 validation points, 5 confirmations
-    assert counts["evaluate_chunk"] == 18 + 8 * 2 + 13 + 1
-    assert counts["propose"] == 8
+    import math
+
+    from globalfit import config as gfconfig
+
+    cfg = gfconfig.load(ROOT / "config" / "config.yaml")
+    cs, al = cfg["evaluation"]["chunk_size"], cfg["active_learning"]
+    chunks = (
+        math.ceil(cfg["design"]["n_initial"] / cs)  # Latin hypercube
+        + al["rounds"] * math.ceil(al["batch_size"] / cs)  # active-learning rounds
+        + math.ceil(cfg["inference"]["validation_samples"] / cs)  # posterior validation
+        + math.ceil(5 / cs)  # four surrogate minima and the Standard Model, confirmed
+    )
+    assert counts["evaluate_chunk"] == chunks
+    assert counts["propose"] == al["rounds"]
+    assert counts["derived_chunk"] == math.ceil(cfg["inference"]["derived_samples"] / cs)
 
 
 def test_analytic_fit_end_to_end(tmp_path, analytic_config):

@@ -1041,6 +1041,23 @@ def train_bundle(
     return sur
 
 
+def train_kwargs_from_config(section: Mapping) -> dict:
+    """:func:`train_bundle` keyword arguments from the config's ``surrogate`` section."""
+    s = dict(section)
+    s.pop("hyperparameter_grid", None)
+    return {
+        "n_trials": s.pop("n_trials"),
+        "n_folds": s.pop("n_folds"),
+        "tuning_rounds": s.pop("tuning_rounds"),
+        "tuning_early_stopping": s.pop("tuning_early_stopping"),
+        "seed": s.pop("seed"),
+        "regressor_objective": s.pop("objective"),
+        "regressor_eval_metric": s.pop("eval_metric"),
+        "fractions": tuple(s.pop("fractions")),
+        **s,  # the remaining keys are Surrogate's own (threshold, recall_target, ...)
+    }
+
+
 def plot_bundle(bundle_dir: Path | str, out_dir: Path | str, *, backend: str = "xgboost") -> list[Path]:
     """Plots of a saved bundle into ``out_dir``: learning curves of both models, hyperparameter
     importances (when tuned) and predicted vs true χ² on the test part. Returns the paths."""

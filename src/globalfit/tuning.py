@@ -18,11 +18,14 @@ Resumable and deterministic:
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Mapping
 
 import numpy as np
 import pandas as pd
+
+log = logging.getLogger(__name__)
 
 #: name -> (low, high, log scale, integer). XGBoost's native aliases are used as names.
 SEARCH_SPACE = {
@@ -179,6 +182,10 @@ class XGBTuner:
             study.sampler = self._sampler(done)
             study.optimize(objective, n_trials=1, n_jobs=1, gc_after_trial=False, show_progress_bar=False)
             self.n_trials_run_ += 1
+            last = study.get_trials(deepcopy=False)[-1]
+            best = study.best_value if done + (last.state == TrialState.COMPLETE) else float("nan")
+            log.info("optuna %s: trial %d of %d %s (value %s; best %.5g)", self.study_name,
+                     done + 1, self.n_trials, last.state.name.lower(), last.value, best)
             if self.n_trials_run_ > 3 * self.n_trials + 10:  # every trial failing would loop forever
                 raise RuntimeError(f"optuna study {self.study_name!r}: too many failed trials")
         self.study_ = study

@@ -10,10 +10,10 @@ from globalfit.logs import snakemake_log  # noqa: E402
 from globalfit.priors import Prior  # noqa: E402
 from globalfit.space import ParameterSpace  # noqa: E402
 from globalfit.store import EvaluationTable  # noqa: E402
-from globalfit.surrogate import Surrogate  # noqa: E402
+from globalfit.surrogate import Surrogate, train_kwargs_from_config  # noqa: E402
 
 log = snakemake_log(snakemake)
-ex, s, inf = snakemake.params.explain, dict(snakemake.params.surrogate), snakemake.params.inference
+ex, inf = snakemake.params.explain, snakemake.params.inference
 space = ParameterSpace.from_config(snakemake.params.parameters)
 data = EvaluationTable.read(snakemake.input.dataset)
 explanation = pickle.load(open(snakemake.input.explanation, "rb"))
@@ -24,16 +24,8 @@ fit = retuning_fitter(
     space,
     snakemake.params.workdir,
     ok=data.ok,
-    n_trials=s.pop("n_trials"),
-    n_folds=s.pop("n_folds"),
-    tuning_rounds=s.pop("tuning_rounds"),
-    tuning_early_stopping=s.pop("tuning_early_stopping"),
-    seed=s.pop("seed"),
     nthread=snakemake.threads,
-    regressor_objective=s.pop("objective"),
-    regressor_eval_metric=s.pop("eval_metric"),
-    fractions=tuple(s.pop("fractions")),
-    **{k: v for k, v in s.items() if k != "hyperparameter_grid"},
+    **train_kwargs_from_config(snakemake.params.surrogate),
 )
 sample = emcee_sampler(
     Prior.from_config(snakemake.params.parameters, space),

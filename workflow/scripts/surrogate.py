@@ -5,11 +5,10 @@ import os
 from globalfit.logs import snakemake_log
 from globalfit.space import ParameterSpace
 from globalfit.store import EvaluationTable
-from globalfit.surrogate import train_bundle
+from globalfit.surrogate import train_bundle, train_kwargs_from_config
 
 log = snakemake_log(snakemake)
 os.environ["OMP_NUM_THREADS"] = str(snakemake.threads)
-s = dict(snakemake.params.surrogate)
 data = EvaluationTable.read(snakemake.input[0])
 space = ParameterSpace.from_config(snakemake.params.parameters)
 sur = train_bundle(
@@ -18,19 +17,11 @@ sur = train_bundle(
     space,
     snakemake.output[0],
     ok=data.ok,
-    n_trials=s.pop("n_trials"),
-    n_folds=s.pop("n_folds"),
-    tuning_rounds=s.pop("tuning_rounds"),
-    tuning_early_stopping=s.pop("tuning_early_stopping"),
     study_dir=snakemake.params.study_dir,
     config_hash=snakemake.params.provenance["config_hash"],
     provenance=snakemake.params.provenance,
-    seed=s.pop("seed"),
     nthread=snakemake.threads,
-    regressor_objective=s.pop("objective"),
-    regressor_eval_metric=s.pop("eval_metric"),
-    fractions=tuple(s.pop("fractions")),
-    **{k: v for k, v in s.items() if k != "hyperparameter_grid"},
+    **train_kwargs_from_config(snakemake.params.surrogate),
 )
 m = sur.metrics_
 log.info(
