@@ -120,7 +120,7 @@ def render_markdown(s: Mapping) -> str:
     for label, key, digits in ROWS:
         val = _get(s, key)
         if val is not None:
-            lines.append(f"| {label} | {fmt(val, digits)} |")
+            lines.append(f"| {label} | {fmt(val, digits).replace('|', chr(92) + '|')} |")
     lines.append(MARK_END)
     return "\n".join(lines)
 
@@ -134,8 +134,8 @@ ROWS = (
     ("surrogate test MAE (in region)", "surrogate.test.mae_in_region", 3),
     ("surrogate test RMSE (in region)", "surrogate.test.rmse_in_region", 3),
     ("classifier recall, validation", "surrogate.classifier.recall_validation", 4),
-    ("classifier recall, test (95 % lower bound)", "surrogate.classifier.recall_test", 4),
-    ("classifier recall, test, lower bound", "surrogate.classifier.recall_test_lower95", 3),
+    ("classifier recall, test", "surrogate.classifier.recall_test", 4),
+    ("classifier recall, test, 95 % Clopper–Pearson lower bound", "surrogate.classifier.recall_test_lower95", 3),
     ("wall points discarded (test)", "surrogate.classifier.wall_discard_rate", 3),
     ("best-fit χ² (true oracle)", "inference.best_fit.chi2_true", 6),
     ("Standard-Model χ²", "inference.sm.chi2", 6),
@@ -144,7 +144,7 @@ ROWS = (
     ("significance Z", "inference.significance.z", 3),
     ("posterior validation: ESS fraction", "inference.validation.ess_fraction", 3),
     ("emcee converged (steps ≥ 50 τ)", "inference.convergence.converged", 3),
-    ("least important parameter (mean |SHAP|)", "explain.least_important", 3),
+    ("least important parameter (mean \\|SHAP\\|)", "explain.least_important", 3),
     ("ablation verdict", "explain.verdict", 3),
 )
 
@@ -166,6 +166,6 @@ def update_readme(readme: Path | str, summary: Mapping) -> bool:
 def publish(run_summary: Path | str, out_json: Path | str, readme: Path | str) -> dict:
     summary = json.loads(Path(run_summary).read_text())
     Path(out_json).parent.mkdir(parents=True, exist_ok=True)
-    Path(out_json).write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
+    Path(out_json).write_text(json.dumps(summary, indent=1) + "\n")
     update_readme(readme, summary)
     return summary
