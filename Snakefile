@@ -41,6 +41,12 @@ localrules:
     inference_summary,
     run_summary,
     importance,
+    evaluation_summary,
+    active_learning_diagnostics,
+    surrogate_plots,
+    inference_plots,
+    derived_plots,
+    explain_plots,
 
 
 rule all:

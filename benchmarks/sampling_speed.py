@@ -105,6 +105,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=2.0, help="target wall time per emcee case")
     ap.add_argument("--n-train", type=int, default=3000)
     ap.add_argument("--no-compile", action="store_true", help="skip the TL2cgen case")
+    ap.add_argument("--bundle", default=None, help="use a trained bundle (e.g. results/surrogate of the ALP run)")
     args = ap.parse_args()
 
     import logging
@@ -126,7 +127,15 @@ def main() -> None:
     except ImportError:
         Surrogate = None
     t0 = time.perf_counter()
-    if Surrogate is not None:
+    if args.bundle:
+        import pandas as pd
+
+        surrogate = Surrogate.load(args.bundle, backend="xgboost", nthread=1)
+        split = pd.read_csv(f"{args.bundle}/split.csv")
+        start = split.loc[split["chi2"].idxmin(), list(space.names)].to_numpy(dtype=np.float64)
+        booster = surrogate.regressor_booster_
+        what = f"bundle {args.bundle}: regressor {booster.num_boosted_rounds()} trees"
+    elif Surrogate is not None:
         surrogate = Surrogate(space, n_estimators=300, early_stopping_rounds=30, seed=0, nthread=1).fit(theta, chi2)
         booster = surrogate.regressor_booster_
         what = (f"globalfit.surrogate.Surrogate: classifier {surrogate.classifier_booster_.num_boosted_rounds()} trees, "
@@ -154,7 +163,10 @@ def main() -> None:
             atexit.register(shutil.rmtree, bundle, True)
             t0 = time.perf_counter()
             try:
-                surrogate.save(bundle, compile=True, compile_nthread=1)
+                if args.bundle:
+                    bundle = args.bundle
+                else:
+                    surrogate.save(bundle, compile=True, compile_nthread=1)
                 compiled = Surrogate.load(bundle, backend="compiled", nthread=1)
                 print(f"compiled with TL2cgen in {time.perf_counter() - t0:.1f} s")
                 cases.append(("surrogate, TL2cgen compiled, batched", "batched", lambda X: compiled.predict(X)[1]))
