@@ -29,7 +29,7 @@ def run(cores: int, points: int, chunk: int) -> float:
         path.write_text(yaml.safe_dump(cfg))
         target = f"{cfg.get('results', 'results')}/rounds/0/dataset.h5"
         cmd = [str(Path(sys.executable).parent / "snakemake"), "-s", str(ROOT / "Snakefile"), "--directory", tmp,
-               "--configfile", str(path), "--cores", str(cores), "--quiet", target]
+               "--configfile", str(path), "--cores", str(cores), "--quiet", "all", "--", target]
         t0 = time.perf_counter()
         subprocess.run(cmd, check=True, capture_output=True)
         return time.perf_counter() - t0

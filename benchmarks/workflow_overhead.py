@@ -35,7 +35,7 @@ def run(*args) -> float:
         path = Path(tmp) / "c.yaml"
         path.write_text(yaml.safe_dump(CONFIG))
         cmd = ["timeout", "-k", "30", "900", str(Path(sys.executable).parent / "snakemake"), "-s", str(ROOT / "Snakefile"),
-               "--directory", tmp, "--configfile", str(path), "--quiet", *args, TARGET]
+               "--directory", tmp, "--configfile", str(path), "--quiet", "all", *args, TARGET]
         t0 = time.perf_counter()
         subprocess.run(cmd, check=True, capture_output=True)
         return time.perf_counter() - t0

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.workflow
 
 
 def test_default_config_dry_run_lists_the_dag(tmp_path):
-    proc = run_snakemake(ROOT, ROOT / "config" / "config.yaml", "-n", "--cores", "2", timeout=300)
+    proc = run_snakemake(tmp_path, ROOT / "config" / "config.yaml", "-n", "--cores", "2", timeout=300)
     out = proc.stdout
     counts = {line.split()[0]: int(line.split()[1]) for line in out.splitlines() if len(line.split()) == 2 and line.split()[1].isdigit()}
     for rule in ("design", "propose", "gather_round", "surrogate", "sample", "frequentist", "validation", "inference_summary", "derived_chunk"):

@@ -17,6 +17,8 @@ rule propose:
         CONDA_ENV
     threads: config["threads"]["fit"]
     params:
+        # from config, not from what Snakemake grants: same numbers with any --cores
+        nthread=config["threads"]["fit"],
         active_learning=AL,
         parameters=config["parameters"],
         chunk_size=config["evaluation"]["chunk_size"],

@@ -19,6 +19,8 @@ rule evaluate_chunk:
         runtime=evaluate_runtime,
         mem_mb=2000,
     params:
+        # from config, not from what Snakemake grants: same numbers with any --cores
+        nthread=config["threads"]["evaluate"],
         oracle=ORACLE.identity(),
         evaluation=config["evaluation"],
         cache_dir=gfconfig.cache_dir(config),

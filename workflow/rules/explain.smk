@@ -12,6 +12,8 @@ rule explain:
         CONDA_ENV
     threads: config["threads"]["fit"]
     params:
+        # from config, not from what Snakemake grants: same numbers with any --cores
+        nthread=config["threads"]["fit"],
         explain=config["explain"],
         code=module_hash("explain.py", "surrogate.py"),
     script:
@@ -35,6 +37,8 @@ rule ablation:
     resources:
         runtime=30,
     params:
+        # from config, not from what Snakemake grants: same numbers with any --cores
+        nthread=config["threads"]["fit"],
         explain=config["explain"],
         surrogate=config["surrogate"],
         inference=INF,

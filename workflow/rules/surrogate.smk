@@ -14,6 +14,8 @@ rule surrogate:
         runtime=30,
         mem_mb=4000,
     params:
+        # from config, not from what Snakemake grants: same numbers with any --cores
+        nthread=config["threads"]["fit"],
         surrogate=config["surrogate"],
         parameters=config["parameters"],
         # optuna studies outside the output, which Snakemake deletes when a job fails

@@ -17,14 +17,14 @@ ex, inf = snakemake.params.explain, snakemake.params.inference
 space = ParameterSpace.from_config(snakemake.params.parameters)
 data = EvaluationTable.read(snakemake.input.dataset)
 explanation = pickle.load(open(snakemake.input.explanation, "rb"))
-full = Surrogate.load(snakemake.input.bundle, backend="xgboost", nthread=snakemake.threads)
+full = Surrogate.load(snakemake.input.bundle, backend="xgboost", nthread=snakemake.params.nthread)
 fit = retuning_fitter(
     data.theta,
     data.chi2,
     space,
     snakemake.params.workdir,
     ok=data.ok,
-    nthread=snakemake.threads,
+    nthread=snakemake.params.nthread,
     **train_kwargs_from_config(snakemake.params.surrogate),
 )
 sample = emcee_sampler(

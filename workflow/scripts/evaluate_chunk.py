@@ -16,7 +16,7 @@ table = evaluate_points(
     cache=cache,
     timeout=settings["timeout"],
     setup_timeout=settings["setup_timeout"],
-    jobs=snakemake.threads,
+    jobs=snakemake.params.nthread,
     round_index=batch_round(snakemake.wildcards.batch),
     label=f"{snakemake.wildcards.batch} chunk {snakemake.wildcards.chunk}",
 )

@@ -14,7 +14,7 @@ from globalfit.surrogate import Surrogate  # noqa: E402
 
 log = snakemake_log(snakemake)
 ex = snakemake.params.explain
-surrogate = Surrogate.load(snakemake.input.bundle, backend="xgboost", nthread=snakemake.threads)
+surrogate = Surrogate.load(snakemake.input.bundle, backend="xgboost", nthread=snakemake.params.nthread)
 theta, delta, names = points_from_bundle(snakemake.input.bundle)
 best = json.load(open(snakemake.input.summary))["best_fit"]["theta"]
 explanation = explain_surrogate(
@@ -25,7 +25,7 @@ explanation = explain_surrogate(
     edges=ex["band_edges"],
     n_interaction_points=ex["n_interaction_points"],
     seed=ex["seed"],
-    nthread=snakemake.threads,
+    nthread=snakemake.params.nthread,
     backend=ex["backend"],
 )
 with open(snakemake.output[0], "wb") as f:

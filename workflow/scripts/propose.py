@@ -9,7 +9,7 @@ from globalfit.space import ParameterSpace
 from globalfit.store import EvaluationTable, write_batch
 
 log = snakemake_log(snakemake)
-os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(snakemake.threads))
+os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(snakemake.params.nthread))
 settings = dict(snakemake.params.active_learning)
 round_index = int(snakemake.wildcards.round)
 space = ParameterSpace.from_config(snakemake.params.parameters)

@@ -8,7 +8,7 @@ from globalfit.store import EvaluationTable
 from globalfit.surrogate import train_bundle, train_kwargs_from_config
 
 log = snakemake_log(snakemake)
-os.environ["OMP_NUM_THREADS"] = str(snakemake.threads)
+os.environ["OMP_NUM_THREADS"] = str(snakemake.params.nthread)
 data = EvaluationTable.read(snakemake.input[0])
 space = ParameterSpace.from_config(snakemake.params.parameters)
 sur = train_bundle(
@@ -20,7 +20,7 @@ sur = train_bundle(
     study_dir=snakemake.params.study_dir,
     config_hash=snakemake.params.provenance["config_hash"],
     provenance=snakemake.params.provenance,
-    nthread=snakemake.threads,
+    nthread=snakemake.params.nthread,
     **train_kwargs_from_config(snakemake.params.surrogate),
 )
 m = sur.metrics_
