@@ -36,39 +36,28 @@ def stage_timings(benchmark_dir: Path | str) -> dict[str, dict]:
     """Per stage: wall-clock span (first job start to last job end, from each benchmark file's
     mtime minus its duration), summed job seconds and CPU seconds, and the number of jobs."""
     root = Path(benchmark_dir)
+    jobs = {f: _job(f) for f in root.rglob("*.tsv")}
     out = {}
     for stage, patterns in STAGES.items():
-        files = sorted({p for pat in patterns for p in root.glob(pat)})
-        if not files:
-            continue
-        starts, ends, secs, cpu = [], [], 0.0, 0.0
-        for f in files:
-            row = pd.read_csv(f, sep="\t").iloc[-1]
-            end = f.stat().st_mtime
-            starts.append(end - float(row["s"]))
-            ends.append(end)
-            secs += float(row["s"])
-            cpu += float(row.get("cpu_time", math.nan))
-        out[stage] = {
-            "wall_seconds": max(ends) - min(starts),
-            "job_seconds": secs,
-            "cpu_seconds": cpu,
-            "jobs": len(files),
-        }
+        mine = [jobs[f] for f in sorted({p for pat in patterns for p in root.glob(pat)})]
+        if mine:
+            out[stage] = {
+                "wall_seconds": max(j["end"] for j in mine) - min(j["start"] for j in mine),
+                "job_seconds": sum(j["seconds"] for j in mine),
+                "cpu_seconds": sum(j["cpu"] for j in mine),
+                "jobs": len(mine),
+            }
     if out:
-        total_start = min(v["_start"] for v in _with_spans(root).values())
-        total_end = max(v["_end"] for v in _with_spans(root).values())
-        out["total"] = {"wall_seconds": total_end - total_start}
+        out["total"] = {"wall_seconds": max(j["end"] for j in jobs.values()) - min(j["start"] for j in jobs.values())}
     return out
 
 
-def _with_spans(root: Path) -> dict:
-    spans = {}
-    for f in root.rglob("*.tsv"):
-        row = pd.read_csv(f, sep="\t").iloc[-1]
-        end = f.stat().st_mtime
-        spans[str(f)] = {"_start": end - float(row["s"]), "_end": end}
-    return spans
+def _job(path: Path) -> dict:
+    """One Snakemake benchmark file: its job's start and end (epoch seconds), duration and CPU."""
+    row = pd.read_csv(path, sep="\t").iloc[-1]
+    end = path.stat().st_mtime
+    return {"start": end - float(row["s"]), "end": end, "seconds": float(row["s"]),
+            "cpu": float(row.get("cpu_time", math.nan))}
 
 
 def git_commit(path: Path | str = ".") -> str:

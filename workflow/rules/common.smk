@@ -51,10 +51,9 @@ def chunk_ids(batch):
     return [f"{c:03d}" for c in range(n)]
 
 
-def batch_chunks(batch, kind, wildcard_batch=False):
+def batch_chunks(batch, kind):
     """Chunk files of a batch: kind 'chunks' (to evaluate) or 'evaluated'."""
-    where = "{batch}" if wildcard_batch else batch
-    return [f"{R}/{where}/{kind}/{c}.h5" for c in chunk_ids(batch)]
+    return [f"{R}/{batch}/{kind}/{c}.h5" for c in chunk_ids(batch)]
 
 
 def previous_dataset(wildcards):
