@@ -11,7 +11,12 @@ Cases (d = 6, the ALP box shape; the "truth" is the analytic twin_wells function
   xgb batched         the same booster, one DMatrix per emcee batch (vectorize=True)
   surrogate/xgboost   ``Surrogate.predict`` (classifier + regressor), batched, through
                       globalfit.sampling.sample_posterior (prior, box cut, bookkeeping included)
-  surrogate/compiled  the same surrogate compiled with Treelite + TL2cgen
+  surrogate/compiled  the same surrogate compiled with Treelite + TL2cgen (one ctypes call per
+                      batch, see globalfit.compilation), through ``predict`` and through
+                      ``predict_chi2_inside`` (no input checks: what the workflow's sampler calls)
+The prior is the workflow's default (soft walls, Gaussian log10 fa); the stretch move is
+the workflow's: DE 0.8 + DE-snooker 0.2 (``--moves stretch`` for emcee's default), with the
+accept step vectorised (globalfit.sampling, bit-identical chains to emcee's own moves).
 Every batched case goes through :func:`emcee_rate_batched`, which takes any ``chi2_batch``
 callable (n, d) -> (n,): plug in another compiled predictor there. The last two columns give the
 raw prediction throughput outside emcee, on points near the posterior, for batches of 32 (what
@@ -37,7 +42,7 @@ import emcee  # noqa: E402
 import numpy as np  # noqa: E402
 
 from globalfit.oracles.analytic import AnalyticFunction  # noqa: E402
-from globalfit.priors import Prior  # noqa: E402
+from globalfit.priors import DEFAULT_ALP_PRIORS, Prior  # noqa: E402
 from globalfit.sampling import sample_posterior  # noqa: E402
 from globalfit.space import ParameterSpace  # noqa: E402
 
@@ -46,16 +51,23 @@ def _steps_for(rate_guess: float, n_walkers: int, seconds: float) -> int:
     return int(max(20, min(5000, seconds * rate_guess / n_walkers)))
 
 
+def alp_prior(space: ParameterSpace) -> Prior:
+    """The workflow's default prior (soft walls, Gaussian log10 fa), as in config/config.yaml."""
+    return Prior.from_config([{"name": n, "lower": lo, "upper": hi, "prior": DEFAULT_ALP_PRIORS[n]}
+                              for n, lo, hi in zip(space.names, space.lower, space.upper)], space)
+
+
 def emcee_rate_batched(chi2_batch, space: ParameterSpace, start: np.ndarray, *, n_walkers: int = 64,
-                       seconds: float = 2.0, seed: int = 0, hdf: bool = False) -> float:
+                       seconds: float = 2.0, seed: int = 0, hdf: bool = False, moves: str = "de") -> float:
     """Log-posterior evaluations per second of ``sample_posterior`` (vectorize=True) with a
     χ² batch callable (n, d) -> (n,). Calibrates the number of steps to take ~``seconds``.
     ``hdf``: store the chain in an HDFBackend (what the workflow does, for resumability)."""
     with tempfile.TemporaryDirectory() as tmp:
-        kw = dict(n_walkers=n_walkers, seed=seed, progress_every=0)
-        probe = sample_posterior(chi2_batch, Prior(space), start[None, :], n_steps=10, **kw)
+        kw = dict(n_walkers=n_walkers, seed=seed, progress_every=0, moves=moves)
+        prior = alp_prior(space)
+        probe = sample_posterior(chi2_batch, prior, start[None, :], n_steps=10, **kw)
         n_steps = _steps_for(probe.evals_per_second or 1e4, n_walkers, seconds)
-        res = sample_posterior(chi2_batch, Prior(space), start[None, :], n_steps=n_steps,
+        res = sample_posterior(chi2_batch, prior, start[None, :], n_steps=n_steps,
                                backend_path=os.path.join(tmp, "chain.h5") if hdf else None, **kw)
     return res.evals_per_second
 
@@ -105,6 +117,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=2.0, help="target wall time per emcee case")
     ap.add_argument("--n-train", type=int, default=3000)
     ap.add_argument("--no-compile", action="store_true", help="skip the TL2cgen case")
+    ap.add_argument("--moves", default="de", choices=["de", "stretch"], help="emcee moves (the workflow's default: de)")
     ap.add_argument("--bundle", default=None, help="use a trained bundle (e.g. results/surrogate of the ALP run)")
     args = ap.parse_args()
 
@@ -170,11 +183,13 @@ def main() -> None:
                 compiled = Surrogate.load(bundle, backend="compiled", nthread=1)
                 print(f"compiled with TL2cgen in {time.perf_counter() - t0:.1f} s")
                 cases.append(("surrogate, TL2cgen compiled, batched", "batched", lambda X: compiled.predict(X)[1]))
+                # what workflow/scripts/sample.py calls: the prior has cut to the box already
+                cases.append(("  the same, as the workflow calls it", "batched", compiled.predict_chi2_inside))
             except Exception as exc:  # report, do not hide
                 print(f"compilation failed, compiled case skipped: {type(exc).__name__}: {exc}")
 
     print()
-    print(f"emcee, {args.walkers} walkers, d = {d} (vectorize=True sends {args.walkers // 2} points per call)")
+    print(f"emcee, {args.walkers} walkers, d = {d}, moves {args.moves} (vectorize=True sends {args.walkers // 2} points per call)")
     hdr = f"{'case':40s} {'log-post evals/s':>17s} {'vs per point':>13s} {'raw pts/s @32':>14s} {'raw pts/s @1e5':>15s}"
     print(hdr)
     print("-" * len(hdr))
@@ -184,7 +199,8 @@ def main() -> None:
             rate = emcee_rate_per_point(fn, space, start, n_walkers=args.walkers, seconds=args.seconds)
             raw32 = raw1e5 = float("nan")
         else:
-            rate = emcee_rate_batched(fn, space, start, n_walkers=args.walkers, seconds=args.seconds, hdf=kind == "hdf")
+            rate = emcee_rate_batched(fn, space, start, n_walkers=args.walkers, seconds=args.seconds, hdf=kind == "hdf",
+                                      moves=args.moves)
             raw32 = raw_throughput(fn, space, start, 32)
             raw1e5 = raw_throughput(fn, space, start, 100_000)
         rows.append((name, kind, rate, raw32, raw1e5))

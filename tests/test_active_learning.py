@@ -204,7 +204,8 @@ def test_batch_has_no_duplicates_even_when_tempted():
     best = theta[np.argmin(chi2)]
     theta = np.vstack([theta, np.repeat(best[None], 4, axis=0)])
     chi2 = np.concatenate([chi2, np.repeat(chi2.min(), 4)])
-    proposer = al.BatchProposer(space, 16, n_candidates=200, hull_fraction=0.15, hull_share=1.0, local_share=0.0, random_state=0)
+    proposer = al.BatchProposer(space, 16, n_candidates=200, hull_fraction=0.15, hull_share=1.0, local_share=0.0,
+                                trust_region_share_start=0.0, trust_region_share_end=0.0, random_state=0)
     new, info, _ = proposer.propose(theta, chi2, round_index=2, n_rounds=3)
     u_new, u_old = space.to_unit(new), space.to_unit(theta)
     pair = np.linalg.norm(u_new[:, None] - u_new[None], axis=-1)[np.triu_indices(16, 1)]
@@ -383,13 +384,103 @@ def test_diagnostics_row_and_plot(tmp_path):
         plot_diagnostics(pd.DataFrame(rows).drop(columns="delta"), tmp_path / "x.png")
 
 
-def test_local_candidates_stay_near_the_best_points_and_inside_the_cube():
+def test_gaussian_candidates_stay_near_the_best_points_and_inside_the_cube():
     rng = np.random.default_rng(3)
     best = np.array([[0.02, 0.5], [0.7, 0.98]])
     ls = np.array([0.2, 0.05])
-    u = al.local_candidates(best, 4000, ls, rng)
+    u = al.gaussian_candidates(best, 4000, 0.1 * ls, rng)
     assert u.shape == (4000, 2) and u.min() >= 0.0 and u.max() <= 1.0
     dist = np.abs(u[:, None, :] - best[None]) / (0.1 * ls)  # in units of the sd
     nearest = dist.max(axis=2).min(axis=1)
     assert np.quantile(nearest, 0.99) < 4.0  # Gaussian: almost everything within 4 sd
     assert abs(np.mean(np.abs(u[:, 1] - 0.5)[u[:, 0] < 0.35]) - 0.1 * ls[1] * np.sqrt(2 / np.pi)) < 1e-3
+
+
+# ------------------------------------------------------------------ trust regions
+
+
+def test_trust_region_centres_are_distinct_good_points_best_first():
+    u = np.array([[0.1, 0.1], [0.12, 0.1], [0.9, 0.9], [0.5, 0.5], [0.88, 0.9], [0.3, 0.7]])
+    chi2 = np.array([13.0, 13.1, 13.5, 40.0, 13.2, 15.0])
+    got = al.trust_region_centres(u, chi2, max_centres=4, within=2.3, separation=0.2)
+    # 1 is too close to 0, 2 to the better 4; 3 is not within Δχ² 2.3; 5 (Δχ² 2.0) is a third basin
+    assert got.tolist() == [0, 4, 5]
+    assert al.trust_region_centres(u, chi2, max_centres=2, within=2.3, separation=0.2).tolist() == [0, 4]
+    assert al.trust_region_centres(u, chi2, max_centres=4, within=1.0, separation=0.0).tolist() == [0, 1, 4, 2]
+
+
+def test_trust_region_radius_shrinks_on_misses_and_grows_on_hits():
+    kw = {"radius_min": 0.01, "radius_max": 0.1}
+    assert al.update_trust_radius(0.04, 0.1, **kw) == pytest.approx(0.02)
+    assert al.update_trust_radius(0.04, 0.5, **kw) == pytest.approx(0.04)
+    assert al.update_trust_radius(0.04, 0.9, **kw) == pytest.approx(0.06)
+    assert al.update_trust_radius(0.015, 0.0, **kw) == pytest.approx(0.01)
+    assert al.update_trust_radius(0.09, 1.0, **kw) == pytest.approx(0.1)
+    shape = al.trust_region_shape(np.array([0.1, 0.4, 50.0]))
+    assert np.exp(np.mean(np.log(shape))) == pytest.approx(1.0)
+    assert shape[0] < shape[1] < shape[2]
+
+
+def test_trust_region_picks_sit_around_the_centres_and_adapt_their_radius():
+    """All of a round's picks inside trust regions when the share is 1; a region whose picks all
+    missed has its radius halved in the next round, one whose picks all hit grows."""
+    space = box(3)
+    theta = latin_hypercube(space, 60, 0)
+    u = space.to_unit(theta)
+    good = [int(np.argmin(np.sum((u - c) ** 2, axis=1))) for c in ([0.1] * 3, [0.5] * 3, [0.9] * 3)]
+    chi2 = np.full(60, 50.0)
+    chi2[good] = [13.0, 13.5, 14.0]  # three separate basins
+    kw = dict(n_candidates=400, trust_region_share_start=1.0, trust_region_share_end=1.0, trust_region_radius=0.02,
+              trust_region_pool=200, random_state=5)
+    new, info, state = al.BatchProposer(space, 8, **kw).propose(theta, chi2, round_index=0, n_rounds=3)
+    regions = info["trust_regions"]
+    assert [r["chi2"] for r in regions] == [13.0, 13.5, 14.0] and [r["quota"] for r in regions] == [3, 3, 2]
+    assert sum(r["quota"] for r in regions) == 8 and all(k >= 0 for k in info["from_trust_region"])
+    assert len(state["trust_regions"]) == len(regions)
+    shape = al.trust_region_shape(info["gp"]["lengthscales_unit"])
+    u_new = space.to_unit(new)
+    for k, r in enumerate(regions):
+        mine = u_new[np.array(info["from_trust_region"]) == k]
+        assert len(mine) == r["quota"]
+        z = np.abs(mine - space.to_unit(np.array(r["centre"])[None])) / (0.02 * shape)
+        assert np.all(z < 6.0)
+    # the next round: region 0's picks "missed" (wall), the others' "hit"
+    chi2_new = np.where(np.array(info["from_trust_region"]) == 0, 1e4, chi2.min() + 0.1)
+    theta2, chi22 = np.vstack([theta, new]), np.concatenate([chi2, chi2_new])
+    _, info2, _ = al.BatchProposer(space, 8, **kw).propose(theta2, chi22, round_index=1, n_rounds=3, state=state)
+    by_centre = {tuple(r["centre"]): r for r in info2["trust_regions"]}
+    first = by_centre[tuple(regions[0]["centre"])]  # still the best point: its region shrinks
+    assert first["previous_hit_rate"] == 0.0 and first["radius"] == pytest.approx(0.01)
+    grown = [r for r in info2["trust_regions"] if r["previous_hit_rate"] == 1.0]
+    assert len(grown) == 2 and all(r["radius"] == pytest.approx(0.03) for r in grown)
+
+
+# ------------------------------------------------------------------ posterior rounds
+
+
+def test_posterior_round_proposes_distinct_new_points_where_the_posterior_is():
+    """On a correlated Gaussian χ² (ρ = 0.8) the batch comes from the surrogate's posterior: far
+    more of it within Δχ² < 4 than a uniform draw (~3 %), none repeated or already evaluated, and
+    the same seed gives the same batch."""
+    from globalfit.posterior_rounds import propose_posterior_batch
+    from globalfit.priors import Prior
+
+    space = box(2, -3.0, 3.0)
+    f = AnalyticFunction("gaussian", space, {"rho": 0.8})
+    theta = latin_hypercube(space, 300, 4)
+    chi2 = f.chi2(theta)
+    settings = {"threshold": 10.0, "recall_target": 0.99, "regressor_margin": 5.0, "fractions": [0.6, 0.2, 0.2],
+                "target_transform": "delta_chi2", "objective": "reg:absoluteerror", "eval_metric": "mae",
+                "classifier_params": {}, "regressor_params": {}, "n_estimators": 200, "early_stopping_rounds": 20,
+                "n_trials": 0, "n_folds": 2, "tuning_rounds": 50, "tuning_early_stopping": 10, "seed": 0}
+    kw = dict(space=space, prior=Prior(space), batch_size=24, surrogate_settings=settings, round_index=3, seed=1,
+              n_walkers=16, n_steps=600)
+    new, info = propose_posterior_batch(theta, chi2, np.ones(len(theta), bool), **kw)
+    again, _ = propose_posterior_batch(theta, chi2, np.ones(len(theta), bool), **kw)
+    np.testing.assert_array_equal(new, again)
+    assert new.shape == (24, 2) and np.all(space.contains(new)) and info["method"] == "posterior"
+    u_new, u_old = space.to_unit(new), space.to_unit(theta)
+    assert np.linalg.norm(u_new[:, None] - u_new[None], axis=-1)[np.triu_indices(24, 1)].min() > 1e-3
+    assert np.linalg.norm(u_new[:, None] - u_old[None], axis=-1).min() > 1e-3
+    dchi2 = f.chi2(new) - f.minima()[0][1]
+    assert np.mean(dchi2 < 4.0) > 0.5

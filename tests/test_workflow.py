@@ -28,12 +28,13 @@ def test_default_config_dry_run_lists_the_dag(tmp_path):
     cs, al = cfg["evaluation"]["chunk_size"], cfg["active_learning"]
     chunks = (
         math.ceil(cfg["design"]["n_initial"] / cs)  # Latin hypercube
-        + al["rounds"] * math.ceil(al["batch_size"] / cs)  # active-learning rounds
+        + (al["rounds"] + al["posterior_rounds"]) * math.ceil(al["batch_size"] / cs)  # GP + posterior rounds
         + math.ceil(cfg["inference"]["validation_samples"] / cs)  # posterior validation
-        + math.ceil(5 / cs)  # four surrogate minima and the Standard Model, confirmed
+        + math.ceil(6 / cs)  # four surrogate minima, the best point and the Standard Model, confirmed
     )
     assert counts["evaluate_chunk"] == chunks
     assert counts["propose"] == al["rounds"]
+    assert counts.get("propose_posterior", 0) == al["posterior_rounds"]
     assert counts["derived_chunk"] == math.ceil(cfg["inference"]["derived_samples"] / cs)
 
 
@@ -47,9 +48,10 @@ def test_analytic_fit_end_to_end(tmp_path, analytic_config):
     assert len(list((res / "rounds" / "0" / "evaluated").glob("*.h5"))) >= 4
     ds = EvaluationTable.read(res / "dataset.h5")
     al = cfg["active_learning"]
-    n = cfg["design"]["n_initial"] + al["rounds"] * al["batch_size"]
+    n_rounds = al["rounds"] + al["posterior_rounds"]
+    n = cfg["design"]["n_initial"] + n_rounds * al["batch_size"]
     assert len(ds) == n and ds.theta.dtype == np.float64
-    assert np.bincount(ds.round).tolist() == [cfg["design"]["n_initial"]] + [al["batch_size"]] * al["rounds"]
+    assert np.bincount(ds.round).tolist() == [cfg["design"]["n_initial"]] + [al["batch_size"]] * n_rounds
     space = ParameterSpace.from_config(cfg["parameters"])
     truth = AnalyticFunction(cfg["oracle"]["name"], space, cfg["oracle"]["options"]).chi2(ds.theta)
     np.testing.assert_array_equal(ds.chi2, truth)
@@ -62,7 +64,8 @@ def test_analytic_fit_end_to_end(tmp_path, analytic_config):
     np.testing.assert_array_equal(csv[list(space.names)].to_numpy(), ds.theta)
 
     diag = pd.read_csv(res / "active_learning" / "diagnostics.csv")
-    assert diag["round"].tolist() == list(range(1, al["rounds"] + 1))
+    assert diag["round"].tolist() == list(range(1, n_rounds + 1))
+    assert diag["method"].tolist() == ["gp"] * al["rounds"] + ["posterior"] * al["posterior_rounds"]
     metrics = json.loads((res / "surrogate" / "metrics.json").read_text())
     assert metrics["counts"]["train"] + metrics["counts"]["validation"] + metrics["counts"]["test"] == n
     summary = json.loads((res / "inference" / "summary.json").read_text())

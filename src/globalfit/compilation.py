@@ -14,6 +14,11 @@ Facts this module relies on (measured, see the pins in ``requirements.lock``):
   exactly as for ``reg:squarederror``, so the objective name is rewritten to
   ``reg:squarederror`` in the JSON handed to Treelite (only the output transform depends on it).
   The agreement check below guards this.
+* TL2cgen's ``Predictor.predict(DMatrix(X))`` costs ~100 µs per call whatever the batch size
+  (a DMatrix, a thread pool dispatch): for emcee's 32-point calls that is most of the time. The
+  generated library only exports a one-row ``predict``; :data:`BATCH_SOURCE` adds a C loop over the
+  rows of a dense float32 matrix, compiled into the same library, and :class:`CompiledModel` calls
+  it with one ``ctypes`` call per batch (same per-row code, so the same numbers).
 * ``dlopen`` caches libraries by path: a process that loaded ``m.so`` and later loads a *new*
   ``m.so`` at the same path silently gets the old one. Give every compiled model a file name
   that depends on its content (:func:`content_name`).
@@ -21,8 +26,10 @@ Facts this module relies on (measured, see the pins in ``requirements.lock``):
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -31,12 +38,37 @@ import numpy as np
 _IDENTITY_OBJECTIVES_UNKNOWN_TO_TREELITE = ("reg:absoluteerror", "reg:quantileerror")
 
 
+BATCH_SYMBOL = "globalfit_predict_batch"
+BATCH_REQUIRES = ("#define N_TARGET 1\n", "#define MAX_N_CLASS 1\n",
+                  "void predict(union Entry* data, int pred_margin, float* result);")
+BATCH_SOURCE = f"""
+#include "header.h"
+
+/* globalfit: prediction over the n rows of a dense row-major float32 matrix in one call; NaN
+   features are missing values, as in TL2cgen's DMatrix. */
+void {BATCH_SYMBOL}(const float* X, int64_t n, float* out) {{
+  const int32_t d = get_num_feature();
+  union Entry* row = (union Entry*)malloc(sizeof(union Entry) * (size_t)d);
+  for (int64_t i = 0; i < n; ++i) {{
+    for (int32_t j = 0; j < d; ++j) {{
+      const float v = X[i * d + j];
+      if (isnan(v)) row[j].missing = -1; else row[j].fvalue = v;
+    }}
+    out[i] = 0.0f;
+    predict(row, 0, &out[i]);
+  }}
+  free(row);
+}}
+"""
+
+
 def content_name(booster, stem: str, length: int = 12) -> str:
-    """File name ``{stem}-{hash}.so`` where hash is the SHA-256 of the booster's UBJSON bytes.
+    """File name ``{stem}-{hash}.so``, hash = SHA-256 of the booster's UBJSON bytes and :data:`BATCH_SOURCE`.
 
     A content-addressed name sidesteps the ``dlopen`` path cache (module docstring).
     """
-    digest = hashlib.sha256(bytes(booster.save_raw("ubj"))).hexdigest()[:length]
+    # the batch loop's source is part of the library, so it is part of the name
+    digest = hashlib.sha256(bytes(booster.save_raw("ubj")) + BATCH_SOURCE.encode()).hexdigest()[:length]
     return f"{stem}-{digest}.so"
 
 
@@ -77,14 +109,18 @@ def compile_booster(
     if parallel_comp < 1 or nthread < 1:
         raise ValueError(f"parallel_comp ({parallel_comp}) and nthread ({nthread}) must be >= 1")
     model = to_treelite(booster)
-    tl2cgen.export_lib(
-        model,
-        toolchain=toolchain,
-        libpath=str(libpath),
-        params={"parallel_comp": int(parallel_comp)},
-        nthread=int(nthread),
-        verbose=verbose,
-    )
+    with tempfile.TemporaryDirectory(prefix="globalfit-tl2cgen-") as tmp:
+        tl2cgen.generate_c_code(model, tmp, params={"parallel_comp": int(parallel_comp)}, verbose=verbose)
+        header = Path(tmp, "header.h").read_text()
+        # the loop assumes one float32 output per row; anything else keeps TL2cgen's predictor only
+        if all(line in header for line in BATCH_REQUIRES):
+            Path(tmp, "globalfit_batch.c").write_text(BATCH_SOURCE)
+            recipe_path = Path(tmp, "recipe.json")
+            recipe = json.loads(recipe_path.read_text())
+            recipe["sources"].append({"name": "globalfit_batch", "length": BATCH_SOURCE.count("\n")})
+            recipe_path.write_text(json.dumps(recipe))
+        built = tl2cgen.create_shared(toolchain, tmp, nthread=int(nthread), verbose=verbose)
+        Path(built).replace(libpath)
     return libpath
 
 
@@ -106,14 +142,25 @@ class CompiledModel:
         self._predictor = tl2cgen.Predictor(str(self.libpath), nthread=self.nthread)
         self.num_feature = int(self._predictor.num_feature)
         self._dmatrix = tl2cgen.DMatrix
+        lib = ctypes.CDLL(str(self.libpath))
+        # libraries compiled before the batch loop existed fall back to TL2cgen's predictor
+        self._batch = getattr(lib, BATCH_SYMBOL, None)
+        if self._batch is not None:
+            self._batch.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p]
+            self._batch.restype = None
+        self._lib = lib
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """X : (n, d) float -> (n,) float64."""
         X = np.ascontiguousarray(X, dtype=np.float32)
         if X.ndim != 2 or X.shape[1] != self.num_feature:
             raise ValueError(f"expected X of shape (n, {self.num_feature}), got {X.shape}")
-        out = self._predictor.predict(self._dmatrix(X, dtype="float32"))
-        return np.asarray(out, dtype=np.float64).reshape(X.shape[0])
+        if self._batch is None or (self.nthread > 1 and X.shape[0] >= 10_000):
+            out = self._predictor.predict(self._dmatrix(X, dtype="float32"))
+            return np.asarray(out, dtype=np.float64).reshape(X.shape[0])
+        out = np.empty(X.shape[0], dtype=np.float32)
+        self._batch(X.ctypes.data, X.shape[0], out.ctypes.data)
+        return out.astype(np.float64)
 
     def __repr__(self) -> str:
         return f"CompiledModel({str(self.libpath)!r}, nthread={self.nthread})"

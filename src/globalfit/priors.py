@@ -185,16 +185,17 @@ class Prior:
         if theta.ndim != 2 or theta.shape[1] != self.space.dim:
             raise ValueError(f"log_prior: expected shape (n, {self.space.dim}), got {theta.shape}")
         g = self._g
+        inside = np.all((theta >= g["lo"]) & (theta <= g["hi"]), axis=1)  # False for NaN
         out = np.zeros(theta.shape[0])
-        with np.errstate(invalid="ignore"):
+        with np.errstate(all="ignore"):  # outside the box (masked below) anything goes
             if g["soft"].size:
                 z = theta[:, g["soft"]]
-                out -= np.sum(np.logaddexp(0.0, (g["soft_a"] - z) / g["soft_w"])
-                              + np.logaddexp(0.0, (z - g["soft_b"]) / g["soft_w"]), axis=1)
+                x = np.concatenate(((g["soft_a"] - z) / g["soft_w"], (z - g["soft_b"]) / g["soft_w"]), axis=1)
+                # log(1 + e^x) without overflow; cheaper than np.logaddexp on emcee's small batches
+                out -= (np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))).sum(axis=1)
             if g["gauss"].size:
                 z = (theta[:, g["gauss"]] - g["mean"]) / g["sd"]
-                out -= 0.5 * np.sum(z * z, axis=1)
-        inside = np.all((theta >= g["lo"]) & (theta <= g["hi"]), axis=1)  # False for NaN
+                out -= 0.5 * (z * z).sum(axis=1)
         return np.where(inside, out, -np.inf)
 
     __call__ = log_prior

@@ -447,11 +447,53 @@ class _StopOnSigterm:
 # running
 
 
+class _VectorizedAccept:
+    """emcee's red-blue ``propose`` with its accept/reject loop over walkers vectorised.
+
+    ``RandomState.rand(n)`` draws the same numbers as n calls of ``rand()``, so the chain is
+    bit-identical to the emcee move's (tested); with a compiled surrogate the per-walker Python
+    loop was about a third of the time of a step. Mixed into emcee's own moves below.
+    """
+
+    def propose(self, model, state):
+        nwalkers, ndim = state.coords.shape
+        if nwalkers < 2 * ndim and not self.live_dangerously:
+            raise RuntimeError("It is unadvisable to use a red-blue move with fewer walkers than twice the number of dimensions.")
+        self.setup(state.coords)
+        accepted = np.zeros(nwalkers, dtype=bool)
+        all_inds = np.arange(nwalkers)
+        inds = all_inds % self.nsplits
+        if self.randomize_split:
+            model.random.shuffle(inds)
+        for split in range(self.nsplits):
+            subset = inds == split
+            sets = [state.coords[inds == j] for j in range(self.nsplits)]
+            q, factors = self.get_proposal(sets[split], sets[:split] + sets[split + 1 :], model.random)
+            new_log_probs, new_blobs = model.compute_log_prob_fn(q)
+            members = all_inds[subset]
+            lnpdiff = factors + new_log_probs - state.log_prob[members]
+            accepted[members] = lnpdiff > np.log(model.random.rand(len(members)))
+            state = self.update(state, emcee.State(q, log_prob=new_log_probs, blobs=new_blobs), accepted, subset)
+        return state, accepted
+
+
+class VectorizedStretchMove(_VectorizedAccept, emcee.moves.StretchMove):
+    """:class:`emcee.moves.StretchMove`, same chain, faster accept step."""
+
+
+class VectorizedDEMove(_VectorizedAccept, emcee.moves.DEMove):
+    """:class:`emcee.moves.DEMove`, same chain, faster accept step."""
+
+
+class VectorizedDESnookerMove(_VectorizedAccept, emcee.moves.DESnookerMove):
+    """:class:`emcee.moves.DESnookerMove`, same chain, faster accept step."""
+
+
 def _moves(moves):
     if moves is None or moves == "stretch":
-        return None
+        return VectorizedStretchMove()
     if moves == "de":
-        return [(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)]
+        return [(VectorizedDEMove(), 0.8), (VectorizedDESnookerMove(), 0.2)]
     if isinstance(moves, str):
         raise ValueError(f"moves must be 'stretch', 'de' or emcee move objects, got {moves!r}")
     return moves

@@ -13,9 +13,14 @@ Conventions
   physical units), as float32 like XGBoost.
 * Every random choice comes from a ``seed`` argument and thread counts are explicit
   ``nthread`` arguments, so that the same inputs and seed give identical models and predictions.
-* The classifier's decision threshold on p(in region) is calibrated on the validation part for
-  a target recall (default 0.99), because wrongly discarding a low-χ² point costs more than
-  keeping a wall point; the test part is used only for the final report.
+* The classifier's decision threshold on p(in region) is calibrated for a target recall
+  (default 0.99), because wrongly discarding a low-χ² point costs more than keeping a wall point,
+  on out-of-fold probabilities over training + validation (``calibration_folds`` models with the
+  final hyperparameters and tree count, each predicting the fold it did not see): the validation
+  part alone held ~35 in-region points on the ALP run and also served early stopping: its
+  threshold promised a recall of 1.0 and gave 0.853 on the test part (80 % of the wall
+  discarded), the out-of-fold threshold 0.971 (65 % discarded). The test part is used only for
+  the final report.
 
 Bundle directory written by :meth:`Surrogate.save` (read by :meth:`Surrogate.load`)::
 
@@ -316,11 +321,13 @@ class RegionClassifier:
         recall_target: float = 0.99,
         n_estimators: int = 2000,
         early_stopping_rounds: int = 50,
+        calibration_folds: int = 5,
         seed: int = 0,
         nthread: int = 1,
     ):
         self.params = dict(params or {})
         self.recall_target = recall_target
+        self.calibration_folds = calibration_folds
         self.n_estimators = n_estimators
         self.early_stopping_rounds = early_stopping_rounds
         self.seed = seed
@@ -344,10 +351,35 @@ class RegionClassifier:
             n_estimators=self.n_estimators, early_stopping_rounds=self.early_stopping_rounds, nthread=self.nthread,
         )
         p_val = self.predict_proba(X_val)
-        self.threshold_ = calibrate_threshold(p_val[y_val], self.recall_target)
+        if self.calibration_folds >= 2:
+            X_all = np.vstack([X_train, X_val])
+            y_all = np.concatenate([y_train, y_val])
+            p_oof = self._out_of_fold_proba(X_all, y_all)
+            self.threshold_ = calibrate_threshold(p_oof[y_all], self.recall_target)
+            self.recall_out_of_fold_ = float(np.mean(p_oof[y_all] >= self.threshold_))
+        else:
+            self.threshold_ = calibrate_threshold(p_val[y_val], self.recall_target)
         self.recall_validation_ = float(np.mean(p_val[y_val] >= self.threshold_))
         self.validation_discard_rate_ = float(np.mean(p_val[~y_val] < self.threshold_))
         return self
+
+    def _out_of_fold_proba(self, X, y) -> np.ndarray:
+        """(n,) probabilities, each from a model (final params and tree count) fitted without its
+        fold; stratified seeded folds, so every fold has in-region points."""
+        import xgboost as xgb
+
+        from globalfit.tuning import kfold_indices
+
+        k = int(min(self.calibration_folds, y.sum(), (~y).sum()))
+        if k < 2:
+            raise ValueError("classifier calibration: need at least two in-region and two other points")
+        out = np.empty(len(y))
+        X = np.asarray(X, dtype=np.float32)
+        for train, held_out in kfold_indices(len(y), k, seed=self.seed, labels=y):
+            dtrain = xgb.DMatrix(X[train], label=y[train].astype(np.float32), nthread=self.nthread)
+            booster = xgb.train(self.xgb_params(), dtrain, num_boost_round=self.best_iteration_ + 1)
+            out[held_out] = booster.inplace_predict(X[held_out])
+        return out
 
     def predict_proba(self, X) -> np.ndarray:
         """X : (n, d) -> (n,) probability of being in the region."""
@@ -514,6 +546,7 @@ class Surrogate:
         *,
         threshold: float = DEFAULT_THRESHOLD,
         recall_target: float = 0.99,
+        calibration_folds: int = 5,
         regressor_margin: float = 5.0,
         fractions: Sequence[float] = (0.6, 0.2, 0.2),
         target_transform: str = "delta_chi2",
@@ -530,6 +563,7 @@ class Surrogate:
         self.space = space
         self.threshold = threshold
         self.recall_target = recall_target
+        self.calibration_folds = calibration_folds
         self.regressor_margin = regressor_margin
         self.fractions = tuple(fractions)
         self.target_transform = target_transform
@@ -567,6 +601,7 @@ class Surrogate:
             recall_target=self.recall_target,
             n_estimators=self.n_estimators,
             early_stopping_rounds=self.early_stopping_rounds,
+            calibration_folds=self.calibration_folds,
             seed=self.seed,
             nthread=self.nthread,
         ).fit(split.theta[tr], split.in_region[tr], split.theta[va], split.in_region[va])
@@ -665,6 +700,13 @@ class Surrogate:
         """theta : (n, d) -> (n,) two-stage χ² (``wall_chi2`` where discarded)."""
         return self.predict(theta, out_of_bounds=out_of_bounds)[1]
 
+    def predict_chi2_inside(self, X: np.ndarray) -> np.ndarray:
+        """X : (n, d) float64 points already known to be finite and inside the box -> (n,) χ², as
+        :meth:`predict_chi2` but without its input checks (~20 µs of a 32-point call): for
+        :class:`~globalfit.priors.LogPosterior`, which cuts to the box before calling."""
+        self._check_fitted()
+        return self._predict_inside(X)[1]
+
     def predict_chi2_unmasked(self, theta: np.ndarray) -> np.ndarray:
         """theta : (n, d) inside the box -> (n,) regressor χ² ignoring the classifier (diagnostics only:
         far from the region this is an extrapolation, not a χ²)."""
@@ -693,6 +735,11 @@ class Surrogate:
                 "threshold": float(self.threshold_p_),
                 "decision": "in region iff p_in_region >= threshold",
                 "recall_target": float(self.recall_target),
+                "calibration_folds": int(self.calibration_folds),
+                "calibration": (
+                    f"out-of-fold probabilities over training + validation, {self.calibration_folds} folds"
+                    if self.calibration_folds >= 2 else "validation part"
+                ),
                 "recall_validation": float(self.recall_validation_),
                 "params": dict(self.classifier_params),
             },
@@ -782,6 +829,7 @@ class Surrogate:
             space,
             threshold=meta["threshold"],
             recall_target=meta["classifier"]["recall_target"],
+            calibration_folds=meta["classifier"].get("calibration_folds", 0),  # 0: older bundles
             regressor_margin=meta["regressor"]["margin"],
             fractions=tr["fractions"],
             target_transform=meta["regressor"]["target_transform"],

@@ -12,7 +12,7 @@ rule propose:
     benchmark:
         f"{R}/benchmarks/propose/{{round}}.tsv"
     wildcard_constraints:
-        round=r"[1-9]\d*",
+        round=rounds_regex(1, N_GP_ROUNDS),
     conda:
         CONDA_ENV
     threads: config["threads"]["fit"]
@@ -22,11 +22,48 @@ rule propose:
         active_learning=AL,
         parameters=config["parameters"],
         chunk_size=config["evaluation"]["chunk_size"],
-        n_rounds=N_ROUNDS,
+        n_rounds=N_GP_ROUNDS,
         provenance=provenance(*EVALUATION_SECTIONS),
         code=module_hash("active_learning.py", "space.py", "store.py"),
     script:
         "../scripts/propose.py"
+
+
+rule propose_posterior:
+    input:
+        dataset=previous_dataset,
+    output:
+        proposal=f"{R}/rounds/{{round}}/proposal.h5",
+        chunks=[f"{R}/rounds/{{round}}/chunks/{c}.h5" for c in chunk_ids("rounds/1")],
+        info=f"{R}/rounds/{{round}}/proposal_info.json",
+    log:
+        f"{R}/logs/propose/{{round}}.log",
+    benchmark:
+        f"{R}/benchmarks/propose/{{round}}.tsv"
+    wildcard_constraints:
+        round=rounds_regex(N_GP_ROUNDS + 1, N_ROUNDS),
+    conda:
+        CONDA_ENV
+    threads: config["threads"]["fit"]
+    params:
+        nthread=config["threads"]["fit"],
+        active_learning=AL,
+        surrogate=config["surrogate"],
+        parameters=config["parameters"],
+        n_walkers=INF["n_walkers"],
+        chunk_size=config["evaluation"]["chunk_size"],
+        provenance=provenance(*EVALUATION_SECTIONS),
+        code=module_hash(
+            "posterior_rounds.py",
+            "surrogate.py",
+            "tuning.py",
+            "sampling.py",
+            "priors.py",
+            "space.py",
+            "store.py",
+        ),
+    script:
+        "../scripts/propose_posterior.py"
 
 
 rule active_learning_diagnostics:

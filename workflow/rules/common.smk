@@ -25,10 +25,14 @@ R = config["results"]
 CONDA_ENV = "../../envs/globalfit.yaml"  # for --sdm conda; relative to the rule files
 AL = config["active_learning"]
 INF = config["inference"]
-N_CONFIRM = (
-    4  # surrogate minima checked with the true oracle; the truth picks the best fit
-)
-N_ROUNDS = AL["rounds"]
+N_CONFIRM = 5  # true-oracle candidates for the best fit: 4 surrogate minima + the best evaluated point
+N_GP_ROUNDS = AL["rounds"]
+N_ROUNDS = N_GP_ROUNDS + AL["posterior_rounds"]  # posterior rounds come last
+
+
+def rounds_regex(first, last):
+    """Wildcard constraint matching the round numbers first..last (a never-matching one if none)."""
+    return "|".join(str(r) for r in range(first, last + 1)) or "(?!)"
 
 
 def batch_size(batch):

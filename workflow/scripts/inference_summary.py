@@ -20,14 +20,18 @@ confirm = EvaluationTable.concat([EvaluationTable.read(p) for p in snakemake.inp
 n_min = len(confirm) - (inf["reference_point"] is not None)
 candidates = np.flatnonzero(confirm.ok[:n_min])
 if candidates.size == 0:
-    raise RuntimeError(f"the true oracle failed at every surrogate minimum: {list(confirm.message[:n_min])}")
+    raise RuntimeError(f"the true oracle failed at every best-fit candidate: {list(confirm.message[:n_min])}")
 i = candidates[np.argmin(confirm.chi2[candidates])]
 best_fit = {
     "theta": dict(zip(names, map(float, confirm.theta[i]))),
     "chi2_true": float(confirm.chi2[i]),
     "chi2_surrogate": surrogate_fit["best_fit"]["chi2"],
+    "source": "best evaluated point" if i == n_min - 1 else f"surrogate local minimum {i + 1}",
     "candidates_chi2_true": [float(c) for c in confirm.chi2[:n_min]],
-    "note": "multi-start minimum of the surrogate; among its best local minima, the one with the lowest true chi2",
+    "note": (
+        "lowest true chi2 among the surrogate's best local minima (multi-start minimisation) and the "
+        "best point of the dataset (the last candidate)"
+    ),
 }
 summary = {"best_fit": best_fit, "sm": None, "significance": None}
 if inf["reference_point"] is not None:

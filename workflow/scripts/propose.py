@@ -20,7 +20,7 @@ proposer = BatchProposer(
     space,
     settings.pop("batch_size"),
     random_state=settings.pop("seed"),
-    **{k: v for k, v in settings.items() if k != "rounds"},
+    **{k: v for k, v in settings.items() if k != "rounds" and not k.startswith("posterior_")},
 )
 theta, info, new_state = proposer.propose(
     data.theta, data.chi2, data.ok, round_index=round_index - 1, n_rounds=snakemake.params.n_rounds, state=state

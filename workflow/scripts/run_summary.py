@@ -15,7 +15,10 @@ log = snakemake_log(snakemake)
 data = EvaluationTable.read(snakemake.input.dataset)
 best = float(np.min(data.chi2[data.ok]))
 below = data.ok & (data.chi2 - best < 2.3)
-design, proposals = data.round == 0, data.round > 0
+n_gp = snakemake.config["active_learning"]["rounds"]
+design = data.round == 0
+proposals = (data.round > 0) & (data.round <= n_gp)  # GP rounds; posterior rounds come after
+posterior = data.round > n_gp
 summary = {
     "config_name": snakemake.config["name"],
     "config_hash": snakemake.params.config_hash,
@@ -34,6 +37,7 @@ summary = {
     "active_learning": {
         "rounds": int(data.round.max()),
         "share_below_2_3": float(below[proposals].mean()) if proposals.any() else None,
+        "posterior_rounds_share_below_2_3": float(below[posterior].mean()) if posterior.any() else None,
         "lhs_share_below_2_3": float(below[design].mean()),
     },
 }

@@ -25,7 +25,7 @@ surrogate = Surrogate.load(snakemake.input.bundle, backend="compiled")
 data = EvaluationTable.read(snakemake.input.dataset)
 starts = data.best(inf["n_starts"])
 result = sample_posterior(
-    surrogate.predict_chi2,
+    surrogate.predict_chi2_inside,  # the prior cuts to the box first
     prior,
     starts,
     n_walkers=inf["n_walkers"],

@@ -90,9 +90,14 @@ def plot_diagnostics(df: pd.DataFrame, path: Path | str) -> Path:
     ax.set_title("CPU seconds")
     ax.legend(fontsize=7)
 
+    posterior = r[df["method"].to_numpy() == "posterior"] if "method" in df.columns else []
     for ax in axes:
         ax.set_xlabel("round")
         ax.grid(alpha=0.3)
+        for k in posterior:  # rounds drawn from a surrogate's posterior, not by the GP
+            ax.axvspan(k - 0.5, k + 0.5, color="tab:orange", alpha=0.12, lw=0)
+    if len(posterior):
+        axes[0].text(0.02, 0.02, "shaded: posterior rounds", transform=axes[0].transAxes, fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     return Path(path)

@@ -1,0 +1,46 @@
+"""Posterior round r: a surrogate fitted to rounds 0..r-1 proposes round r's batch from its posterior."""
+
+import json
+import os
+
+os.environ["OMP_NUM_THREADS"] = "1"  # before xgboost: thread contention slows per-call prediction
+
+from globalfit.logs import snakemake_log  # noqa: E402
+from globalfit.posterior_rounds import propose_posterior_batch  # noqa: E402
+from globalfit.priors import Prior  # noqa: E402
+from globalfit.space import ParameterSpace  # noqa: E402
+from globalfit.store import EvaluationTable, write_batch  # noqa: E402
+
+log = snakemake_log(snakemake)
+al = snakemake.params.active_learning
+round_index = int(snakemake.wildcards.round)
+space = ParameterSpace.from_config(snakemake.params.parameters)
+data = EvaluationTable.read(snakemake.input.dataset[0])
+theta, info = propose_posterior_batch(
+    data.theta,
+    data.chi2,
+    data.ok,
+    space=space,
+    prior=Prior.from_config(snakemake.params.parameters, space),
+    batch_size=al["batch_size"],
+    surrogate_settings=snakemake.params.surrogate,
+    round_index=round_index,
+    seed=al["seed"],
+    n_walkers=snakemake.params.n_walkers,
+    n_steps=al["posterior_steps"],
+    n_trials=al["posterior_trials"],
+    min_distance=al["min_distance"],
+    nthread=snakemake.params.nthread,
+)
+write_batch(
+    snakemake.output.proposal,
+    list(snakemake.output.chunks),
+    theta,
+    space.names,
+    snakemake.params.chunk_size,
+    attrs={**snakemake.params.provenance, "round": round_index},
+)
+with open(snakemake.output.info, "w") as f:
+    json.dump(info, f, indent=1)
+log.info("posterior round %d: %d points from the posterior of a surrogate fitted to %d points; %.1f CPU s",
+         round_index, len(theta), info["n_fit"], info["cpu_seconds"])
