@@ -6,7 +6,8 @@ from globalfit.evaluation import OracleSetupError, evaluate_points
 from globalfit.oracles import OracleSpec
 from globalfit.oracles.analytic import AnalyticFunction
 from globalfit.space import ParameterSpace
-from globalfit.store import EvaluationCache, EvaluationTable, point_key, split_chunks
+from globalfit.chunking import chunk_count, split_chunks
+from globalfit.store import EvaluationCache, EvaluationTable, point_key
 
 SPACE = ParameterSpace(("x", "y"), np.array([-1.0, -1.0]), np.array([1.0, 1.0]))
 
@@ -79,16 +80,33 @@ def test_cache_serves_every_point_once_whatever_the_chunking(tmp_path):
     s = spec("twin_wells", options={"delay": 0.01})
     cache = cache_for(tmp_path, s)
     theta = latin_hypercube(SPACE, 20, seed=2)
-    first = [evaluate_points(theta[sl], s, cache=cache, timeout=30) for sl in split_chunks(20, 6)]
+    first = [evaluate_points(theta[sl], s, cache=cache, timeout=30) for sl in split_chunks(20, 4)]
     assert len(cache) == 20
     # a different chunking, a repeated point: zero new oracle calls, identical values
     again = np.vstack([theta, theta[:1]])
-    second = [evaluate_points(again[sl], s, cache=cache, timeout=30) for sl in split_chunks(21, 8)]
+    second = [evaluate_points(again[sl], s, cache=cache, timeout=30) for sl in split_chunks(21, 3)]
     assert len(cache) == 20
     assert all(t.cached.all() for t in second)
     np.testing.assert_array_equal(
         EvaluationTable.concat(first).chi2, EvaluationTable.concat(second).chi2[:20]
     )
+
+
+@pytest.mark.parametrize("n, size, parallel, expected", [(160, 40, 2, 4), (32, 40, 2, 2), (200, 40, 2, 6), (5, 40, 2, 2), (1, 40, 2, 1), (60, 10, 4, 8), (33, 16, 1, 3)])
+def test_chunks_are_balanced_bounded_and_a_multiple_of_the_parallel_jobs(n, size, parallel, expected):
+    k = chunk_count(n, size, parallel)
+    assert k == expected
+    slices = split_chunks(n, k)
+    sizes = [s.stop - s.start for s in slices]
+    assert sum(sizes) == n and slices[0].start == 0 and all(a.stop == b.start for a, b in zip(slices, slices[1:]))
+    assert max(sizes) - min(sizes) <= 1 and max(sizes) <= size and min(sizes) >= 1
+
+
+def test_chunking_rejects_impossible_requests():
+    with pytest.raises(ValueError, match="parallel_chunks"):
+        chunk_count(10, 4, 0)
+    with pytest.raises(ValueError, match="non-empty"):
+        split_chunks(3, 4)
 
 
 def test_repeated_points_in_one_batch_are_evaluated_once(tmp_path):

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from conftest import BIN, ROOT, write_config
+from globalfit.chunking import chunk_count
 from globalfit.fingerprint import run_fingerprint
 from globalfit.store import EvaluationTable
 
@@ -159,7 +160,7 @@ def test_killed_run_resumes_with_every_point_evaluated_once(tmp_path):
     n_done = len(list(evaluated.glob("*.h5")))
     os.killpg(proc.pid, signal.SIGKILL)  # snakemake and every job it started
     proc.wait()
-    n_chunks = cfg["design"]["n_initial"] // cfg["evaluation"]["chunk_size"]
+    n_chunks = chunk_count(cfg["design"]["n_initial"], cfg["evaluation"]["chunk_size"], cfg["evaluation"].get("parallel_chunks", 1))
     assert 1 <= n_done < n_chunks, n_done
 
     # what a user does after a crash: release the lock the killed run left, then resume

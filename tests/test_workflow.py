@@ -20,22 +20,22 @@ def test_default_config_dry_run_lists_the_dag(tmp_path):
     counts = {line.split()[0]: int(line.split()[1]) for line in out.splitlines() if len(line.split()) == 2 and line.split()[1].isdigit()}
     for rule in ("design", "propose", "gather_round", "surrogate", "sample", "frequentist", "validation", "inference_summary", "derived_chunk"):
         assert rule in counts, rule
-    import math
-
     from globalfit import config as gfconfig
+    from globalfit.chunking import chunk_count
 
     cfg = gfconfig.load(ROOT / "config" / "config.yaml")
-    cs, al = cfg["evaluation"]["chunk_size"], cfg["active_learning"]
+    al = cfg["active_learning"]
+    n = {k: cfg["evaluation"][k] for k in ("chunk_size", "parallel_chunks")}
     chunks = (
-        math.ceil(cfg["design"]["n_initial"] / cs)  # Latin hypercube
-        + (al["rounds"] + al["posterior_rounds"]) * math.ceil(al["batch_size"] / cs)  # GP + posterior rounds
-        + math.ceil(cfg["inference"]["validation_samples"] / cs)  # posterior validation
-        + math.ceil(6 / cs)  # four surrogate minima, the best point and the Standard Model, confirmed
+        chunk_count(cfg["design"]["n_initial"], **n)  # Latin hypercube
+        + (al["rounds"] + al["posterior_rounds"]) * chunk_count(al["batch_size"], **n)  # GP + posterior rounds
+        + chunk_count(cfg["inference"]["validation_samples"], **n)  # posterior validation
+        + chunk_count(6, **n)  # four surrogate minima, the best point and the Standard Model, confirmed
     )
     assert counts["evaluate_chunk"] == chunks
     assert counts["propose"] == al["rounds"]
     assert counts.get("propose_posterior", 0) == al["posterior_rounds"]
-    assert counts["derived_chunk"] == math.ceil(cfg["inference"]["derived_samples"] / cs)
+    assert counts["derived_chunk"] == chunk_count(cfg["inference"]["derived_samples"], **n)
 
 
 def test_analytic_fit_end_to_end(tmp_path, analytic_config):

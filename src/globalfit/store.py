@@ -16,6 +16,8 @@ from typing import Iterable, Mapping
 import h5py
 import numpy as np
 
+from globalfit.chunking import split_chunks
+
 STATUSES = ("ok", "error", "nonfinite", "timeout")
 
 
@@ -209,17 +211,10 @@ def batch_round(batch: str) -> int:
     return int(tail) if head == "rounds" else -1
 
 
-def split_chunks(n: int, chunk_size: int) -> list[slice]:
-    """Slices of ``range(n)`` with at most chunk_size points each (the last may be shorter)."""
-    return [slice(i, min(i + chunk_size, n)) for i in range(0, n, chunk_size)]
-
-
-def write_batch(proposal: Path | str | None, chunks: list, theta: np.ndarray, names, chunk_size: int, attrs=None) -> None:
-    """Write a batch of points (to ``proposal`` unless None) and split it into the chunk files
-    the workflow fans out."""
-    slices = split_chunks(len(theta), chunk_size)
-    if len(slices) != len(chunks):
-        raise ValueError(f"{len(theta)} points in chunks of {chunk_size} make {len(slices)} chunks, not {len(chunks)}")
+def write_batch(proposal: Path | str | None, chunks: list, theta: np.ndarray, names, attrs=None) -> None:
+    """Write a batch of points (to ``proposal`` unless None) and split it evenly into the chunk
+    files the workflow fans out (their number comes from :func:`chunk_count`)."""
+    slices = split_chunks(len(theta), len(chunks))
     if proposal is not None:
         write_points(proposal, theta, names, attrs)
     for path, sl in zip(chunks, slices):

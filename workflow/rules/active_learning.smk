@@ -21,10 +21,10 @@ rule propose:
         nthread=config["threads"]["fit"],
         active_learning=AL,
         parameters=config["parameters"],
-        chunk_size=config["evaluation"]["chunk_size"],
+        chunking=CHUNKING,  # the chunk files are an output: re-split when this changes
         n_rounds=N_GP_ROUNDS,
         provenance=provenance(*EVALUATION_SECTIONS),
-        code=module_hash("active_learning.py", "space.py", "store.py"),
+        code=module_hash("active_learning.py", "space.py", "store.py", "chunking.py"),
     script:
         "../scripts/propose.py"
 
@@ -51,7 +51,7 @@ rule propose_posterior:
         surrogate=config["surrogate"],
         parameters=config["parameters"],
         n_walkers=INF["n_walkers"],
-        chunk_size=config["evaluation"]["chunk_size"],
+        chunking=CHUNKING,  # the chunk files are an output: re-split when this changes
         provenance=provenance(*EVALUATION_SECTIONS),
         code=module_hash(
             "posterior_rounds.py",
@@ -62,6 +62,7 @@ rule propose_posterior:
             "priors.py",
             "space.py",
             "store.py",
+            "chunking.py",
         ),
     script:
         "../scripts/propose_posterior.py"

@@ -9,6 +9,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from globalfit import config as gfconfig
 from globalfit.oracles import OracleSpec
 from globalfit.provenance import hash_object, module_hash, package_version
+from globalfit.chunking import chunk_count
 
 try:
     gfconfig.check(config)
@@ -50,8 +51,11 @@ def batch_size(batch):
     raise ValueError(f"unknown evaluation batch {batch!r}")
 
 
+CHUNKING = {k: config["evaluation"][k] for k in ("chunk_size", "parallel_chunks")}
+
+
 def chunk_ids(batch):
-    n = math.ceil(batch_size(batch) / config["evaluation"]["chunk_size"])
+    n = chunk_count(batch_size(batch), **CHUNKING)
     return [f"{c:03d}" for c in range(n)]
 
 

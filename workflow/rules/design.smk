@@ -11,8 +11,8 @@ rule design:
     params:
         design=config["design"],
         parameters=config["parameters"],
-        chunk_size=config["evaluation"]["chunk_size"],
+        chunking=CHUNKING,  # the chunk files are an output: re-split when this changes
         provenance=provenance("parameters", "design"),
-        code=module_hash("design.py", "store.py", "space.py"),
+        code=module_hash("design.py", "store.py", "chunking.py", "space.py"),
     script:
         "../scripts/design.py"

@@ -49,9 +49,9 @@ rule frequentist:
     params:
         inference=INF,
         parameters=config["parameters"],
-        chunk_size=config["evaluation"]["chunk_size"],
+        chunking=CHUNKING,  # the chunk files are an output: re-split when this changes
         n_confirm=N_CONFIRM,
-        code=module_hash("statistics.py", "surrogate.py", "compilation.py", "store.py"),
+        code=module_hash("statistics.py", "surrogate.py", "compilation.py", "store.py", "chunking.py"),
     script:
         "../scripts/frequentist.py"
 
@@ -72,8 +72,8 @@ rule validation_points:
     params:
         inference=INF,
         parameters=config["parameters"],
-        chunk_size=config["evaluation"]["chunk_size"],
-        code=module_hash("sampling.py", "surrogate.py", "store.py"),
+        chunking=CHUNKING,  # the chunk files are an output: re-split when this changes
+        code=module_hash("sampling.py", "surrogate.py", "store.py", "chunking.py"),
     script:
         "../scripts/validation_points.py"
 
@@ -112,8 +112,8 @@ rule derived_points:
     params:
         inference=INF,
         parameters=config["parameters"],
-        chunk_size=config["evaluation"]["chunk_size"],
-        code=module_hash("derived.py", "sampling.py", "store.py"),
+        chunking=CHUNKING,  # the chunk files are an output: re-split when this changes
+        code=module_hash("derived.py", "sampling.py", "store.py", "chunking.py"),
     script:
         "../scripts/derived_points.py"
 

@@ -10,5 +10,5 @@ log = snakemake_log(snakemake)
 space = ParameterSpace.from_config(snakemake.params.parameters)
 samples = SamplingResult.from_backend(snakemake.input[0], names=space.names).samples
 theta = samples[thinned_subset(samples, snakemake.params.inference["derived_samples"])]
-write_batch(None, list(snakemake.output), theta, space.names, snakemake.params.chunk_size)
+write_batch(None, list(snakemake.output), theta, space.names)
 log.info("%d of %d samples", len(theta), len(samples))

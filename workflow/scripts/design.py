@@ -14,7 +14,6 @@ write_batch(
     list(snakemake.output.chunks),
     theta,
     space.names,
-    snakemake.params.chunk_size,
     attrs={**snakemake.params.provenance, "round": 0},
 )
 log.info("Latin hypercube of %d points (seed %d) in %d chunks", len(theta), design["seed"], len(snakemake.output.chunks))

@@ -40,4 +40,4 @@ n = snakemake.params.n_confirm - 1
 confirm = list(best.minima[:n]) + [best.theta] * max(0, n - len(best.minima)) + [data.best(1)[0]]
 if inf["reference_point"] is not None:
     confirm.append(np.array([inf["reference_point"][n] for n in space.names], dtype=np.float64))
-write_batch(None, list(snakemake.output.chunks), np.array(confirm), space.names, snakemake.params.chunk_size)
+write_batch(None, list(snakemake.output.chunks), np.array(confirm), space.names)

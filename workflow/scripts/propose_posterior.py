@@ -37,7 +37,6 @@ write_batch(
     list(snakemake.output.chunks),
     theta,
     space.names,
-    snakemake.params.chunk_size,
     attrs={**snakemake.params.provenance, "round": round_index},
 )
 with open(snakemake.output.info, "w") as f:

@@ -21,7 +21,7 @@ rng = np.random.default_rng([inf["seed"], 1])
 pick = rng.choice(len(samples), size=min(inf["validation_samples"], len(samples)), replace=False)
 theta = samples[np.sort(pick)]
 _, chi2_surrogate = Surrogate.load(snakemake.input.bundle, backend="compiled").predict(theta)
-write_batch(snakemake.output.points, list(snakemake.output.chunks), theta, space.names, snakemake.params.chunk_size)
+write_batch(snakemake.output.points, list(snakemake.output.chunks), theta, space.names)
 with h5py.File(snakemake.output.points, "a") as f:
     f["chi2_surrogate"] = chi2_surrogate
 log.info("%d validation points drawn from %d posterior samples", len(theta), len(samples))
