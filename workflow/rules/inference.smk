@@ -51,7 +51,13 @@ rule frequentist:
         parameters=config["parameters"],
         chunking=CHUNKING,  # the chunk files are an output: re-split when this changes
         n_confirm=N_CONFIRM,
-        code=module_hash("statistics.py", "surrogate.py", "compilation.py", "store.py", "chunking.py"),
+        code=module_hash(
+            "statistics.py",
+            "surrogate.py",
+            "compilation.py",
+            "store.py",
+            "chunking.py",
+        ),
     script:
         "../scripts/frequentist.py"
 
