@@ -160,11 +160,15 @@ def main() -> None:
     booster.set_param({"nthread": 1})
     print(f"model: {what}; trained on {theta.shape[0]} points in {time.perf_counter() - t0:.1f} s")
 
+    def inputs(X):  # the models' inputs: θ, then the surrogate's derived features if any
+        X = np.atleast_2d(X)
+        return X if surrogate is None else surrogate.features_of(X)
+
     def xgb_point(x):
-        return -0.5 * float(booster.predict(xgb.DMatrix([x]))[0])
+        return -0.5 * float(booster.predict(xgb.DMatrix(inputs(x)))[0])
 
     def xgb_batch(X):
-        return booster.predict(xgb.DMatrix(np.asarray(X, dtype=np.float32)))
+        return booster.predict(xgb.DMatrix(np.asarray(inputs(X), dtype=np.float32)))
 
     cases = [("numpy stand-in (vectorised)", "batched", f.chi2), ("numpy stand-in + HDF5 backend", "hdf", f.chi2)]
     cases.append(("xgb booster, per point (notes)", "point", xgb_point))

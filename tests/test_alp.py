@@ -73,3 +73,25 @@ def test_evaluate_cli_rejects_bad_points(tmp_path):
     proc = subprocess.run([str(BIN / "globalfit"), "evaluate", str(bad), "-o", str(tmp_path / "o.csv"), "--config", str(ROOT / "config/config.yaml")], capture_output=True, text=True)
     assert proc.returncode == 2 and "missing parameter column(s) ['log10_fa']" in proc.stderr
     assert not (tmp_path / "o.csv").exists()
+
+
+def test_default_config_features_follow_alpaca_running():
+    """The default config's derived surrogate inputs (c_mumu/fa, c_bs/fa at mu = ma) are
+    linear fits to ALP-aca's running; check them against it at random points."""
+    from globalfit import config as gfconfig
+    from globalfit.derived import alp_low_energy_couplings
+    from globalfit.features import FeatureMap
+
+    cfg = gfconfig.load(ROOT / "config" / "config.yaml")
+    names = [p["name"] for p in cfg["parameters"]]
+    fmap = FeatureMap(names, cfg["surrogate"]["features"])
+    rng = np.random.default_rng(11)
+    theta = np.column_stack([rng.uniform(-3, 3, (2, 5)), rng.uniform(6, 8, 2)])
+    true = alp_low_energy_couplings(theta, names, ma=cfg["oracle"]["options"]["ma"])
+    X = fmap(theta)
+    scale = 10 ** (7 - theta[:, 5])
+    for name, key in (("c_mumu_over_fa", "c_mumu"), ("c_bs_over_fa", "c_bs")):
+        expected = true[key] * scale
+        got = X[:, fmap.names.index(name)]
+        # 1 % of the coupling's typical size (couplings of order 1 give c_mumu ~ 1, c_bs ~ 0.1)
+        np.testing.assert_allclose(got, expected, atol=0.01 * {"c_mumu": 1.0, "c_bs": 0.1}[key] * scale.max(), rtol=0.01)

@@ -57,6 +57,11 @@ BAD = {
     "unknown alp option": (lambda c: c["oracle"]["options"].update(mass=2), "oracle.options"),
     "negative ALP mass": (lambda c: c["oracle"]["options"].update(ma=-1.0), "oracle.options.ma"),
     "plugin without target": (lambda c: c["oracle"].update(name="plugin"), "oracle.plugin"),
+    "zero parallel chunks": (lambda c: c["evaluation"].update(parallel_chunks=0), "evaluation.parallel_chunks"),
+    "feature of an unknown parameter": (
+        lambda c: c.setdefault("surrogate", {}).update(features=[{"name": "g", "expression": "ceR / fa"}]),
+        "surrogate.features[0] ('g'): unknown name 'fa'",
+    ),
 }
 
 

@@ -12,6 +12,8 @@ from typing import Any, Mapping
 
 import yaml
 
+from globalfit.features import FeatureMap
+
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 ANALYTIC = ("bowl", "twin_wells", "gaussian")
 ALP_OPTIONS = {"ma", "sectors"}
@@ -84,6 +86,10 @@ def check(config: Mapping[str, Any]) -> None:
             raise ConfigError(f"parameters: the alp oracle needs exactly {list(ALP_PARAMETERS)}, got {names}")
     if name in ANALYTIC and "delay" in options and not options["delay"] >= 0:
         raise ConfigError("oracle.options.delay: must be >= 0 seconds")
+    try:
+        FeatureMap([p["name"] for p in params], config.get("surrogate", {}).get("features", []))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 ALP_PARAMETERS = ("cqL33", "cuR", "cdR", "clL33", "ceR", "log10_fa")

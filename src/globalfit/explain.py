@@ -557,8 +557,8 @@ def explain_surrogate(
         default: the lowest-delta point.
     backend : SHAP implementation (:func:`shap_values`); interactions always use shapiq.
     """
-    names = tuple(surrogate.space.names)
-    X = _check_points(theta, names)
+    X = surrogate.features_of(_check_points(theta, tuple(surrogate.space.names)))
+    names = tuple(surrogate.feature_names)  # the parameters, then any derived features
     dl = _check_delta(delta, X.shape[0])
     transform = getattr(surrogate, "target_transform", "delta_chi2")
     scale = {"delta_chi2": "delta_chi2", "log1p_delta_chi2": "log(1 + delta_chi2)"}.get(transform, transform)
@@ -569,7 +569,8 @@ def explain_surrogate(
         clf = explain_points(surrogate.classifier_booster_, X, dl, names, edges=edges, model="classifier",
                              scale=f"log-odds of delta_chi2 < {surrogate.threshold:g}", nthread=nthread,
                              backend=backend)
-    best = X[int(np.argmin(dl))] if theta_best is None else _check_points(theta_best, names, "theta_best")[0]
+    best = (X[int(np.argmin(dl))] if theta_best is None
+            else surrogate.features_of(_check_points(theta_best, tuple(surrogate.space.names), "theta_best"))[0])
     best_delta = float(dl[int(np.argmin(dl))]) if theta_best is None else 0.0
     best_res = explain_points(surrogate.regressor_booster_, best[None, :], [best_delta], names, edges=edges,
                               model="regressor (best fit)", scale=scale, nthread=nthread,
@@ -763,7 +764,7 @@ def surrogate_settings(surrogate) -> dict:
     train a reduced surrogate exactly like the full one."""
     keys = ("threshold", "recall_target", "calibration_folds", "regressor_margin", "fractions", "target_transform",
             "regressor_objective", "regressor_eval_metric", "classifier_params", "regressor_params",
-            "n_estimators", "early_stopping_rounds", "wall_chi2", "seed", "nthread")
+            "n_estimators", "early_stopping_rounds", "wall_chi2", "features", "seed", "nthread")
     return {k: getattr(surrogate, k) for k in keys}
 
 
@@ -781,7 +782,9 @@ def surrogate_fitter(
     settings : Surrogate keyword arguments (e.g. ``surrogate_settings(full)``: tuned classifier /
     regressor params, seed, fractions ...). The split depends only on (χ², fractions, seed), so
     every column subset is tested on the same points. MAE = ``metrics_['test']['mae_in_region']``.
+    Derived features that use a dropped parameter are dropped with it.
     """
+    from globalfit.features import FeatureMap
     from globalfit.space import ParameterSpace
     from globalfit.surrogate import Surrogate
 
@@ -792,7 +795,8 @@ def surrogate_fitter(
     def fit(columns: Sequence[int]):
         cols = list(columns)
         sub = ParameterSpace(tuple(space.names[j] for j in cols), space.lower[cols], space.upper[cols])
-        sur = Surrogate(sub, **settings).fit(theta[:, cols], chi2, ok)
+        features = FeatureMap(space.names, settings.get("features", ())).restricted_to(sub.names)
+        sur = Surrogate(sub, **{**settings, "features": features}).fit(theta[:, cols], chi2, ok)
         return sur, float(sur.metrics_["test"]["mae_in_region"])
 
     return fit
@@ -810,7 +814,9 @@ def retuning_fitter(
     """fit(columns) -> (Surrogate, test MAE) like :func:`surrogate_fitter`, but tuned again with
     :func:`globalfit.surrogate.train_bundle` and the same optuna budget (``train_kwargs``: n_trials,
     n_folds, seed, Surrogate settings ...), so a reduced model gets the chance the full one had.
-    Bundles and resumable studies go to ``workdir/<columns>/``."""
+    Bundles and resumable studies go to ``workdir/<columns>/``. Derived features that use a
+    dropped parameter are dropped with it."""
+    from globalfit.features import FeatureMap
     from globalfit.space import ParameterSpace
     from globalfit.surrogate import train_bundle
 
@@ -820,8 +826,9 @@ def retuning_fitter(
         cols = list(columns)
         sub = ParameterSpace(tuple(space.names[j] for j in cols), space.lower[cols], space.upper[cols])
         where = Path(workdir) / "-".join(sub.names)
+        features = FeatureMap(space.names, train_kwargs.get("features", ())).restricted_to(sub.names)
         sur = train_bundle(theta[:, cols], chi2, sub, where / "bundle", ok=ok, compile=False,
-                           study_dir=where / "studies", **train_kwargs)
+                           study_dir=where / "studies", **{**train_kwargs, "features": features})
         return sur, float(sur.metrics_["test"]["mae_in_region"])
 
     return fit

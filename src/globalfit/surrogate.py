@@ -9,8 +9,10 @@ is trained on in-region points only (plus an optional margin beyond the threshol
 Conventions
 -----------
 * Points are in parameter units, ``theta : (n, d) float`` in the order of ``space.names``.
-  The models use θ itself as features (trees do not care about scaling; explanations stay in
-  physical units), as float32 like XGBoost.
+  The models' inputs are θ itself (trees do not care about scaling; explanations stay in
+  physical units), as float32 like XGBoost, followed by the optional derived features of
+  ``features`` (:mod:`globalfit.features`): named expressions such as c_μμ/fa, along which the
+  ALP wall runs.
 * Every random choice comes from a ``seed`` argument and thread counts are explicit
   ``nthread`` arguments, so that the same inputs and seed give identical models and predictions.
 * The classifier's decision threshold on p(in region) is calibrated for a target recall
@@ -50,6 +52,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from globalfit.features import FeatureMap
 from globalfit.space import ParameterSpace, read_points_csv
 
 #: χ² returned where the classifier says "not in region": large enough that any sampler sees a
@@ -557,6 +560,7 @@ class Surrogate:
         n_estimators: int = 2000,
         early_stopping_rounds: int = 50,
         wall_chi2: float = WALL_CHI2,
+        features: Sequence[Mapping] = (),
         seed: int = 0,
         nthread: int = 1,
     ):
@@ -574,6 +578,7 @@ class Surrogate:
         self.n_estimators = n_estimators
         self.early_stopping_rounds = early_stopping_rounds
         self.wall_chi2 = wall_chi2
+        self.features = [dict(f) for f in features]
         self.seed = seed
         self.nthread = nthread
 
@@ -596,6 +601,8 @@ class Surrogate:
         if not np.isfinite(self.wall_chi2):
             raise ValueError("wall_chi2 must be finite")
         tr, va = split.train, split.validation
+        self.feature_map_ = FeatureMap(self.space.names, self.features)
+        X = self.feature_map_.check_finite(split.theta, "training point")
         self.classifier_ = RegionClassifier(
             self.classifier_params,
             recall_target=self.recall_target,
@@ -604,7 +611,7 @@ class Surrogate:
             calibration_folds=self.calibration_folds,
             seed=self.seed,
             nthread=self.nthread,
-        ).fit(split.theta[tr], split.in_region[tr], split.theta[va], split.in_region[va])
+        ).fit(X[tr], split.in_region[tr], X[va], split.in_region[va])
         reg = split.region_mask(self.regressor_margin)
         tr_r, va_r = tr[reg[tr]], va[reg[va]]
         self.regressor_ = Chi2Regressor(
@@ -616,7 +623,7 @@ class Surrogate:
             early_stopping_rounds=self.early_stopping_rounds,
             seed=self.seed,
             nthread=self.nthread,
-        ).fit(split.theta[tr_r], split.delta[tr_r], split.theta[va_r], split.delta[va_r])
+        ).fit(X[tr_r], split.delta[tr_r], X[va_r], split.delta[va_r])
         self.split_ = split
         self.chi2_best_ = split.chi2_best
         self.threshold_p_ = self.classifier_.threshold_
@@ -669,9 +676,20 @@ class Surrogate:
             return p, chi2
         return self._predict_inside(X)
 
+    def features_of(self, theta: np.ndarray) -> np.ndarray:
+        """theta (n, d) -> (n, d + k) model inputs: θ, then the derived features (θ itself if none)."""
+        self._check_fitted()
+        return self.feature_map_(theta)
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        """Names of the model inputs: the parameters, then the derived features."""
+        return FeatureMap(self.space.names, self.features).names
+
     def _predict_inside(self, X):
         if X.shape[0] == 0:
             return np.zeros(0), np.zeros(0)
+        X = self.feature_map_(X)
         p = self._clf.predict(X)
         keep = p >= self.threshold_p_
         chi2 = np.full(X.shape[0], float(self.wall_chi2))
@@ -686,10 +704,10 @@ class Surrogate:
         """theta : (n, d) -> (n,) classifier probability of Δχ² < threshold (0 if flagged out of box)."""
         X, inside = self._inputs(theta, out_of_bounds)
         if inside is None:
-            return self._clf.predict(X) if X.shape[0] else np.zeros(0)
+            return self._clf.predict(self.feature_map_(X)) if X.shape[0] else np.zeros(0)
         p = np.zeros(X.shape[0])
         if inside.any():
-            p[inside] = self._clf.predict(X[inside])
+            p[inside] = self._clf.predict(self.feature_map_(X[inside]))
         return p
 
     def in_region(self, theta: np.ndarray, *, out_of_bounds: str = "raise") -> np.ndarray:
@@ -711,7 +729,7 @@ class Surrogate:
         """theta : (n, d) inside the box -> (n,) regressor χ² ignoring the classifier (diagnostics only:
         far from the region this is an extrapolation, not a χ²)."""
         X, _ = self._inputs(theta, "raise")
-        return self.chi2_best_ + self._inverse(self._reg.predict(X))
+        return self.chi2_best_ + self._inverse(self._reg.predict(self.feature_map_(X)))
 
     # ---------------------------------------------------------------- persistence
     def metadata(self, *, config_hash: str | None = None, provenance: Mapping | None = None, files=None) -> dict:
@@ -726,7 +744,9 @@ class Surrogate:
                 "lower": [float(x) for x in self.space.lower],
                 "upper": [float(x) for x in self.space.upper],
             },
-            "features": "theta in parameter units, columns in the order of parameters.names, as float32",
+            "features": "model inputs: theta in parameter units, columns in the order of parameters.names, "
+            "then derived_features in their order, as float32",
+            "derived_features": [dict(f) for f in self.features],
             "chi2_best": float(self.chi2_best_),
             "threshold": float(self.threshold),
             "region": "delta_chi2 = chi2 - chi2_best < threshold (strict)",
@@ -840,6 +860,7 @@ class Surrogate:
             n_estimators=tr["n_estimators"],
             early_stopping_rounds=tr["early_stopping_rounds"],
             wall_chi2=meta["wall_chi2"],
+            features=meta.get("derived_features", []),
             seed=tr["seed"],
             nthread=nthread,
         )
@@ -862,6 +883,7 @@ class Surrogate:
                         + ": run globalfit.surrogate.compile_bundle(bundle_dir) or load with backend='xgboost'"
                     )
                 libs[i] = bundle / name
+        obj.feature_map_ = FeatureMap(space.names, obj.features)
         obj.chi2_best_ = float(meta["chi2_best"])
         obj.threshold_p_ = float(meta["classifier"]["threshold"])
         obj.recall_validation_ = float(meta["classifier"]["recall_validation"])
@@ -940,7 +962,7 @@ def check_compiled_agreement(
     :func:`globalfit.compilation.compare_predictions` (model output scales)."""
     a = Surrogate.load(bundle_dir, backend="xgboost")
     b = Surrogate.load(bundle_dir, backend="compiled")
-    X = a.space.from_unit(np.random.default_rng(seed).uniform(size=(n, a.space.dim)))
+    X = a.features_of(a.space.from_unit(np.random.default_rng(seed).uniform(size=(n, a.space.dim))))
     from globalfit.compilation import compare_predictions
 
     return {
@@ -1070,8 +1092,9 @@ def train_bundle(
     split = split_dataset(theta, chi2, ok=ok, threshold=sur.threshold, fractions=sur.fractions, seed=seed, space=space)
     tuned = {}
     if n_trials > 0:
+        X = FeatureMap(space.names, sur.features).check_finite(split.theta, "training point")
         common = dict(n_trials=n_trials, n_folds=n_folds, num_boost_round=tuning_rounds,
-                      early_stopping_rounds=tuning_early_stopping, seed=seed, nthread=nthread)
+                      early_stopping_rounds=tuning_early_stopping, seed=seed, nthread=nthread, X=X)
         tuned = {
             "classifier": tuning.tune_classifier(split, storage=studies / "classifier.sqlite", **common),
             "regressor": tuning.tune_regressor(

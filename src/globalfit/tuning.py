@@ -196,10 +196,11 @@ class XGBTuner:
         return self
 
 
-def tune_classifier(split, *, storage, study_name: str = "classifier", n_trials: int, **kwargs) -> XGBTuner:
-    """Tune the in-region classifier (binary:logistic, CV logloss) on ``split.train``."""
+def tune_classifier(split, *, storage, study_name: str = "classifier", n_trials: int, X=None, **kwargs) -> XGBTuner:
+    """Tune the in-region classifier (binary:logistic, CV logloss) on ``split.train``; X : model
+    inputs of all of ``split.theta``'s rows (default θ itself)."""
     kwargs.setdefault("eval_metric", "logloss")
-    X = split.theta[split.train]
+    X = (split.theta if X is None else X)[split.train]
     y = split.in_region[split.train].astype(np.float32)
     return XGBTuner(objective="binary:logistic", storage=storage, study_name=study_name, n_trials=n_trials,
                     stratify=True, **kwargs).fit(X, y)
@@ -215,15 +216,17 @@ def tune_regressor(
     objective: str = "reg:absoluteerror",
     eval_metric: str = "mae",
     target_transform: str = "delta_chi2",
+    X=None,
     **kwargs,
 ) -> XGBTuner:
-    """Tune the Δχ² regressor on the training points with Δχ² < threshold + margin."""
+    """Tune the Δχ² regressor on the training points with Δχ² < threshold + margin; X as for
+    :func:`tune_classifier`."""
     from globalfit.surrogate import TARGET_TRANSFORMS
 
     idx = split.train[split.region_mask(margin)[split.train]]
     y = TARGET_TRANSFORMS[target_transform][0](split.delta[idx])
     return XGBTuner(objective=objective, eval_metric=eval_metric, storage=storage, study_name=study_name,
-                    n_trials=n_trials, **kwargs).fit(split.theta[idx], y)
+                    n_trials=n_trials, **kwargs).fit((split.theta if X is None else X)[idx], y)
 
 
 def trials_table(study) -> pd.DataFrame:

@@ -56,6 +56,7 @@ rule propose_posterior:
         code=module_hash(
             "posterior_rounds.py",
             "surrogate.py",
+            "features.py",
             "compilation.py",
             "tuning.py",
             "sampling.py",

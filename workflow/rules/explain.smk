@@ -15,7 +15,7 @@ rule explain:
         # from config, not from what Snakemake grants: same numbers with any --cores
         nthread=config["threads"]["fit"],
         explain=config["explain"],
-        code=module_hash("explain.py", "surrogate.py"),
+        code=module_hash("explain.py", "surrogate.py", "features.py"),
     script:
         "../scripts/explain.py"
 
@@ -45,7 +45,12 @@ rule ablation:
         parameters=config["parameters"],
         workdir=f"{R}/state/ablation/{config_hash('parameters', 'oracle', 'design', 'active_learning', 'surrogate', 'explain')}",
         code=module_hash(
-            "explain.py", "surrogate.py", "tuning.py", "sampling.py", "priors.py"
+            "explain.py",
+            "surrogate.py",
+            "features.py",
+            "tuning.py",
+            "sampling.py",
+            "priors.py",
         ),
     script:
         "../scripts/ablation.py"

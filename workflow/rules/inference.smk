@@ -22,6 +22,7 @@ rule sample:
             "sampling.py",
             "priors.py",
             "surrogate.py",
+            "features.py",
             "compilation.py",
             "derived.py",
             "statistics.py",
@@ -54,6 +55,7 @@ rule frequentist:
         code=module_hash(
             "statistics.py",
             "surrogate.py",
+            "features.py",
             "compilation.py",
             "store.py",
             "chunking.py",
@@ -79,7 +81,9 @@ rule validation_points:
         inference=INF,
         parameters=config["parameters"],
         chunking=CHUNKING,  # the chunk files are an output: re-split when this changes
-        code=module_hash("sampling.py", "surrogate.py", "store.py", "chunking.py"),
+        code=module_hash(
+            "sampling.py", "surrogate.py", "features.py", "store.py", "chunking.py"
+        ),
     script:
         "../scripts/validation_points.py"
 

@@ -22,7 +22,12 @@ rule surrogate:
         study_dir=f"{R}/state/surrogate/{config_hash('parameters', 'oracle', 'design', 'active_learning', 'surrogate')}",
         provenance=provenance(*EVALUATION_SECTIONS, "surrogate"),
         code=module_hash(
-            "surrogate.py", "tuning.py", "compilation.py", "space.py", "store.py"
+            "surrogate.py",
+            "features.py",
+            "tuning.py",
+            "compilation.py",
+            "space.py",
+            "store.py",
         ),
     script:
         "../scripts/surrogate.py"
@@ -65,6 +70,6 @@ rule surrogate_plots:
     conda:
         CONDA_ENV
     params:
-        code=module_hash("surrogate.py", "plots/surrogate.py"),
+        code=module_hash("surrogate.py", "features.py", "plots/surrogate.py"),
     script:
         "../scripts/surrogate_plots.py"

@@ -1,0 +1,110 @@
+"""Derived model inputs: named arithmetic expressions of the parameters, appended to θ.
+
+Trees split one input at a time, so a boundary along a combination of parameters (the ALP
+model's prompt-decay wall follows c_μμ(mₐ)/fa, a linear combination of couplings divided by fa)
+costs them many splits and many training points. Giving the combination as an input of its own
+lets one split follow it. The config lists them (``surrogate.features``)::
+
+    - {name: c_mumu_over_fa, expression: "(ceR + 0.229 * (cuR - cqL33)) * 10**(7 - log10_fa)"}
+
+An expression may use the parameter names, numbers, ``+ - * / **``, parentheses and the
+functions in :data:`FUNCTIONS` (numpy's); nothing else is evaluated (no attribute access, no
+other names). Parsing needs only the standard library, so the Snakefile's config check can reject
+a bad expression before any job runs.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Mapping, Sequence
+
+FUNCTIONS = ("abs", "sqrt", "exp", "log", "log10", "sinh", "arcsinh", "tanh")
+_OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.USub, ast.UAdd)
+
+
+def _check_expression(tree: ast.Expression, params: Sequence[str], where: str) -> set[str]:
+    """The parameter names an expression uses; ValueError naming anything not allowed."""
+    used, callees = set(), set()
+    for node in ast.walk(tree):  # breadth first: a call is seen before the name it calls
+        if isinstance(node, ast.Name):
+            if node.id in params:
+                used.add(node.id)
+            elif node.id in FUNCTIONS and id(node) not in callees:
+                raise ValueError(f"{where}: the function {node.id!r} must be called")
+            elif node.id not in FUNCTIONS:
+                raise ValueError(f"{where}: unknown name {node.id!r} (parameters: {', '.join(params)}; "
+                                 f"functions: {', '.join(FUNCTIONS)})")
+        elif isinstance(node, ast.Call):
+            if not (isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS) or node.keywords or len(node.args) != 1:
+                raise ValueError(f"{where}: only one-argument calls of {', '.join(FUNCTIONS)} are allowed")
+            callees.add(id(node.func))
+        elif isinstance(node, ast.Constant):
+            if not isinstance(node.value, (int, float)) or isinstance(node.value, bool):
+                raise ValueError(f"{where}: only numeric constants are allowed, got {node.value!r}")
+        elif not isinstance(node, (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Load) + _OPERATORS):
+            raise ValueError(f"{where}: {type(node).__name__} is not allowed in a feature expression")
+    if not used:
+        raise ValueError(f"{where}: the expression uses no parameter")
+    return used
+
+
+class FeatureMap:
+    """θ (n, d) -> model inputs (n, d + k): the parameters, then k derived features.
+
+    parameters : the parameter names, in θ's column order.
+    features : [{"name": ..., "expression": ...}, ...] (see the module docstring); may be empty,
+        and then the map returns θ itself.
+    """
+
+    def __init__(self, parameters: Sequence[str], features: Sequence[Mapping] = ()):
+        self.parameters = tuple(parameters)
+        self.features = [{"name": str(f["name"]), "expression": str(f["expression"])} for f in features]
+        self._code, self.uses = [], []
+        seen = set(self.parameters)
+        for i, f in enumerate(self.features):
+            where = f"surrogate.features[{i}] ({f['name']!r})"
+            if not f["name"].isidentifier() or f["name"] in seen:
+                raise ValueError(f"{where}: the name must be an identifier and differ from the parameters and other features")
+            seen.add(f["name"])
+            try:
+                tree = ast.parse(f["expression"], mode="eval")
+            except SyntaxError as exc:
+                raise ValueError(f"{where}: cannot parse {f['expression']!r}: {exc.msg}") from None
+            self.uses.append(_check_expression(tree, self.parameters, where))
+            self._code.append(compile(tree, where, "eval"))
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self.parameters + tuple(f["name"] for f in self.features)
+
+    def restricted_to(self, parameters) -> list[dict]:
+        """The feature definitions that use only ``parameters`` (for a model without the others)."""
+        return [f for f, used in zip(self.features, self.uses) if used <= set(parameters)]
+
+    def __call__(self, theta):
+        """theta (n, d) -> (n, d + k) float64 (theta itself, as an array, without features)."""
+        import numpy as np
+
+        theta = np.asarray(theta, dtype=np.float64)
+        if not self._code:
+            return theta
+        scope = {"__builtins__": {}, **{f: getattr(np, f) for f in FUNCTIONS},
+                 **{n: theta[:, j] for j, n in enumerate(self.parameters)}}
+        with np.errstate(all="ignore"):
+            extra = [np.broadcast_to(np.asarray(eval(code, scope), dtype=np.float64), theta.shape[:1])
+                     for code in self._code]
+        return np.column_stack([theta, *extra])
+
+    def check_finite(self, theta, what: str):
+        """Model inputs at theta; ValueError naming the first feature that is not finite there."""
+        import numpy as np
+
+        X = self(theta)
+        bad = ~np.isfinite(X[:, len(self.parameters):])
+        if bad.any():
+            j = int(np.argmax(bad.any(axis=0)))
+            i = int(np.argmax(bad[:, j]))
+            f = self.features[j]
+            raise ValueError(f"surrogate feature {f['name']!r} = {f['expression']} is not finite at {what} "
+                             f"row {i} ({dict(zip(self.parameters, np.round(theta[i], 6)))})")
+        return X

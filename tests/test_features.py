@@ -1,0 +1,122 @@
+"""Derived surrogate inputs (surrogate.features): parsing, values, and that the models use them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from globalfit.explain import explain_surrogate, retuning_fitter, surrogate_fitter, surrogate_settings
+from globalfit.features import FeatureMap
+from globalfit.space import ParameterSpace
+from globalfit.surrogate import Surrogate, check_compiled_agreement, roc_auc
+
+SPACE = ParameterSpace(names=("a", "b", "c"), lower=np.array([-1.0, -1.0, 0.0]), upper=np.array([1.0, 1.0, 1.0]))
+DIAGONAL = [{"name": "a_plus_b", "expression": "a + b"}]
+
+
+def test_feature_values_follow_the_expressions():
+    fm = FeatureMap(("a", "b", "c"), [{"name": "g", "expression": "(b + 0.5 * a) * 10**(1 - c)"},
+                                      {"name": "h", "expression": "log10(abs(a) + 1e-3)"}])
+    theta = np.array([[0.2, -0.4, 0.5], [-1.0, 1.0, 0.0]])
+    X = fm(theta)
+    assert fm.names == ("a", "b", "c", "g", "h")
+    np.testing.assert_array_equal(X[:, :3], theta)
+    np.testing.assert_allclose(X[:, 3], (theta[:, 1] + 0.5 * theta[:, 0]) * 10 ** (1 - theta[:, 2]))
+    np.testing.assert_allclose(X[:, 4], np.log10(np.abs(theta[:, 0]) + 1e-3))
+    assert FeatureMap(("a",))(theta[:, :1]) is not None and FeatureMap(("a",))(theta[:, :1]).shape == (2, 1)
+
+
+@pytest.mark.parametrize(
+    "expression, message",
+    [
+        ("a + q", "unknown name 'q'"),
+        ("a.real", "Attribute"),
+        ("__import__('os')", "one-argument calls"),
+        ("exp(a, b)", "one-argument calls"),
+        ("abs + a", "must be called"),
+        ("1 + 2", "uses no parameter"),
+        ("a if b else c", "IfExp"),
+        ("(a", "cannot parse"),
+        ("a + 'x'", "numeric constants"),
+    ],
+)
+def test_bad_expressions_are_rejected_naming_the_feature(expression, message):
+    with pytest.raises(ValueError, match=message) as err:
+        FeatureMap(("a", "b", "c"), [{"name": "g", "expression": expression}])
+    assert "surrogate.features[0] ('g')" in str(err.value)
+
+
+def test_feature_names_must_be_new_identifiers():
+    with pytest.raises(ValueError, match="identifier"):
+        FeatureMap(("a", "b"), [{"name": "a", "expression": "a + b"}])
+
+
+def test_non_finite_feature_on_training_points_names_it():
+    theta = uniform(60, 0)
+    theta[5, 0] = 0.0
+    chi2 = 10 + 50 * theta[:, 0] ** 2
+    with pytest.raises(ValueError, match="'inv_a' = 1 / a is not finite at training point row 5"):
+        Surrogate(SPACE, features=[{"name": "inv_a", "expression": "1 / a"}], seed=0).fit(theta, chi2)
+
+
+def valley_chi2(theta):
+    """χ² low only in a thin slab |a + b| < 0.1: a boundary oblique to every axis."""
+    s = np.abs(theta[:, 0] + theta[:, 1])
+    return 10 + 2 * theta[:, 2] + np.where(s < 0.1, 0.0, 1e3 * (s - 0.1) + 20)
+
+
+def uniform(n, seed):
+    return SPACE.from_unit(np.random.default_rng(seed).uniform(size=(n, 3)))
+
+
+@pytest.fixture(scope="module")
+def valley_models():
+    theta = uniform(600, 1)
+    near = np.random.default_rng(2).uniform(-0.15, 0.15, 150)
+    theta[:150, 1] = np.clip(near - theta[:150, 0], -1, 1)  # a quarter of the points near the slab
+    chi2 = valley_chi2(theta)
+    kw = dict(n_estimators=300, early_stopping_rounds=30, seed=0)
+    return Surrogate(SPACE, **kw).fit(theta, chi2), Surrogate(SPACE, features=DIAGONAL, **kw).fit(theta, chi2)
+
+
+def test_a_feature_along_the_wall_sharpens_the_classifier(valley_models):
+    plain, derived = valley_models
+    fresh = uniform(4000, 9)
+    chi2 = valley_chi2(fresh)
+    inside = chi2 - min(plain.chi2_best_, derived.chi2_best_) < plain.threshold
+    auc = {name: roc_auc(inside, s.predict_proba(fresh)) for name, s in (("plain", plain), ("derived", derived))}
+    assert auc["derived"] > 0.99 > auc["plain"], auc
+    assert derived.features_of(fresh).shape == (4000, 4)
+    np.testing.assert_allclose(derived.features_of(fresh)[:, 3], fresh[:, 0] + fresh[:, 1])
+
+
+def test_bundle_with_features_round_trips_and_compiles(valley_models, tmp_path):
+    _, derived = valley_models
+    derived.save(tmp_path / "b", compile=True)
+    fresh = uniform(500, 4)
+    for backend in ("xgboost", "compiled"):
+        loaded = Surrogate.load(tmp_path / "b", backend=backend)
+        assert loaded.features == DIAGONAL and loaded.feature_names == ("a", "b", "c", "a_plus_b")
+        p0, c0 = derived.predict(fresh)
+        p1, c1 = loaded.predict(fresh)
+        np.testing.assert_allclose(p1, p0, atol=1e-5)
+        np.testing.assert_allclose(c1[p1 >= loaded.threshold_p_], c0[p1 >= loaded.threshold_p_], atol=1e-3)
+    agreement = check_compiled_agreement(tmp_path / "b", n=2000)
+    assert all(v["agree"] for v in agreement.values()), agreement
+
+
+def test_explanations_name_the_features_and_ablation_drops_dependent_ones(valley_models, tmp_path):
+    _, derived = valley_models
+    split = derived.split_
+    m = split.in_region
+    ex = explain_surrogate(derived, split.theta[m], split.delta[m], n_interaction_points=32, classifier=False)
+    assert ex.regressor.names == ("a", "b", "c", "a_plus_b")
+    theta, chi2 = split.theta, split.chi2
+    fit = surrogate_fitter(theta, chi2, SPACE, **{**surrogate_settings(derived), "n_estimators": 50})
+    reduced, _ = fit([1, 2])  # without a: a + b cannot be formed
+    assert reduced.features == [] and reduced.feature_names == ("b", "c")
+    kept, _ = fit([0, 1])
+    assert kept.features == DIAGONAL
+    retuned, _ = retuning_fitter(theta, chi2, SPACE, tmp_path, n_trials=1, n_folds=2, tuning_rounds=30, seed=0,
+                                 features=DIAGONAL, n_estimators=50)([1, 2])
+    assert retuned.features == [] and retuned.feature_names == ("b", "c")
