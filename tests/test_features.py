@@ -23,7 +23,10 @@ def test_feature_values_follow_the_expressions():
     np.testing.assert_array_equal(X[:, :3], theta)
     np.testing.assert_allclose(X[:, 3], (theta[:, 1] + 0.5 * theta[:, 0]) * 10 ** (1 - theta[:, 2]))
     np.testing.assert_allclose(X[:, 4], np.log10(np.abs(theta[:, 0]) + 1e-3))
-    assert FeatureMap(("a",))(theta[:, :1]) is not None and FeatureMap(("a",))(theta[:, :1]).shape == (2, 1)
+    assert FeatureMap(("a",))(theta[:, :1]).shape == (2, 1)
+    # 10**501 overflows, 10**41 is beyond float32 (the models' type): both passed on as missing
+    far = fm(np.array([[0.2, -0.4, -500.0], [0.2, -0.4, -40.0]]))
+    assert np.isnan(far[:, 3]).all() and np.isfinite(far[:, 4]).all()
 
 
 @pytest.mark.parametrize(

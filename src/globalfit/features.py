@@ -19,6 +19,7 @@ import ast
 from typing import Mapping, Sequence
 
 FUNCTIONS = ("abs", "sqrt", "exp", "log", "log10", "sinh", "arcsinh", "tanh")
+FLOAT32_MAX = 3.4028234663852886e38
 _OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.USub, ast.UAdd)
 
 
@@ -82,18 +83,29 @@ class FeatureMap:
         return [f for f, used in zip(self.features, self.uses) if used <= set(parameters)]
 
     def __call__(self, theta):
-        """theta (n, d) -> (n, d + k) float64 (theta itself, as an array, without features)."""
+        """theta (n, d) -> (n, d + k) float64 (theta itself, as an array, without features).
+
+        A derived input that is not finite as float32 (e.g. an overflow far outside the box)
+        becomes NaN, which XGBoost and the compiled models treat as missing."""
         import numpy as np
 
         theta = np.asarray(theta, dtype=np.float64)
         if not self._code:
             return theta
-        scope = {"__builtins__": {}, **{f: getattr(np, f) for f in FUNCTIONS},
-                 **{n: theta[:, j] for j, n in enumerate(self.parameters)}}
+        if not hasattr(self, "_functions"):
+            self._functions = {"__builtins__": {}, **{f: getattr(np, f) for f in FUNCTIONS}}
+        d = len(self.parameters)
+        out = np.empty((theta.shape[0], d + len(self._code)))
+        out[:, :d] = theta
+        scope = {**self._functions, **{n: theta[:, j] for j, n in enumerate(self.parameters)}}
         with np.errstate(all="ignore"):
-            extra = [np.broadcast_to(np.asarray(eval(code, scope), dtype=np.float64), theta.shape[:1])
-                     for code in self._code]
-        return np.column_stack([theta, *extra])
+            for i, code in enumerate(self._code):
+                out[:, d + i] = eval(code, scope)
+        extra = out[:, d:]
+        bad = ~(np.abs(extra) <= FLOAT32_MAX)  # the models read float32; NaN compares False too
+        if bad.any():
+            extra[bad] = np.nan
+        return out
 
     def check_finite(self, theta, what: str):
         """Model inputs at theta; ValueError naming the first feature that is not finite there."""
