@@ -1,5 +1,6 @@
 """The real ALP-aca oracle: reference values of DESIGN.md and bit-identical χ² across processes."""
 
+import json
 import os
 import subprocess
 import sys
@@ -79,7 +80,6 @@ def test_default_config_features_follow_alpaca_running():
     """The default config's derived surrogate inputs (c_mumu/fa, c_bs/fa at mu = ma) are
     linear fits to ALP-aca's running; check them against it at random points."""
     from globalfit import config as gfconfig
-    from globalfit.derived import alp_low_energy_couplings
     from globalfit.features import FeatureMap
 
     cfg = gfconfig.load(ROOT / "config" / "config.yaml")
@@ -87,7 +87,17 @@ def test_default_config_features_follow_alpaca_running():
     fmap = FeatureMap(names, cfg["surrogate"]["features"])
     rng = np.random.default_rng(11)
     theta = np.column_stack([rng.uniform(-3, 3, (2, 5)), rng.uniform(6, 8, 2)])
-    true = alp_low_energy_couplings(theta, names, ma=cfg["oracle"]["options"]["ma"])
+    # in a child process: ALP-aca's running (wilson) makes PyYAML build OrderedDicts process-wide
+    code = (
+        "import json, sys, numpy as np; from globalfit.derived import alp_low_energy_couplings; "
+        "a = json.load(sys.stdin); "
+        "out = alp_low_energy_couplings(np.array(a['theta']), a['names'], ma=a['ma']); "
+        "print(json.dumps({k: v.tolist() for k, v in out.items()}))"
+    )
+    args = {"theta": theta.tolist(), "names": names, "ma": cfg["oracle"]["options"]["ma"]}
+    proc = subprocess.run([sys.executable, "-c", code], input=json.dumps(args), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    true = {k: np.array(v) for k, v in json.loads(proc.stdout.strip().splitlines()[-1]).items()}
     X = fmap(theta)
     scale = 10 ** (7 - theta[:, 5])
     for name, key in (("c_mumu_over_fa", "c_mumu"), ("c_bs_over_fa", "c_bs")):

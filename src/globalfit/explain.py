@@ -738,7 +738,7 @@ def run_ablation(
     head = (f"Dropping {dropped} ({which}, mean |SHAP| {imp[dropped]:.3g} = "
             f"{100 * share:.1f} % of the total) changes the test MAE from {mae_full:.3g} to {mae_red:.3g} "
             f"({100 * change:+.0f} %) and moves no posterior quantile (16/50/84 %) of the remaining parameters by "
-            f"more than {shift[worst_shift]:.2f} posterior sd ({worst_shift}); the largest KS distance is "
+            f"more than {shift[worst_shift]:.3g} posterior sd ({worst_shift}); the largest KS distance is "
             f"{ks[worst_ks]:.3f} ({worst_ks}).")
     crit = (f"criteria: MAE at most {mae_limit:.3g} (+{100 * mae_rel_tol:.0f} % or +{mae_abs_tol:g}), "
             f"quantile shifts <= {quantile_shift_tol:g} sd, KS distance <= {ks_tol:g}")
@@ -749,7 +749,7 @@ def run_ablation(
         if not ok_mae:
             fails.append(f"the MAE rises above {mae_limit:.3g}")
         if not ok_q:
-            fails.append(f"{worst_shift}'s quantiles move by {shift[worst_shift]:.2f} sd > {quantile_shift_tol:g}")
+            fails.append(f"{worst_shift}'s quantiles move by {shift[worst_shift]:.3g} sd > {quantile_shift_tol:g}")
         if not ok_ks:
             fails.append(f"{worst_ks}'s KS distance {ks[worst_ks]:.3f} > {ks_tol:g}")
         verdict = f"{head} {dropped} should be kept: " + "; ".join(fails) + f" ({crit})."
