@@ -34,6 +34,7 @@ from scipy.spatial import cKDTree
 from globalfit.priors import Prior
 from globalfit.space import ParameterSpace
 
+
 def propose_posterior_batch(
     theta: np.ndarray,
     chi2: np.ndarray,
