@@ -7,9 +7,9 @@ lets one split follow it. The config lists them (``surrogate.features``)::
 
     - {name: c_mumu_over_fa, expression: "(ceR + 0.229 * (cuR - cqL33)) * 10**(7 - log10_fa)"}
 
-An expression may use the parameter names, numbers, ``+ - * / **``, parentheses and the
-functions in :data:`FUNCTIONS` (numpy's); nothing else is evaluated (no attribute access, no
-other names). Parsing needs only the standard library, so the Snakefile's config check can reject
+An expression may use the parameter names, the names of the features listed before it, numbers,
+``+ - * / **``, parentheses and the functions in :data:`FUNCTIONS` (numpy's); nothing else is
+evaluated (no attribute access, no other names). Parsing needs only the standard library, so the Snakefile's config check can reject
 a bad expression before any job runs.
 """
 
@@ -23,18 +23,19 @@ FLOAT32_MAX = 3.4028234663852886e38
 _OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.USub, ast.UAdd)
 
 
-def _check_expression(tree: ast.Expression, params: Sequence[str], where: str) -> set[str]:
-    """The parameter names an expression uses; ValueError naming anything not allowed."""
+def _check_expression(tree: ast.Expression, params: Mapping[str, set], where: str) -> set[str]:
+    """The parameter names an expression uses, directly or through earlier features; ValueError
+    naming anything not allowed. params : {name: the parameters it stands for}."""
     used, callees = set(), set()
     for node in ast.walk(tree):  # breadth first: a call is seen before the name it calls
         if isinstance(node, ast.Name):
             if node.id in params:
-                used.add(node.id)
+                used |= params[node.id]
             elif node.id in FUNCTIONS and id(node) not in callees:
                 raise ValueError(f"{where}: the function {node.id!r} must be called")
             elif node.id not in FUNCTIONS:
-                raise ValueError(f"{where}: unknown name {node.id!r} (parameters: {', '.join(params)}; "
-                                 f"functions: {', '.join(FUNCTIONS)})")
+                raise ValueError(f"{where}: unknown name {node.id!r} (parameters and earlier features: "
+                                 f"{', '.join(params)}; functions: {', '.join(FUNCTIONS)})")
         elif isinstance(node, ast.Call):
             if not (isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS) or node.keywords or len(node.args) != 1:
                 raise ValueError(f"{where}: only one-argument calls of {', '.join(FUNCTIONS)} are allowed")
@@ -61,17 +62,18 @@ class FeatureMap:
         self.parameters = tuple(parameters)
         self.features = [{"name": str(f["name"]), "expression": str(f["expression"])} for f in features]
         self._code, self.uses = [], []
-        seen = set(self.parameters)
+        known = {p: {p} for p in self.parameters}  # name -> the parameters it depends on
         for i, f in enumerate(self.features):
             where = f"surrogate.features[{i}] ({f['name']!r})"
-            if not f["name"].isidentifier() or f["name"] in seen:
-                raise ValueError(f"{where}: the name must be an identifier and differ from the parameters and other features")
-            seen.add(f["name"])
+            if not f["name"].isidentifier() or f["name"] in known or f["name"] in FUNCTIONS:
+                raise ValueError(f"{where}: the name must be an identifier and differ from the parameters, "
+                                 "the functions and other features")
             try:
                 tree = ast.parse(f["expression"], mode="eval")
             except SyntaxError as exc:
                 raise ValueError(f"{where}: cannot parse {f['expression']!r}: {exc.msg}") from None
-            self.uses.append(_check_expression(tree, self.parameters, where))
+            self.uses.append(_check_expression(tree, known, where))
+            known[f["name"]] = self.uses[-1]
             self._code.append(compile(tree, where, "eval"))
 
     @property
@@ -99,8 +101,8 @@ class FeatureMap:
         out[:, :d] = theta
         scope = {**self._functions, **{n: theta[:, j] for j, n in enumerate(self.parameters)}}
         with np.errstate(all="ignore"):
-            for i, code in enumerate(self._code):
-                out[:, d + i] = eval(code, scope)
+            for i, (code, f) in enumerate(zip(self._code, self.features)):
+                out[:, d + i] = scope[f["name"]] = eval(code, scope)
         extra = out[:, d:]
         bad = ~(np.abs(extra) <= FLOAT32_MAX)  # the models read float32; NaN compares False too
         if bad.any():
