@@ -77,8 +77,9 @@ def test_evaluate_cli_rejects_bad_points(tmp_path):
 
 
 def test_default_config_features_follow_alpaca_running():
-    """The default config's derived surrogate inputs (c_mumu/fa, c_bs/fa at mu = ma) are
-    linear fits to ALP-aca's running; check them against it at random points."""
+    """The default config's derived surrogate inputs (c_mumu/fa, c_bs/fa at mu = ma, and c_gg/fa
+    with the width ratio 10.15 in br_a_mumu) are fits to ALP-aca's running and widths; check them
+    against it at random points."""
     from globalfit import config as gfconfig
     from globalfit.features import FeatureMap
 
@@ -91,8 +92,13 @@ def test_default_config_features_follow_alpaca_running():
     code = (
         "import json, sys, numpy as np; from globalfit.derived import alp_low_energy_couplings; "
         "a = json.load(sys.stdin); "
-        "out = alp_low_energy_couplings(np.array(a['theta']), a['names'], ma=a['ma']); "
-        "print(json.dumps({k: v.tolist() for k, v in out.items()}))"
+        "out = {k: v.tolist() for k, v in alp_low_energy_couplings(np.array(a['theta']), a['names'], ma=a['ma']).items()}; "
+        "from globalfit.oracles.alp import uv_couplings; "
+        "from alpaca.decays.alp_decays.gaugebosons import decay_width_2gluons; "
+        "from alpaca.decays.alp_decays.fermion_decays import decay_width_muon; "
+        "uv = [uv_couplings(dict(zip(a['names'], t))) for t in a['theta']]; "
+        "out['gg_over_mumu'] = [decay_width_2gluons(a['ma'], c, fa) / decay_width_muon(a['ma'], c, fa) for c, fa in uv]; "
+        "print(json.dumps(out))"
     )
     args = {"theta": theta.tolist(), "names": names, "ma": cfg["oracle"]["options"]["ma"]}
     proc = subprocess.run([sys.executable, "-c", code], input=json.dumps(args), capture_output=True, text=True, timeout=600)
@@ -105,3 +111,7 @@ def test_default_config_features_follow_alpaca_running():
         got = X[:, fmap.names.index(name)]
         # 1 % of the coupling's typical size (couplings of order 1 give c_mumu ~ 1, c_bs ~ 0.1)
         np.testing.assert_allclose(got, expected, atol=0.01 * {"c_mumu": 1.0, "c_bs": 0.1}[key] * scale.max(), rtol=0.01)
+    # Γ(a → gg) / Γ(a → μμ), which sets the approximate BR(a → μμ) = 1 / (1 + that ratio)
+    c_gg, c_mumu = (X[:, fmap.names.index(n)] for n in ("c_gg_over_fa", "c_mumu_over_fa"))
+    np.testing.assert_allclose(10.15 * c_gg**2 / c_mumu**2, true["gg_over_mumu"], rtol=0.03)
+    np.testing.assert_allclose(X[:, fmap.names.index("br_a_mumu")], 1 / (1 + np.array(true["gg_over_mumu"])), rtol=0.03)

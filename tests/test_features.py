@@ -54,6 +54,24 @@ def test_feature_names_must_be_new_identifiers():
         FeatureMap(("a", "b"), [{"name": "a", "expression": "a + b"}])
 
 
+def test_features_may_use_earlier_features_only():
+    chained = [{"name": "g", "expression": "a * b"}, {"name": "h", "expression": "g**2 / (g**2 + c)"},
+               {"name": "k", "expression": "exp(-h) * a"}]
+    fm = FeatureMap(("a", "b", "c"), chained)
+    theta = np.array([[0.2, -0.4, 0.5], [-1.0, 1.0, 0.25]])
+    g = theta[:, 0] * theta[:, 1]
+    h = g**2 / (g**2 + theta[:, 2])
+    np.testing.assert_allclose(fm(theta)[:, 3:], np.column_stack([g, h, np.exp(-h) * theta[:, 0]]))
+    # dependencies are followed through the chain: without b, neither g nor h nor k can be built
+    assert fm.uses == [{"a", "b"}, {"a", "b", "c"}, {"a", "b", "c"}]
+    assert fm.restricted_to(("a", "c")) == []
+    assert [f["name"] for f in fm.restricted_to(("a", "b"))] == ["g"]
+    with pytest.raises(ValueError, match=r"surrogate.features\[0\] \('g'\).*unknown name 'h'"):
+        FeatureMap(("a", "b"), [{"name": "g", "expression": "h + a"}, {"name": "h", "expression": "a * b"}])
+    with pytest.raises(ValueError, match="identifier"):
+        FeatureMap(("a", "b"), [{"name": "exp", "expression": "a + b"}])
+
+
 def test_non_finite_feature_on_training_points_names_it():
     theta = uniform(60, 0)
     theta[5, 0] = 0.0

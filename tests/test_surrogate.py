@@ -193,6 +193,22 @@ def test_out_of_box_points_raise_or_are_flagged(fitted):
         fitted.predict(theta, out_of_bounds="clip")
 
 
+def test_classifier_weighted_chi2_is_minus_two_log_expected_likelihood(fitted):
+    space = fitted.space
+    x = space.from_unit(np.random.default_rng(5).uniform(size=(2000, 3)))
+    p, chi2 = fitted.predict(x)
+    kept = p >= fitted.threshold_p_
+    assert kept.any() and (~kept).any() and (p[kept] < 0.9).any()
+    weighted = fitted.predict_chi2(x, classifier_weighted=True)
+    # exp(-weighted/2) = p exp(-chi2/2) where kept; the wall stays the wall
+    np.testing.assert_allclose(np.exp(-0.5 * (weighted[kept] - chi2[kept])), p[kept], rtol=1e-12)
+    assert np.array_equal(weighted[~kept], chi2[~kept]) and (chi2[~kept] == fitted.wall_chi2).all()
+    np.testing.assert_array_equal(fitted.predict_chi2_inside(x, classifier_weighted=True), weighted)
+    np.testing.assert_array_equal(fitted.predict_chi2_inside(x), chi2)
+    flagged = fitted.predict_chi2(np.array([[0.0, 5.0, 0.0]]), out_of_bounds="flag", classifier_weighted=True)
+    assert flagged[0] == np.inf
+
+
 def test_deterministic_given_seed(problem, fitted):
     space, f, theta, chi2 = problem
     again = Surrogate(space, seed=0, nthread=1, classifier_params=FAST, regressor_params=FAST).fit(theta, chi2)

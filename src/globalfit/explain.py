@@ -44,6 +44,7 @@ import json
 import logging
 import math
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
@@ -841,6 +842,7 @@ def emcee_sampler(
     n_walkers: int = 32,
     n_steps: int = 2000,
     seed: int = 0,
+    classifier_weighted: bool = False,
     **kwargs,
 ) -> SampleFn:
     """sample(surrogate, columns) -> (n, len(columns)) posterior samples with
@@ -848,6 +850,8 @@ def emcee_sampler(
     restricted to the columns. prior : :class:`globalfit.priors.Prior` over all d parameters;
     starts : (m, d) start points (e.g. the lowest-χ² dataset points), projected on the columns.
     Same seed for every call, so full and reduced chains share their random numbers.
+    classifier_weighted : sample exp(−χ²/2)·p_in_region, as the workflow's posterior may
+    (:meth:`globalfit.surrogate.Surrogate.predict_chi2`).
     kwargs : further :func:`globalfit.sampling.run_emcee` arguments (moves, ball_scale, ...)."""
     from globalfit.priors import Prior
     from globalfit.sampling import sample_posterior
@@ -863,7 +867,8 @@ def emcee_sampler(
         cols = list(columns)
         sub = ParameterSpace(tuple(space.names[j] for j in cols), space.lower[cols], space.upper[cols])
         sub_prior = Prior(sub, tuple(prior.parameters[j] for j in cols))
-        res = sample_posterior(model.predict_chi2, sub_prior, starts[:, cols], n_walkers=n_walkers,
+        chi2 = partial(model.predict_chi2, classifier_weighted=classifier_weighted)
+        res = sample_posterior(chi2, sub_prior, starts[:, cols], n_walkers=n_walkers,
                                n_steps=n_steps, seed=seed, **kwargs)
         return res.samples
 

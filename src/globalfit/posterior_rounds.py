@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from functools import partial
 from typing import Mapping
 
 import numpy as np
@@ -50,13 +51,15 @@ def propose_posterior_batch(
     n_steps: int = 2000,
     n_trials: int = 10,
     min_distance: float = 1e-3,
+    classifier_weighted: bool = False,
     nthread: int = 1,
 ) -> tuple[np.ndarray, dict]:
     """Propose ``batch_size`` points from the posterior of a surrogate fitted to the points so far.
 
     theta : (n, d) evaluated points; chi2 : (n,); ok : (n,) bool (failed points are excluded from
     the fit, but no proposal lands on them either). surrogate_settings : the config's
-    ``surrogate`` section; its optuna trial count is capped at ``n_trials``. Returns (theta_new (batch_size, d), info).
+    ``surrogate`` section; its optuna trial count is capped at ``n_trials``. classifier_weighted :
+    the posterior is exp(−χ²/2)·p_in_region, as the workflow's (``inference.classifier_weighted``). Returns (theta_new (batch_size, d), info).
     """
     from globalfit.sampling import sample_posterior
     from globalfit.surrogate import train_bundle, train_kwargs_from_config
@@ -75,7 +78,8 @@ def propose_posterior_batch(
     order = np.argsort(np.where(ok, chi2, np.inf), kind="stable")
     starts = theta[order[: min(8, int(ok.sum()))]]
     result = sample_posterior(
-        surrogate.predict_chi2_inside, prior, starts, n_walkers=n_walkers, n_steps=n_steps,
+        partial(surrogate.predict_chi2_inside, classifier_weighted=classifier_weighted), prior, starts,
+        n_walkers=n_walkers, n_steps=n_steps,
         seed=int(ss_chain.generate_state(1)[0]), progress_every=0,
     )
     chain = result.chain[n_steps // 2 :].reshape(-1, space.dim)  # the second half: past burn-in

@@ -535,6 +535,13 @@ class Surrogate:
     ValueError, or with ``out_of_bounds="flag"`` get p = 0 and chi2 = +inf (a sampler's −inf
     log-likelihood). Predicted Δχ² is not clipped at 0.
 
+    ``predict_chi2(..., classifier_weighted=True)`` returns χ² − 2 ln p where the classifier keeps
+    a point: −2 ln of the expected likelihood p·e^(−χ²/2) + (1 − p)·0, reading p as the chance
+    that the point lies in the region at all. A posterior on it fades out towards the classifier's
+    edge instead of ending at a cliff, where it otherwise piles up: on the default ALP run 62 % of
+    the posterior samples were wall points (true χ² > 30) with p between 0.03 and 0.6, the
+    in-region ones had a median p of 0.98.
+
     Settings (stored by ``__init__``): threshold on Δχ² (region = Δχ² < threshold), recall
     target, regressor margin (the regressor trains on Δχ² < threshold + margin), split
     fractions, target transform, regressor objective/metric, XGBoost params of both models,
@@ -714,16 +721,25 @@ class Surrogate:
         """theta : (n, d) -> (n,) bool, the calibrated decision p_in_region >= threshold_p_."""
         return self.predict_proba(theta, out_of_bounds=out_of_bounds) >= self.threshold_p_
 
-    def predict_chi2(self, theta: np.ndarray, *, out_of_bounds: str = "raise") -> np.ndarray:
-        """theta : (n, d) -> (n,) two-stage χ² (``wall_chi2`` where discarded)."""
-        return self.predict(theta, out_of_bounds=out_of_bounds)[1]
+    def predict_chi2(self, theta: np.ndarray, *, out_of_bounds: str = "raise", classifier_weighted: bool = False) -> np.ndarray:
+        """theta : (n, d) -> (n,) two-stage χ² (``wall_chi2`` where discarded); with
+        ``classifier_weighted``, χ² − 2 ln p_in_region where kept (see the class docstring)."""
+        p, chi2 = self.predict(theta, out_of_bounds=out_of_bounds)
+        return self._classifier_weighted(p, chi2) if classifier_weighted else chi2
 
-    def predict_chi2_inside(self, X: np.ndarray) -> np.ndarray:
+    def predict_chi2_inside(self, X: np.ndarray, *, classifier_weighted: bool = False) -> np.ndarray:
         """X : (n, d) float64 points already known to be finite and inside the box -> (n,) χ², as
         :meth:`predict_chi2` but without its input checks (~20 µs of a 32-point call): for
         :class:`~globalfit.priors.LogPosterior`, which cuts to the box before calling."""
         self._check_fitted()
-        return self._predict_inside(X)[1]
+        p, chi2 = self._predict_inside(X)
+        return self._classifier_weighted(p, chi2) if classifier_weighted else chi2
+
+    def _classifier_weighted(self, p, chi2):
+        kept = (p >= self.threshold_p_) & (p > 0)
+        out = np.array(chi2, dtype=np.float64)
+        out[kept] -= 2.0 * np.log(p[kept])
+        return out
 
     def predict_chi2_unmasked(self, theta: np.ndarray) -> np.ndarray:
         """theta : (n, d) inside the box -> (n,) regressor χ² ignoring the classifier (diagnostics only:

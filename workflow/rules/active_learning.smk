@@ -51,6 +51,7 @@ rule propose_posterior:
         surrogate=config["surrogate"],
         parameters=config["parameters"],
         n_walkers=INF["n_walkers"],
+        classifier_weighted=INF["classifier_weighted"],
         chunking=CHUNKING,  # the chunk files are an output: re-split when this changes
         provenance=provenance(*EVALUATION_SECTIONS),
         code=module_hash(

@@ -34,6 +34,7 @@ sample = emcee_sampler(
     n_steps=ex["ablation_steps"],
     seed=ex["seed"],
     moves=inf["moves"],
+    classifier_weighted=inf["classifier_weighted"],
 )
 result = run_ablation(
     explanation.regressor.table()[ALL].to_dict(),

@@ -30,6 +30,7 @@ theta, info = propose_posterior_batch(
     n_steps=al["posterior_steps"],
     n_trials=al["posterior_trials"],
     min_distance=al["min_distance"],
+    classifier_weighted=snakemake.params.classifier_weighted,
     nthread=snakemake.params.nthread,
 )
 write_batch(

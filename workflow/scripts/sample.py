@@ -2,6 +2,7 @@
 
 import json
 import os
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,8 @@ surrogate = Surrogate.load(snakemake.input.bundle, backend="compiled")
 data = EvaluationTable.read(snakemake.input.dataset)
 starts = data.best(inf["n_starts"])
 result = sample_posterior(
-    surrogate.predict_chi2_inside,  # the prior cuts to the box first
+    # the prior cuts to the box first
+    partial(surrogate.predict_chi2_inside, classifier_weighted=inf["classifier_weighted"]),
     prior,
     starts,
     n_walkers=inf["n_walkers"],
@@ -40,6 +42,7 @@ result = sample_posterior(
 finalize_chain(snakemake.params.backend, snakemake.output.chain)
 summary = result.summary(derived=coupling_combinations(result.samples, space.names))
 summary["prior"] = prior.describe()
+summary["classifier_weighted"] = inf["classifier_weighted"]
 with open(snakemake.output.sampling, "w") as f:
     json.dump(summary, f, indent=1, default=float)
 log.info("converged: %s, max tau %.1f, acceptance %.2f", result.converged, np.max(result.tau), np.mean(result.acceptance))

@@ -20,7 +20,9 @@ samples = SamplingResult.from_backend(snakemake.input.chain, names=space.names).
 rng = np.random.default_rng([inf["seed"], 1])
 pick = rng.choice(len(samples), size=min(inf["validation_samples"], len(samples)), replace=False)
 theta = samples[np.sort(pick)]
-_, chi2_surrogate = Surrogate.load(snakemake.input.bundle, backend="compiled").predict(theta)
+# the χ² the sampler saw, which the importance weights compare with the truth
+surrogate = Surrogate.load(snakemake.input.bundle, backend="compiled")
+chi2_surrogate = surrogate.predict_chi2(theta, classifier_weighted=inf["classifier_weighted"])
 write_batch(snakemake.output.points, list(snakemake.output.chunks), theta, space.names)
 with h5py.File(snakemake.output.points, "a") as f:
     f["chi2_surrogate"] = chi2_surrogate
