@@ -18,6 +18,7 @@ from globalfit.oracles.analytic import AnalyticFunction
 from globalfit.space import ParameterSpace
 from globalfit.surrogate import (
     WALL_CHI2,
+    RegionClassifier,
     Surrogate,
     calibrate_threshold,
     check_compiled_agreement,
@@ -209,6 +210,24 @@ def test_classifier_weighted_chi2_is_minus_two_log_expected_likelihood(fitted):
     assert flagged[0] == np.inf
 
 
+def test_out_of_fold_calibration_averages_seeded_fold_assignments(fitted):
+    split = fitted.split_
+    tr, va = split.train, split.validation
+    X, y = split.theta, split.in_region
+    X_all, y_all = np.vstack([X[tr], X[va]]), np.concatenate([y[tr], y[va]])
+
+    def oof(repeats, seed):
+        clf = RegionClassifier(FAST, calibration_repeats=repeats, seed=seed)
+        clf.best_iteration_ = 20
+        return clf._out_of_fold_proba(X_all, y_all)
+
+    singles = [oof(1, s) for s in (3, 4, 5)]
+    assert not np.allclose(singles[0], singles[1])  # the fold assignment matters
+    np.testing.assert_allclose(oof(3, 3), np.mean(singles, axis=0), rtol=1e-12)
+    with pytest.raises(ValueError, match="calibration_repeats"):
+        oof(0, 3)
+
+
 def test_deterministic_given_seed(problem, fitted):
     space, f, theta, chi2 = problem
     again = Surrogate(space, seed=0, nthread=1, classifier_params=FAST, regressor_params=FAST).fit(theta, chi2)
@@ -244,6 +263,7 @@ def test_bundle_layout_metadata_and_metrics(bundle, fitted):
     assert meta["parameters"] == {"names": ["p0", "p1", "p2"], "lower": [-2.0, -1.5, -1.0], "upper": [2.0, 2.5, 3.0]}
     assert meta["threshold"] == 10.0 and meta["wall_chi2"] == WALL_CHI2
     assert meta["classifier"]["threshold"] == fitted.threshold_p_
+    assert meta["classifier"]["calibration_repeats"] == fitted.calibration_repeats == 5
     assert meta["chi2_best"] == fitted.chi2_best_
     assert meta["regressor"]["target_transform"] == "delta_chi2"
     assert meta["config_hash"] == "cafe1234" and meta["provenance"] == {"oracle": "twin_wells"}
