@@ -13,7 +13,11 @@ Cases (d = 6, the ALP box shape; the "truth" is the analytic twin_wells function
                       globalfit.sampling.sample_posterior (prior, box cut, bookkeeping included)
   surrogate/compiled  the same surrogate compiled with Treelite + TL2cgen (one ctypes call per
                       batch, see globalfit.compilation), through ``predict`` and through
-                      ``predict_chi2_inside`` (no input checks: what the workflow's sampler calls)
+                      ``predict_chi2_inside`` (no input checks: what the workflow's sampler calls);
+                      with derived inputs also with them evaluated by numpy instead of their
+                      compiled library (what bundles written before it do), and the workflow's
+                      call inside emcee's stock ``EnsembleSampler`` and moves (the same chain:
+                      globalfit.sampling only makes the sampler's bookkeeping faster)
 The prior is the workflow's default (soft walls, Gaussian log10 fa); the stretch move is
 the workflow's: DE 0.8 + DE-snooker 0.2 (``--moves stretch`` for emcee's default), with the
 accept step vectorised (globalfit.sampling, bit-identical chains to emcee's own moves).
@@ -72,6 +76,28 @@ def emcee_rate_batched(chi2_batch, space: ParameterSpace, start: np.ndarray, *, 
     return res.evals_per_second
 
 
+def emcee_rate_stock(chi2_batch, space: ParameterSpace, start: np.ndarray, *, n_walkers: int = 64,
+                     seconds: float = 2.0, seed: int = 0, moves: str = "de") -> float:
+    """As :func:`emcee_rate_batched` (same prior, start and moves) with emcee's own
+    ``EnsembleSampler`` and moves instead of globalfit.sampling's (bit-identical chains)."""
+    from globalfit.priors import LogPosterior
+    from globalfit.sampling import initial_ball
+
+    log_prob = LogPosterior(chi2_batch, alp_prior(space))
+    p0 = initial_ball(start[None, :], n_walkers, space, scale=0.01, seed=seed, log_prob=log_prob)
+    stock = {"de": lambda: [(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)],
+             "stretch": lambda: emcee.moves.StretchMove()}[moves]
+
+    def run(n):
+        s = emcee.EnsembleSampler(n_walkers, space.dim, log_prob, vectorize=True, moves=stock())
+        s.random_state = np.random.RandomState(seed).get_state()
+        t = time.perf_counter()
+        s.run_mcmc(p0, n)
+        return n * n_walkers / (time.perf_counter() - t)
+
+    return run(_steps_for(run(10), n_walkers, seconds))
+
+
 def emcee_rate_per_point(log_prob_point, space: ParameterSpace, start: np.ndarray, *, n_walkers: int = 64,
                          seconds: float = 2.0, seed: int = 0) -> float:
     """Evaluations per second of a plain, non-vectorised emcee run (one call per walker)."""
@@ -98,6 +124,23 @@ def raw_throughput(chi2_batch, space: ParameterSpace, center: np.ndarray, n: int
         chi2_batch(X)
         calls += 1
     return calls * n / (time.perf_counter() - t0)
+
+
+def numpy_features(bundle: str):
+    """The compiled surrogate of ``bundle`` with its derived inputs evaluated by numpy: a copy of
+    the bundle whose metadata lists no features library (as bundles written before it)."""
+    import json
+
+    from globalfit.surrogate import Surrogate
+
+    copy = tempfile.mkdtemp(prefix="gf-bench-numpy-features-")
+    atexit.register(shutil.rmtree, copy, True)
+    shutil.copytree(bundle, copy, dirs_exist_ok=True)
+    meta = json.loads(open(os.path.join(copy, "metadata.json")).read())
+    meta["files"].pop("features_library", None)
+    with open(os.path.join(copy, "metadata.json"), "w") as f:
+        json.dump(meta, f)
+    return Surrogate.load(copy, backend="compiled", nthread=1)
 
 
 def training_data(f: AnalyticFunction, space: ParameterSpace, n: int, seed: int = 0):
@@ -189,6 +232,9 @@ def main() -> None:
                 cases.append(("surrogate, TL2cgen compiled, batched", "batched", lambda X: compiled.predict(X)[1]))
                 # what workflow/scripts/sample.py calls: the prior has cut to the box already
                 cases.append(("  the same, as the workflow calls it", "batched", compiled.predict_chi2_inside))
+                if compiled.features:
+                    cases.append(("  the same, derived inputs by numpy", "batched", numpy_features(bundle).predict_chi2_inside))
+                cases.append(("  the same, emcee's stock sampler", "stock", compiled.predict_chi2_inside))
             except Exception as exc:  # report, do not hide
                 print(f"compilation failed, compiled case skipped: {type(exc).__name__}: {exc}")
 
@@ -201,6 +247,9 @@ def main() -> None:
     for name, kind, fn in cases:
         if kind == "point":
             rate = emcee_rate_per_point(fn, space, start, n_walkers=args.walkers, seconds=args.seconds)
+            raw32 = raw1e5 = float("nan")
+        elif kind == "stock":
+            rate = emcee_rate_stock(fn, space, start, n_walkers=args.walkers, seconds=args.seconds, moves=args.moves)
             raw32 = raw1e5 = float("nan")
         else:
             rate = emcee_rate_batched(fn, space, start, n_walkers=args.walkers, seconds=args.seconds, hdf=kind == "hdf",

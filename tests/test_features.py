@@ -29,6 +29,31 @@ def test_feature_values_follow_the_expressions():
     assert np.isnan(far[:, 3]).all() and np.isfinite(far[:, 4]).all()
 
 
+def test_compiled_features_equal_numpy_ones_as_float32(tmp_path):
+    from pathlib import Path
+
+    import yaml
+
+    from globalfit.compilation import CompiledFeatures, compile_features
+
+    every_function = [{"name": "g", "expression": "(b + 0.5 * a) * 10**(1 - c)"},
+                      {"name": "h", "expression": "log10(abs(a) + 1e-3) - g**2 / (1 + sqrt(c)) + exp(-a) * sinh(b)"},
+                      {"name": "k", "expression": "arcsinh(h) * tanh(-b) + log(c) + +a"}]
+    alp = yaml.safe_load((Path(__file__).parents[1] / "config" / "config.yaml").read_text())
+    alp_space = ParameterSpace.from_config(alp["parameters"])
+    cases = [(SPACE, every_function), (alp_space, alp["surrogate"]["features"])]
+    for i, (space, features) in enumerate(cases):
+        fm = FeatureMap(space.names, features)
+        compiled = CompiledFeatures(compile_features(fm, tmp_path / f"f{i}.so"), space.dim, len(fm.names))
+        theta = space.from_unit(np.random.default_rng(i).uniform(size=(20_000, space.dim)))
+        theta[:3] = space.lower  # log(0) = -inf and friends: missing in both
+        expected = fm(theta).astype(np.float32)
+        np.testing.assert_array_equal(compiled(theta), expected)
+    with pytest.raises(ValueError, match=r"shape \(n, 3\)"):
+        compiled_every = CompiledFeatures(tmp_path / "f0.so", 3, 6)
+        compiled_every(np.zeros((2, 4)))
+
+
 @pytest.mark.parametrize(
     "expression, message",
     [
@@ -124,6 +149,15 @@ def test_bundle_with_features_round_trips_and_compiles(valley_models, tmp_path):
         np.testing.assert_allclose(c1[p1 >= loaded.threshold_p_], c0[p1 >= loaded.threshold_p_], atol=1e-3)
     agreement = check_compiled_agreement(tmp_path / "b", n=2000)
     assert all(v["agree"] for v in agreement.values()), agreement
+    # the compiled surrogate computes its inputs with the bundle's compiled features
+    assert "CompiledFeatures" in repr(Surrogate.load(tmp_path / "b", backend="compiled")._model_inputs)
+    (lib,) = (tmp_path / "b").glob("features-*.so")
+    lib.unlink()
+    with pytest.raises(FileNotFoundError, match="compiled features .* are missing: run globalfit.surrogate.compile_bundle"):
+        Surrogate.load(tmp_path / "b", backend="compiled")
+    from globalfit.surrogate import compile_bundle
+
+    assert compile_bundle(tmp_path / "b")["features_library"] == lib.name and lib.is_file()
 
 
 def test_explanations_name_the_features_and_ablation_drops_dependent_ones(valley_models, tmp_path):

@@ -150,10 +150,10 @@ def test_same_seed_same_chain(gauss3):
     assert not np.array_equal(a.chain, c.chain)
 
 
-def test_vectorized_moves_give_emcee_s_chains_bit_for_bit():
+def test_vectorized_moves_and_sampler_give_emcee_s_chains_bit_for_bit():
     import emcee
 
-    from globalfit.sampling import VectorizedDEMove, VectorizedDESnookerMove, VectorizedStretchMove
+    from globalfit.sampling import VectorizedDEMove, VectorizedDESnookerMove, VectorizedStretchMove, _EnsembleSampler
 
     def log_prob(x):  # a wall (-inf) exercises the comparisons
         return -0.5 * np.sum(x**2, axis=1) - np.where(x[:, 0] > 1.0, np.inf, 0.0)
@@ -163,16 +163,30 @@ def test_vectorized_moves_give_emcee_s_chains_bit_for_bit():
         (emcee.moves.StretchMove(), VectorizedStretchMove()),
         ([(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)],
          [(VectorizedDEMove(), 0.8), (VectorizedDESnookerMove(), 0.2)]),
+        (emcee.moves.DESnookerMove(), VectorizedDESnookerMove()),
     ]
-    for pair in pairs:
+    for emcee_moves, ours in pairs:
         chains = []
-        for moves in pair:
-            sampler = emcee.EnsembleSampler(16, 3, log_prob, vectorize=True, moves=moves)
+        for cls, moves in ((emcee.EnsembleSampler, emcee_moves), (emcee.EnsembleSampler, ours), (_EnsembleSampler, ours)):
+            sampler = cls(16, 3, log_prob, vectorize=True, moves=moves)
             sampler.random_state = np.random.RandomState(1).get_state()
             sampler.run_mcmc(p0, 300)
             chains.append((sampler.get_chain(), sampler.get_log_prob(), sampler.acceptance_fraction))
-        for a, b in zip(*chains):
-            np.testing.assert_array_equal(a, b)
+        assert np.ptp(chains[0][0][-1], axis=0).min() > 0.1  # the walkers moved apart: a real chain
+        for other in chains[1:]:
+            for a, b in zip(chains[0], other):
+                np.testing.assert_array_equal(a, b)
+
+
+def test_sampler_rejects_wrong_log_prob_shape():
+    from globalfit.sampling import _EnsembleSampler
+
+    sampler = _EnsembleSampler(8, 2, lambda x: np.zeros((x.shape[0], 2)), vectorize=True)
+    with pytest.raises(ValueError, match="shape"):
+        sampler.compute_log_prob(np.zeros((4, 2)))
+    sampler = _EnsembleSampler(8, 2, lambda x: np.full(x.shape[0], np.nan), vectorize=True)
+    with pytest.raises(ValueError, match="NaN"):
+        sampler.compute_log_prob(np.zeros((4, 2)))
 
 
 def test_interrupted_run_resumes_to_identical_chain(gauss3, tmp_path, caplog):

@@ -19,6 +19,8 @@ Facts this module relies on (measured, see the pins in ``requirements.lock``):
   generated library only exports a one-row ``predict``; :data:`BATCH_SOURCE` adds a C loop over the
   rows of a dense float32 matrix, compiled into the same library, and :class:`CompiledModel` calls
   it with one ``ctypes`` call per batch (same per-row code, so the same numbers).
+* The derived inputs (:mod:`globalfit.features`) are compiled too (:func:`compile_features`):
+  evaluated with numpy they cost more per 32-point call than the classifier's trees.
 * ``dlopen`` caches libraries by path: a process that loaded ``m.so`` and later loads a *new*
   ``m.so`` at the same path silently gets the old one. Give every compiled model a file name
   that depends on its content (:func:`content_name`).
@@ -29,6 +31,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import json
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -164,6 +167,59 @@ class CompiledModel:
 
     def __repr__(self) -> str:
         return f"CompiledModel({str(self.libpath)!r}, nthread={self.nthread})"
+
+
+def features_name(feature_map, length: int = 12) -> str:
+    """File name ``features-{hash}.so`` of a feature map's library, hash = SHA-256 of its C source."""
+    return f"features-{hashlib.sha256(feature_map.c_source().encode()).hexdigest()[:length]}.so"
+
+
+def compile_features(feature_map, libpath: Path | str, *, toolchain: str = "gcc") -> Path:
+    """Compile :meth:`globalfit.features.FeatureMap.c_source` to the shared library ``libpath``.
+
+    The toolchain is TL2cgen's (a C compiler is needed for the models anyway). No
+    floating-point contraction, so each operation rounds as numpy's does.
+    """
+    libpath = Path(libpath)
+    libpath.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="globalfit-features-") as tmp:
+        src = Path(tmp, "features.c")
+        src.write_text(feature_map.c_source())
+        out = Path(tmp, libpath.name)
+        cmd = [toolchain, "-shared", "-fPIC", "-O2", "-std=c99", "-ffp-contract=off", "-o", str(out), str(src), "-lm"]
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"compiling the derived features failed ({' '.join(cmd)}):\n{done.stderr}")
+        out.replace(libpath)
+    return libpath
+
+
+class CompiledFeatures:
+    """``__call__(theta (n, d) float64) -> (n, d + k) float32``: the model inputs of a
+    :class:`~globalfit.features.FeatureMap`, computed by its compiled library (one ctypes call)."""
+
+    def __init__(self, libpath: Path | str, n_parameters: int, n_inputs: int):
+        from globalfit.features import C_SYMBOL
+
+        self.libpath = Path(libpath)
+        if not self.libpath.is_file():
+            raise FileNotFoundError(f"compiled features {self.libpath} do not exist")
+        self.n_parameters, self.n_inputs = int(n_parameters), int(n_inputs)
+        self._lib = ctypes.CDLL(str(self.libpath))
+        self._fn = getattr(self._lib, C_SYMBOL)
+        self._fn.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p]
+        self._fn.restype = None
+
+    def __call__(self, theta: np.ndarray) -> np.ndarray:
+        theta = np.ascontiguousarray(theta, dtype=np.float64)
+        if theta.ndim != 2 or theta.shape[1] != self.n_parameters:
+            raise ValueError(f"expected theta of shape (n, {self.n_parameters}), got {theta.shape}")
+        X = np.empty((theta.shape[0], self.n_inputs), dtype=np.float32)
+        self._fn(theta.ctypes.data, theta.shape[0], X.ctypes.data)
+        return X
+
+    def __repr__(self) -> str:
+        return f"CompiledFeatures({str(self.libpath)!r})"
 
 
 class XGBoostModel:

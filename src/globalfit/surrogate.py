@@ -33,6 +33,9 @@ Bundle directory written by :meth:`Surrogate.save` (read by :meth:`Surrogate.loa
     classifier-<hash>.so, regressor-<hash>.so
                                          compiled models; <hash> = SHA-256 of the .ubj content
                                          (content-addressed because dlopen caches by path)
+    features-<hash>.so                   the derived inputs compiled from their expressions
+                                         (only with ``features``; <hash> of the C source), which
+                                         the compiled backend uses instead of numpy
     metadata.json                        how to use the models (see :meth:`Surrogate.metadata`)
     metrics.json                         nested {"test": {...}, "classifier": {...}, "regressor":
                                          {...}, "counts": {...}} (see :func:`evaluate`)
@@ -652,8 +655,8 @@ class Surrogate:
         self.metrics_ = evaluate(self, split)
         return self
 
-    def _set_backend(self, backend, clf_booster, reg_booster, clf_lib=None, reg_lib=None):
-        from globalfit.compilation import CompiledModel, XGBoostModel
+    def _set_backend(self, backend, clf_booster, reg_booster, clf_lib=None, reg_lib=None, features_lib=None):
+        from globalfit.compilation import CompiledFeatures, CompiledModel, XGBoostModel
 
         for b in (clf_booster, reg_booster):  # a loaded booster would otherwise use every core
             b.set_param({"nthread": int(self.nthread)})
@@ -667,6 +670,11 @@ class Surrogate:
             self._reg = CompiledModel(reg_lib, nthread=self.nthread)
         else:
             raise ValueError(f"backend must be 'compiled' or 'xgboost', got {backend!r}")
+        # the models' inputs: the compiled derived features where the bundle has them (bundles
+        # written before them, and the xgboost backend, evaluate the expressions with numpy)
+        self._model_inputs = self.feature_map_
+        if backend == "compiled" and features_lib is not None:
+            self._model_inputs = CompiledFeatures(features_lib, self.space.dim, len(self.feature_map_.names))
         self.backend_ = backend
         self._inverse = TARGET_TRANSFORMS[self.target_transform][1]
 
@@ -709,7 +717,7 @@ class Surrogate:
     def _predict_inside(self, X):
         if X.shape[0] == 0:
             return np.zeros(0), np.zeros(0)
-        X = self.feature_map_(X)
+        X = self._model_inputs(X)
         p = self._clf.predict(X)
         keep = p >= self.threshold_p_
         chi2 = np.full(X.shape[0], float(self.wall_chi2))
@@ -724,10 +732,10 @@ class Surrogate:
         """theta : (n, d) -> (n,) classifier probability of Δχ² < threshold (0 if flagged out of box)."""
         X, inside = self._inputs(theta, out_of_bounds)
         if inside is None:
-            return self._clf.predict(self.feature_map_(X)) if X.shape[0] else np.zeros(0)
+            return self._clf.predict(self._model_inputs(X)) if X.shape[0] else np.zeros(0)
         p = np.zeros(X.shape[0])
         if inside.any():
-            p[inside] = self._clf.predict(self.feature_map_(X[inside]))
+            p[inside] = self._clf.predict(self._model_inputs(X[inside]))
         return p
 
     def in_region(self, theta: np.ndarray, *, out_of_bounds: str = "raise") -> np.ndarray:
@@ -758,7 +766,7 @@ class Surrogate:
         """theta : (n, d) inside the box -> (n,) regressor χ² ignoring the classifier (diagnostics only:
         far from the region this is an extrapolation, not a χ²)."""
         X, _ = self._inputs(theta, "raise")
-        return self.chi2_best_ + self._inverse(self._reg.predict(self.feature_map_(X)))
+        return self.chi2_best_ + self._inverse(self._reg.predict(self._model_inputs(X)))
 
     # ---------------------------------------------------------------- persistence
     def metadata(self, *, config_hash: str | None = None, provenance: Mapping | None = None, files=None) -> dict:
@@ -841,7 +849,7 @@ class Surrogate:
             booster.save_model(str(bundle / f"{stem}.ubj"))
             files[f"{stem}_model"] = f"{stem}.ubj"
         if compile:
-            files.update(_compile_into(bundle, self.classifier_booster_, self.regressor_booster_,
+            files.update(_compile_into(bundle, self.classifier_booster_, self.regressor_booster_, self.feature_map_,
                                        parallel_comp=parallel_comp, nthread=compile_nthread))
         meta = self.metadata(config_hash=config_hash, provenance=provenance, files=files)
         _write_json(bundle / "metadata.json", meta)
@@ -904,8 +912,14 @@ class Surrogate:
             b = xgb.Booster()
             b.load_model(str(path))
             boosters.append(b)
-        libs = [None, None]
+        libs = [None, None, None]
         if backend == "compiled":
+            name = meta["files"].get("features_library")
+            if name is not None:
+                if not (bundle / name).is_file():
+                    raise FileNotFoundError(f"bundle {bundle}: compiled features {name} are missing: "
+                                            "run globalfit.surrogate.compile_bundle(bundle_dir) or load with backend='xgboost'")
+                libs[2] = bundle / name
             for i, stem in enumerate(("classifier", "regressor")):
                 name = meta["files"].get(f"{stem}_library")
                 if name is None or not (bundle / name).is_file():
@@ -924,7 +938,7 @@ class Surrogate:
         metrics_path = bundle / "metrics.json"
         if metrics_path.is_file():
             obj.metrics_ = json.loads(metrics_path.read_text())
-        obj._set_backend(backend, boosters[0], boosters[1], libs[0], libs[1])
+        obj._set_backend(backend, boosters[0], boosters[1], *libs)
         return obj
 
     def __repr__(self) -> str:
@@ -949,18 +963,26 @@ def _write_json(path: Path, obj) -> None:
     path.write_text(json.dumps(_jsonable(obj), indent=2, sort_keys=True, allow_nan=False) + "\n")
 
 
-def _compile_into(bundle: Path, clf_booster, reg_booster, *, parallel_comp, nthread) -> dict:
-    from globalfit.compilation import compile_booster, content_name
+def _compile_into(bundle: Path, clf_booster, reg_booster, feature_map, *, parallel_comp, nthread) -> dict:
+    from globalfit.compilation import compile_booster, compile_features, content_name, features_name
 
     files = {}
-    for stem, booster in (("classifier", clf_booster), ("regressor", reg_booster)):
-        name = content_name(booster, stem)
+    for stem, booster in (("classifier", clf_booster), ("regressor", reg_booster), ("features", None)):
+        if stem == "features":
+            if not feature_map.features:
+                continue
+            name = features_name(feature_map)
+        else:
+            name = content_name(booster, stem)
         # remove libraries of earlier models of this bundle; they would only confuse
         for old in bundle.glob(f"{stem}-*.so"):
             if old.name != name:
                 old.unlink()
         if not (bundle / name).is_file():  # same content = same library: no need to rebuild
-            compile_booster(booster, bundle / name, parallel_comp=parallel_comp, nthread=nthread)
+            if stem == "features":
+                compile_features(feature_map, bundle / name)
+            else:
+                compile_booster(booster, bundle / name, parallel_comp=parallel_comp, nthread=nthread)
         files[f"{stem}_library"] = name
     return files
 
@@ -979,7 +1001,9 @@ def compile_bundle(bundle_dir: Path | str, *, parallel_comp: int | None = None, 
         b = xgb.Booster()
         b.load_model(str(bundle / meta["files"].get(f"{stem}_model", f"{stem}.ubj")))
         boosters.append(b)
-    libs = _compile_into(bundle, *boosters, parallel_comp=parallel_comp, nthread=nthread)
+    feature_map = FeatureMap(meta["parameters"]["names"], meta.get("derived_features", []))
+    libs = _compile_into(bundle, *boosters, feature_map, parallel_comp=parallel_comp, nthread=nthread)
+    meta["files"].pop("features_library", None)
     meta["files"].update(libs)
     meta["platform"] = {"system": platform.system(), "machine": platform.machine()}
     _write_json(bundle / "metadata.json", meta)
