@@ -78,7 +78,7 @@ def test_evaluate_cli_rejects_bad_points(tmp_path):
 
 def test_default_config_features_follow_alpaca_running():
     """The default config's derived surrogate inputs (c_mumu/fa, c_bs/fa at mu = ma, and c_gg/fa
-    with the width ratio 10.15 in br_a_mumu) are fits to ALP-aca's running and widths; check them
+    with the width ratio 10.15 in width and br_a_mumu) are fits to ALP-aca's running and widths; check them
     against it at random points."""
     from globalfit import config as gfconfig
     from globalfit.features import FeatureMap
@@ -114,4 +114,5 @@ def test_default_config_features_follow_alpaca_running():
     # Γ(a → gg) / Γ(a → μμ), which sets the approximate BR(a → μμ) = 1 / (1 + that ratio)
     c_gg, c_mumu = (X[:, fmap.names.index(n)] for n in ("c_gg_over_fa", "c_mumu_over_fa"))
     np.testing.assert_allclose(10.15 * c_gg**2 / c_mumu**2, true["gg_over_mumu"], rtol=0.03)
+    np.testing.assert_allclose(X[:, fmap.names.index("width")] / c_mumu**2, 1 + true["gg_over_mumu"], rtol=0.03)
     np.testing.assert_allclose(X[:, fmap.names.index("br_a_mumu")], 1 / (1 + np.array(true["gg_over_mumu"])), rtol=0.03)
