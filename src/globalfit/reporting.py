@@ -135,6 +135,7 @@ ROWS = (
     ("significance Z", "inference.significance.z", 3),
     ("posterior validation: ESS fraction", "inference.validation.ess_fraction", 3),
     ("emcee converged (steps ≥ 50 τ)", "inference.convergence.converged", 3),
+    ("emcee log-posterior evaluations per second (in the run, beside other jobs)", "inference.convergence.log_prob_evals_per_s", 3),
     ("least important parameter (mean \\|SHAP\\|)", "explain.least_important", 3),
     ("ablation verdict", "explain.verdict", 3),
 )

@@ -63,6 +63,8 @@ summary["convergence"] = {
     "burn": diag["burn"],
     "thin": diag["thin"],
     "notes": diag["notes"],
+    # measured in the run, with the workflow's other jobs alongside
+    "log_prob_evals_per_s": diag.get("log_prob_evals_per_s"),
 }
 summary["posterior"] = sampling["parameters"]
 summary["derived"] = dict(sampling.get("derived", {}))
