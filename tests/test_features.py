@@ -153,7 +153,7 @@ def test_bundle_with_features_round_trips_and_compiles(valley_models, tmp_path):
     assert "CompiledFeatures" in repr(Surrogate.load(tmp_path / "b", backend="compiled")._model_inputs)
     (lib,) = (tmp_path / "b").glob("features-*.so")
     lib.unlink()
-    with pytest.raises(FileNotFoundError, match="compiled features .* are missing: run globalfit.surrogate.compile_bundle"):
+    with pytest.raises(FileNotFoundError, match=r"no compiled features library \(features-\w+\.so is missing\): run globalfit.surrogate.compile_bundle"):
         Surrogate.load(tmp_path / "b", backend="compiled")
     from globalfit.surrogate import compile_bundle
 

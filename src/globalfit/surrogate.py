@@ -51,6 +51,7 @@ import math
 import platform
 import sys
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -914,14 +915,10 @@ class Surrogate:
             boosters.append(b)
         libs = [None, None, None]
         if backend == "compiled":
-            name = meta["files"].get("features_library")
-            if name is not None:
-                if not (bundle / name).is_file():
-                    raise FileNotFoundError(f"bundle {bundle}: compiled features {name} are missing: "
-                                            "run globalfit.surrogate.compile_bundle(bundle_dir) or load with backend='xgboost'")
-                libs[2] = bundle / name
-            for i, stem in enumerate(("classifier", "regressor")):
+            for i, stem in enumerate(("classifier", "regressor", "features")):
                 name = meta["files"].get(f"{stem}_library")
+                if name is None and stem == "features":
+                    continue  # no derived inputs, or a bundle from before they were compiled: numpy
                 if name is None or not (bundle / name).is_file():
                     raise FileNotFoundError(
                         f"bundle {bundle} has no compiled {stem} library"
@@ -966,23 +963,20 @@ def _write_json(path: Path, obj) -> None:
 def _compile_into(bundle: Path, clf_booster, reg_booster, feature_map, *, parallel_comp, nthread) -> dict:
     from globalfit.compilation import compile_booster, compile_features, content_name, features_name
 
+    # (stem, content-addressed file name, how to build it)
+    targets = [(stem, content_name(booster, stem),
+                partial(compile_booster, booster, parallel_comp=parallel_comp, nthread=nthread))
+               for stem, booster in (("classifier", clf_booster), ("regressor", reg_booster))]
+    if feature_map.features:
+        targets.append(("features", features_name(feature_map), partial(compile_features, feature_map)))
     files = {}
-    for stem, booster in (("classifier", clf_booster), ("regressor", reg_booster), ("features", None)):
-        if stem == "features":
-            if not feature_map.features:
-                continue
-            name = features_name(feature_map)
-        else:
-            name = content_name(booster, stem)
+    for stem, name, build in targets:
         # remove libraries of earlier models of this bundle; they would only confuse
         for old in bundle.glob(f"{stem}-*.so"):
             if old.name != name:
                 old.unlink()
         if not (bundle / name).is_file():  # same content = same library: no need to rebuild
-            if stem == "features":
-                compile_features(feature_map, bundle / name)
-            else:
-                compile_booster(booster, bundle / name, parallel_comp=parallel_comp, nthread=nthread)
+            build(bundle / name)
         files[f"{stem}_library"] = name
     return files
 
