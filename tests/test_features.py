@@ -29,7 +29,7 @@ def test_feature_values_follow_the_expressions():
     assert np.isnan(far[:, 3]).all() and np.isfinite(far[:, 4]).all()
 
 
-def test_compiled_features_equal_numpy_ones_as_float32(tmp_path):
+def test_compiled_features_equal_numpy_ones_to_a_float32_ulp(tmp_path):
     from pathlib import Path
 
     import yaml
@@ -47,8 +47,15 @@ def test_compiled_features_equal_numpy_ones_as_float32(tmp_path):
         compiled = CompiledFeatures(compile_features(fm, tmp_path / f"f{i}.so"), space.dim, len(fm.names))
         theta = space.from_unit(np.random.default_rng(i).uniform(size=(20_000, space.dim)))
         theta[:3] = space.lower  # log(0) = -inf and friends: missing in both
-        expected = fm(theta).astype(np.float32)
-        np.testing.assert_array_equal(compiled(theta), expected)
+        got, expected = compiled(theta), fm(theta).astype(np.float32)
+        # libm and numpy's SIMD loops (AVX-512 / SVML on some CPUs) may round a double's last bit
+        # differently (measured: 15 % of these doubles differ between numpy's AVX-512 and SSE
+        # paths, no float32); that may move a float32 by one ulp, rarely, but never more
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
+        finite = np.isfinite(expected)
+        np.testing.assert_array_equal(got[~finite], expected[~finite])  # ±inf where numpy has them
+        np.testing.assert_array_max_ulp(got[finite], expected[finite], maxulp=1)
+        assert np.mean(got[finite] == expected[finite]) >= 0.999
     with pytest.raises(ValueError, match=r"shape \(n, 3\)"):
         compiled_every = CompiledFeatures(tmp_path / "f0.so", 3, 6)
         compiled_every(np.zeros((2, 4)))

@@ -4,6 +4,7 @@ checked against closed-form answers (correlated Gaussian, known minima, textbook
 from __future__ import annotations
 
 import logging
+import os
 
 import h5py
 import numpy as np
@@ -151,31 +152,62 @@ def test_same_seed_same_chain(gauss3):
 
 
 def test_vectorized_moves_and_sampler_give_emcee_s_chains_bit_for_bit():
-    import emcee
+    from emcee_identity import mismatches
 
-    from globalfit.sampling import VectorizedDEMove, VectorizedDESnookerMove, VectorizedStretchMove, _EnsembleSampler
+    assert mismatches() == []
 
-    def log_prob(x):  # a wall (-inf) exercises the comparisons
-        return -0.5 * np.sum(x**2, axis=1) - np.where(x[:, 0] > 1.0, np.inf, 0.0)
 
-    p0 = np.random.default_rng(0).normal(scale=0.5, size=(16, 3))
-    pairs = [
-        (emcee.moves.StretchMove(), VectorizedStretchMove()),
-        ([(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)],
-         [(VectorizedDEMove(), 0.8), (VectorizedDESnookerMove(), 0.2)]),
-        (emcee.moves.DESnookerMove(), VectorizedDESnookerMove()),
-    ]
-    for emcee_moves, ours in pairs:
-        chains = []
-        for cls, moves in ((emcee.EnsembleSampler, emcee_moves), (emcee.EnsembleSampler, ours), (_EnsembleSampler, ours)):
-            sampler = cls(16, 3, log_prob, vectorize=True, moves=moves)
-            sampler.random_state = np.random.RandomState(1).get_state()
-            sampler.run_mcmc(p0, 300)
-            chains.append((sampler.get_chain(), sampler.get_log_prob(), sampler.acceptance_fraction))
-        assert np.ptp(chains[0][0][-1], axis=0).min() > 0.1  # the walkers moved apart: a real chain
-        for other in chains[1:]:
-            for a, b in zip(chains[0], other):
-                np.testing.assert_array_equal(a, b)
+# OpenBLAS kernels and the CPU flags each needs (/proc/cpuinfo); each picks its own dot-product
+# rounding (FMA, SIMD width, alignment peeling), which the snooker proposal must follow.
+OPENBLAS_KERNELS = {
+    "Prescott": {"pni"},
+    "Core2": {"ssse3"},
+    "Barcelona": {"sse4a"},
+    "Nehalem": {"sse4_2"},
+    "Sandybridge": {"avx"},
+    "Haswell": {"avx2", "fma"},
+    "SkylakeX": {"avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"},
+    "Cooperlake": {"avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl", "avx512_bf16"},
+}
+
+
+def test_emcee_identity_holds_under_other_cpus_kernels():
+    """The same check in child processes that run the other OpenBLAS kernels this CPU can
+    execute, and with numpy's AVX-512 and AVX2 loops switched off: the arithmetic of older and
+    newer x86 CPUs on one machine (the row-sum version of the snooker proposal passed on
+    Haswell kernels and failed on AVX-512 ones)."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__
+    except ImportError:  # numpy < 2
+        from numpy.core._multiarray_umath import __cpu_features__
+    from emcee_identity import blas_architecture
+
+    cpuinfo = Path("/proc/cpuinfo")
+    flags = set()
+    if cpuinfo.exists():
+        line = next((ln for ln in cpuinfo.read_text().splitlines() if ln.startswith("flags")), "")
+        flags = set(line.partition(":")[2].split())
+    variants = [{"NPY_DISABLE_CPU_FEATURES": " ".join(
+        f for f in ("AVX512F", "AVX512CD", "AVX512_SKX", "AVX512_CLX", "AVX512_CNL", "AVX512_ICL", "AVX2", "FMA3")
+        if __cpu_features__.get(f))}]
+    if blas_architecture() is not None:  # OpenBLAS built with DYNAMIC_ARCH honours OPENBLAS_CORETYPE
+        variants += [{"OPENBLAS_CORETYPE": k} for k, need in OPENBLAS_KERNELS.items() if need <= flags]
+    script = Path(__file__).with_name("emcee_identity.py")
+    seen = []
+    for extra in variants:
+        proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300,
+                              env={**os.environ, **extra})
+        assert proc.returncode == 0, (extra, proc.stderr[-3000:])
+        out = json.loads(proc.stdout.strip().splitlines()[-1])
+        assert out["mismatches"] == [], (extra, out)
+        seen.append(out["architecture"])
+    if blas_architecture() is not None and flags:
+        assert "Prescott" in seen or "Nehalem" in seen  # the kernels were switched, not ignored
 
 
 def test_sampler_rejects_wrong_log_prob_shape():

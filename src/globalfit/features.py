@@ -145,9 +145,10 @@ class FeatureMap:
         """C99 source of ``void globalfit_features(const double* theta, int64_t n, float* X)``:
         the model inputs of :meth:`__call__` as float32, for the compiled surrogate (on a
         32-point call of the default run's bundle numpy took 41 µs for them, the compiled source
-        4 µs, the classifier's 101 trees 10 µs, the regressor's 478 trees 51 µs). Same arithmetic in double precision, libm instead of numpy's
-        kernels: results may differ in the last bit of a double, which the float32 rounding hides
-        (checked in tests/test_features.py)."""
+        4 µs, the classifier's 101 trees 10 µs, the regressor's 478 trees 51 µs). Same
+        arithmetic in double precision, libm instead of numpy's kernels: results may differ in
+        the last bit of a double (numpy's own AVX-512 and SSE loops differ there too), which the
+        float32 rounding hides but for a rare one-ulp step (tests/test_features.py)."""
         d = len(self.parameters)
         width = d + len(self._trees)
         variable = {p: f"p{j}" for j, p in enumerate(self.parameters)}

@@ -490,12 +490,16 @@ class VectorizedDESnookerMove(_VectorizedAccept, emcee.moves.DESnookerMove):
 
     emcee's proposal runs a dozen small numpy operations per walker; with the default run's
     compiled surrogate a snooker step (a fifth of the workflow's steps) took 3.7 times as long as a
-    DE step (1.7 ms against 0.46 ms; 1.15 ms with this proposal). Here
-    the loop only draws the random numbers, in emcee's order (three ``randint`` and one
-    ``shuffle`` of three rows per walker; shuffling ``arange(3)`` draws the same numbers as
-    shuffling the rows), and the geometry is computed for all walkers at once, with row sums of
-    products where emcee calls ``np.dot`` and ``np.linalg.norm`` (the same numbers here: tested
-    bit for bit).
+    DE step. Here the loop only draws the random numbers, in emcee's order (three ``randint`` and
+    one ``shuffle`` of three rows per walker; shuffling ``arange(3)`` draws the same numbers as
+    shuffling the rows), and the geometry is computed for all walkers at once.
+
+    Bit-identity with emcee on any CPU: emcee's ``np.dot`` and ``np.linalg.norm`` of 1-D vectors
+    are OpenBLAS ``ddot`` calls, whose rounding depends on the kernel OpenBLAS picks for the CPU
+    (FMA, AVX-512 block sizes). Row sums or ``einsum`` round differently on some kernels, so every
+    dot product here is a stacked ``np.matmul`` of (1, d) by (d, 1), which numpy hands to the same
+    ``ddot`` per row; the rest is elementwise (correctly rounded everywhere). Tested under several
+    OpenBLAS kernels and with numpy's AVX-512 loops switched off.
     """
 
     def get_proposal(self, s, c, random):
@@ -511,12 +515,35 @@ class VectorizedDESnookerMove(_VectorizedAccept, emcee.moves.DESnookerMove):
         w = np.stack([c[j][picks[:, j]] for j in range(3)], axis=1)  # (ns, 3, ndim)
         w = np.take_along_axis(w, order[:, :, None], axis=1)
         z, z1, z2 = w[:, 0], w[:, 1], w[:, 2]
-        delta = s - z
-        norm = np.linalg.norm(delta, axis=1)
-        u = delta / np.sqrt(norm)[:, None]
-        q = s + u * self.gammas * ((u * z1).sum(axis=1) - (u * z2).sum(axis=1))[:, None]
-        metropolis = np.log(np.linalg.norm(q - z, axis=1)) - np.log(norm)
+        delta = _like_fresh_rows(s - z)
+        norm = np.sqrt(_row_dot(delta, delta))
+        u = _like_fresh_rows(delta / np.sqrt(norm)[:, None])
+        dots = _row_dot(u, _like_fresh_rows(z1, shift=ndim % 2)) - _row_dot(u, _like_fresh_rows(z2))
+        q = s + u * self.gammas * dots[:, None]
+        qz = _like_fresh_rows(q - z)
+        metropolis = np.log(np.sqrt(_row_dot(qz, qz))) - np.log(norm)
         return q, 0.5 * (ndim - 1.0) * metropolis
+
+
+def _row_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise dot products (n,) of two (n, d) arrays, each rounded exactly as ``np.dot`` of
+    the two rows (and ``np.linalg.norm(x)`` = ``sqrt(np.dot(x, x))``): numpy computes a stacked
+    (1, d) @ (d, 1) matmul with the BLAS ``ddot`` that ``np.dot`` calls."""
+    return np.matmul(a[:, None, :], b[:, :, None])[:, 0, 0]
+
+
+def _like_fresh_rows(x: np.ndarray, shift: int = 0) -> np.ndarray:
+    """A copy of x (n, d) whose every row starts 16-byte aligned (+ ``shift`` elements), as a
+    freshly allocated row does in emcee's loop (``w[1]`` of its (3, d) array is shifted by d
+    elements). The SSE2-era OpenBLAS ``ddot`` kernels (Prescott, Core2, Barcelona) peel elements
+    up to a 16-byte boundary, so their rounding depends on the operands' alignment."""
+    n, d = x.shape
+    stride = d + d % 2  # an even row length keeps every row on the first row's alignment
+    buf = np.empty(n * stride + 2)
+    first = (-buf.ctypes.data % 16) // 8 + shift % 2
+    out = buf[first : first + n * stride].reshape(n, stride)[:, :d]
+    out[...] = x
+    return out
 
 
 class _EnsembleSampler(emcee.EnsembleSampler):
