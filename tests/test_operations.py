@@ -129,8 +129,106 @@ def test_same_results_with_one_and_two_cores(finished_run, tmp_path):
     project = copy_project(tmp_path / "project")
     snakemake(project, ANALYTIC, "--cores", "1")
     one, two = run_fingerprint(project / "results"), run_fingerprint(finished_run / "results")
-    assert set(one) == {"dataset", "surrogate", "chain"}
-    assert one == two
+    assert {k: v for k, v in one.items() if one[k] != two.get(k)} == {}
+    assert set(one) == set(two)
+
+
+# Result files of the analytic run that the fingerprint must read (one of each kind at least).
+FINGERPRINTED = (
+    "dataset.h5", "dataset.csv", "rounds/0/evaluated/000.h5", "rounds/1/proposal.h5", "rounds/1/gp_state.json",
+    "rounds/1/proposal_info.json", "active_learning/diagnostics.csv", "evaluation/summary.csv",
+    "surrogate/metadata.json", "surrogate/metrics.json", "surrogate/split.csv",
+    "surrogate/tuning/regressor_trials.csv", "surrogate predictions", "inference/chain.h5",
+    "inference/sampling.json", "inference/best_fit_surrogate.json", "inference/profiles.h5",
+    "inference/validation.h5", "inference/validation.json", "inference/summary.json", "confirm/evaluated/000.h5",
+    "explain/importance.json", "run_summary.json",
+)
+
+
+def _leaves(obj, path=()):
+    """(path, value, excluded) of every number in parsed JSON."""
+    from globalfit.fingerprint import EXCLUDED_FIELDS
+
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            for p, x, ex in _leaves(v, (*path, k)):
+                yield p, x, ex or k in EXCLUDED_FIELDS
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from _leaves(v, (*path, i))
+    elif isinstance(obj, (int, float)) and not isinstance(obj, bool):
+        yield path, obj, False
+
+
+def _nudged(x):
+    if isinstance(x, int):
+        return x + 1
+    return float(np.nextafter(x, np.inf)) if np.isfinite(x) else 0.0
+
+
+def test_fingerprint_sees_every_number_and_no_timing(finished_run, tmp_path):
+    """Changing any one number of a result file (by one ulp) changes its hash; changing a
+    timing, a provenance field or a cache flag does not."""
+    import copy
+
+    import h5py
+    import pandas as pd
+
+    from globalfit.fingerprint import EXCLUDED_FIELDS, csv_digest, h5_digest, json_digest
+
+    results = finished_run / "results"
+    fp = run_fingerprint(results)
+    assert set(FINGERPRINTED) <= set(fp), set(FINGERPRINTED) - set(fp)
+    assert not any(k.startswith(("cache/", "state/", "logs/", "benchmarks/")) or k.endswith(".png") for k in fp)
+    n_checked = {"json": 0, "h5": 0, "csv": 0, "excluded": 0}
+
+    for rel in (k for k in fp if k.endswith(".json")):
+        data = json.loads((results / rel).read_text())
+        base = json_digest(data)
+        for path, x, excluded in _leaves(data):
+            changed = copy.deepcopy(data)
+            node = changed
+            for key in path[:-1]:
+                node = node[key]
+            node[path[-1]] = _nudged(x)
+            assert (json_digest(changed) == base) == excluded, (rel, path, excluded)
+            n_checked["excluded" if excluded else "json"] += 1
+
+    kinds = {re.sub(r"\d+", "N", k): k for k in fp if k.endswith(".h5")}  # one file of each kind
+    for rel in kinds.values():
+        work = tmp_path / rel.replace("/", "_")
+        shutil.copy(results / rel, work)
+        base = h5_digest(work)
+        with h5py.File(work, "r") as f:
+            names = []
+            f.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) else None)
+        for name in names:
+            with h5py.File(work, "r+") as f:
+                ds = f[name]
+                if ds.dtype.kind not in "fiu" or ds.size == 0:
+                    continue
+                old = ds[()]
+                new = old.copy().reshape(-1)
+                new[0] = _nudged(new[0].item()) if ds.dtype.kind == "f" else new[0] + 1
+                ds[...] = new.reshape(old.shape)
+            excluded = any(part in EXCLUDED_FIELDS for part in name.split("/"))
+            assert (h5_digest(work) == base) == excluded, (rel, name)
+            n_checked["excluded" if excluded else "h5"] += 1
+            with h5py.File(work, "r+") as f:
+                f[name][...] = old
+        assert h5_digest(work) == base
+
+    for rel in (k for k in fp if k.endswith(".csv")):
+        df = pd.read_csv(results / rel, float_precision="round_trip", keep_default_na=False, dtype=str)
+        base = csv_digest(results / rel)
+        for col in df.columns:
+            changed = df.copy()
+            changed.loc[0, col] = changed.loc[0, col] + "1"
+            changed.to_csv(tmp_path / "t.csv", index=False)
+            excluded = col in EXCLUDED_FIELDS
+            assert (csv_digest(tmp_path / "t.csv") == base) == excluded, (rel, col)
+            n_checked["excluded" if excluded else "csv"] += 1
+    assert min(n_checked.values()) > 10, n_checked
 
 
 def test_report_has_every_stage_and_the_corner_plot(finished_run):

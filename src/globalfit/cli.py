@@ -55,8 +55,16 @@ def cmd_fingerprint(args) -> int:
 
     from globalfit.fingerprint import run_fingerprint
 
-    print(json.dumps(run_fingerprint(args.results), indent=1))
-    return 0
+    fp = run_fingerprint(args.results)
+    if args.against is None:
+        print(json.dumps(fp, indent=1))
+        return 0
+    other = run_fingerprint(args.against)
+    differ = sorted(k for k in set(fp) | set(other) if k != "all" and fp.get(k) != other.get(k))
+    for k in differ:
+        print(f"{k}: {fp.get(k, 'missing')} vs {other.get(k, 'missing')}")
+    print(f"{len(differ)} of {len(set(fp) | set(other)) - 1} result files differ (all: {fp['all']} vs {other['all']})")
+    return 1 if differ else 0
 
 
 def cmd_publish(args) -> int:
@@ -87,8 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--backend", choices=["compiled", "xgboost"], default="compiled")
     q.set_defaults(func=cmd_predict)
 
-    f = sub.add_parser("fingerprint", help="content hashes of a run (dataset, surrogate predictions, chain) to compare runs")
+    f = sub.add_parser("fingerprint", help="content hashes of every number a run computed (timings and provenance "
+                                           "left out), to compare runs")
     f.add_argument("results", nargs="?", default="results", help="results directory (default: %(default)s)")
+    f.add_argument("--against", metavar="RESULTS", help="another results directory: list the files that differ "
+                                                        "(exit status 1 if any)")
     f.set_defaults(func=cmd_fingerprint)
 
     u = sub.add_parser("publish", help="copy a run summary to docs/ and rewrite the README's numbers from it")
