@@ -18,10 +18,9 @@ import numpy as np
 
 from globalfit import config as gfconfig
 from globalfit.design import latin_hypercube
-from globalfit.evaluation import evaluate_points
+from globalfit.evaluation import EvaluationCache, EvaluationTable, evaluate_points
 from globalfit.oracles import OracleSpec
 from globalfit.space import ParameterSpace
-from globalfit.store import EvaluationCache, EvaluationTable
 
 ROOT = Path(__file__).resolve().parents[1]
 BEST_KNOWN = 13.327440  # DESIGN.md

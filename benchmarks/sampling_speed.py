@@ -10,17 +10,17 @@ Cases (d = 6, the ALP box shape; the "truth" is the analytic twin_wells function
                       as in the lecture notes
   xgb batched         the same booster, one DMatrix per emcee batch (vectorize=True)
   surrogate/xgboost   ``Surrogate.predict`` (classifier + regressor), batched, through
-                      globalfit.sampling.sample_posterior (prior, box cut, bookkeeping included)
+                      globalfit.inference.sample_posterior (prior, box cut, bookkeeping included)
   surrogate/compiled  the same surrogate compiled with Treelite + TL2cgen (one ctypes call per
-                      batch, see globalfit.compilation), through ``predict`` and through
+                      batch, see globalfit.surrogate.compilation), through ``predict`` and through
                       ``predict_chi2_inside`` (no input checks: what the workflow's sampler calls);
                       with derived inputs also with them evaluated by numpy instead of their
                       compiled library (what bundles written before it do), and the workflow's
                       call inside emcee's stock ``EnsembleSampler`` and moves (the same chain:
-                      globalfit.sampling only makes the sampler's bookkeeping faster)
+                      globalfit.inference.moves only makes the sampler's bookkeeping faster)
 The prior is the workflow's default (soft walls, Gaussian log10 fa); the stretch move is
 the workflow's: DE 0.8 + DE-snooker 0.2 (``--moves stretch`` for emcee's default), with the
-accept step vectorised (globalfit.sampling, bit-identical chains to emcee's own moves).
+accept step vectorised (globalfit.inference.moves, bit-identical chains to emcee's own moves).
 Every batched case goes through :func:`emcee_rate_batched`, which takes any ``chi2_batch``
 callable (n, d) -> (n,): plug in another compiled predictor there. The last two columns give the
 raw prediction throughput outside emcee, on points near the posterior, for batches of 32 (what
@@ -45,9 +45,12 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import emcee  # noqa: E402
 import numpy as np  # noqa: E402
 
+from globalfit.inference import (  # noqa: E402
+    DEFAULT_ALP_PRIORS,
+    Prior,
+    sample_posterior,  # noqa: E402
+)
 from globalfit.oracles.analytic import AnalyticFunction  # noqa: E402
-from globalfit.priors import DEFAULT_ALP_PRIORS, Prior  # noqa: E402
-from globalfit.sampling import sample_posterior  # noqa: E402
 from globalfit.space import ParameterSpace  # noqa: E402
 
 
@@ -79,9 +82,8 @@ def emcee_rate_batched(chi2_batch, space: ParameterSpace, start: np.ndarray, *, 
 def emcee_rate_stock(chi2_batch, space: ParameterSpace, start: np.ndarray, *, n_walkers: int = 64,
                      seconds: float = 2.0, seed: int = 0, moves: str = "de") -> float:
     """As :func:`emcee_rate_batched` (same prior, start and moves) with emcee's own
-    ``EnsembleSampler`` and moves instead of globalfit.sampling's (bit-identical chains)."""
-    from globalfit.priors import LogPosterior
-    from globalfit.sampling import initial_ball
+    ``EnsembleSampler`` and moves instead of globalfit.inference.moves's (bit-identical chains)."""
+    from globalfit.inference import LogPosterior, initial_ball
 
     log_prob = LogPosterior(chi2_batch, alp_prior(space))
     p0 = initial_ball(start[None, :], n_walkers, space, scale=0.01, seed=seed, log_prob=log_prob)
@@ -168,7 +170,7 @@ def main() -> None:
 
     import xgboost as xgb
 
-    logging.getLogger("globalfit.sampling").setLevel(logging.ERROR)  # short runs are not converged: expected
+    logging.getLogger("globalfit.inference").setLevel(logging.ERROR)  # short runs are not converged: expected
 
     d = 6
     space = ParameterSpace(("cqL33", "cuR", "cdR", "clL33", "ceR", "log10_fa"),

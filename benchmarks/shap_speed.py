@@ -31,6 +31,8 @@ sys.path.insert(0, str(ROOT / "src"))
 import numpy as np  # noqa: E402
 
 from globalfit import explain  # noqa: E402
+from globalfit.explain.boosters import _with_nthread  # noqa: E402
+from globalfit.explain.interactions import _kSII  # noqa: E402
 from globalfit.space import ParameterSpace  # noqa: E402
 
 NAMES = ("cqL33", "cuR", "cdR", "clL33", "ceR", "log10_fa")
@@ -93,7 +95,7 @@ def bench_booster(label: str, booster, X: np.ndarray, n_pairs: int, seed: int) -
 
     n = X.shape[0]
     delta = np.zeros(n)
-    b = explain._with_nthread(booster, 1)
+    b = _with_nthread(booster, 1)
     # shap.TreeExplainer: construction (parses the trees) and values (XGBoost's TreeSHAP)
     ex, t_init = time_it(shap.TreeExplainer, b, feature_perturbation="tree_path_dependent", model_output="raw")
     _, t_sv = time_it(ex.shap_values, xgb.DMatrix(X.astype(np.float32), nthread=1), check_additivity=False)
@@ -102,7 +104,7 @@ def bench_booster(label: str, booster, X: np.ndarray, n_pairs: int, seed: int) -
     _, t_shapiq = time_it(explain.explain_points, booster, X, delta, NAMES, nthread=1, backend="shapiq")
     # shapiq pairwise (k-SII, order 2) on a smaller sample
     rows = explain.sample_rows(n, n_pairs, seed)
-    _, t_pairs = time_it(explain._kSII, booster, X[rows], 6, 1)
+    _, t_pairs = time_it(_kSII, booster, X[rows], 6, 1)
     res = {
         "model": label, "n": n, "shap_init_s": t_init, "shap_values_s": t_sv,
         "explain_points_s": t_pkg, "explain_points_shapiq_s": t_shapiq, "per_point_ms": 1e3 * t_sv / n,

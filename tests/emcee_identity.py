@@ -13,7 +13,8 @@ import json
 import emcee
 import numpy as np
 
-from globalfit.sampling import VectorizedDEMove, VectorizedDESnookerMove, VectorizedStretchMove, _EnsembleSampler
+from globalfit.inference import VectorizedDEMove, VectorizedDESnookerMove, VectorizedStretchMove
+from globalfit.inference.sampler import _EnsembleSampler
 
 
 def _log_prob(x):  # a wall (-inf) exercises the comparisons

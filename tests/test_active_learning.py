@@ -16,6 +16,8 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from globalfit import active_learning as al
+from globalfit.active_learning.gp import _gpflow, _PoolPosterior  # private pieces tested on purpose
+from globalfit.active_learning.proposer import _kriging_believer
 from globalfit.design import latin_hypercube
 from globalfit.oracles.analytic import AnalyticFunction
 from globalfit.space import ParameterSpace
@@ -26,7 +28,7 @@ threadpool_limits(1)
 
 @pytest.fixture(scope="module", autouse=True)
 def single_threaded_tf():
-    tf, _ = al._gpflow()
+    tf, _ = _gpflow()
     try:
         tf.config.threading.set_intra_op_parallelism_threads(1)
         tf.config.threading.set_inter_op_parallelism_threads(1)
@@ -136,7 +138,7 @@ def test_inducing_points_include_best_and_spread():
 
 @pytest.mark.parametrize("sparse", [False, True])
 def test_gp_numpy_posterior_matches_gpflow(sparse):
-    _, gpflow = al._gpflow()
+    _, gpflow = _gpflow()
     rng = np.random.default_rng(3)
     u = rng.random((80, 2))
     y = np.sin(6 * u[:, 0]) + u[:, 1] ** 2
@@ -221,13 +223,13 @@ def test_kriging_believer_spreads_the_batch():
     model = al.GPModel(random_state=0).fit(u, y)
     rng = np.random.default_rng(0)
     pool = np.concatenate([0.3 + 1e-3 * rng.standard_normal(300), np.linspace(0, 1, 101)])[:, None]
-    post = al._PoolPosterior(model, pool)
+    post = _PoolPosterior(model, pool)
     ei = al.expected_improvement(
         model.y_mean_ + model.y_std_ * post.mean, model.y_std_ * np.sqrt(post.var), y.max(), 0.0
     )
     top = pool[np.argsort(-ei)[:6], 0]
     assert np.sum(np.abs(top - 0.3) < 5e-3) >= 4  # the naive batch is a pile
-    idx, ei_picks = al._kriging_believer(
+    idx, ei_picks = _kriging_believer(
         post, model.y_mean_, model.y_std_, y.max(), 0.0, 6, 1e-4, np.ones(len(pool), bool)
     )
     picks = pool[idx, 0]
@@ -462,8 +464,8 @@ def test_posterior_round_proposes_distinct_new_points_where_the_posterior_is():
     """On a correlated Gaussian χ² (ρ = 0.8) the batch comes from the surrogate's posterior: far
     more of it within Δχ² < 4 than a uniform draw (~3 %), none repeated or already evaluated, and
     the same seed gives the same batch."""
-    from globalfit.posterior_rounds import propose_posterior_batch
-    from globalfit.priors import Prior
+    from globalfit.active_learning import propose_posterior_batch
+    from globalfit.inference import Prior
 
     space = box(2, -3.0, 3.0)
     f = AnalyticFunction("gaussian", space, {"rho": 0.8})

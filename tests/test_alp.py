@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import BIN, ROOT
+
 from globalfit.oracles.alp import AlpOracle
 
 pytestmark = pytest.mark.alp
@@ -90,7 +90,7 @@ def test_default_config_features_follow_alpaca_running():
     theta = np.column_stack([rng.uniform(-3, 3, (2, 5)), rng.uniform(6, 8, 2)])
     # in a child process: ALP-aca's running (wilson) makes PyYAML build OrderedDicts process-wide
     code = (
-        "import json, sys, numpy as np; from globalfit.derived import alp_low_energy_couplings; "
+        "import json, sys, numpy as np; from globalfit.inference.derived import alp_low_energy_couplings; "
         "a = json.load(sys.stdin); "
         "out = {k: v.tolist() for k, v in alp_low_energy_couplings(np.array(a['theta']), a['names'], ma=a['ma']).items()}; "
         "from globalfit.oracles.alp import uv_couplings; "

@@ -1,9 +1,8 @@
-import copy
 
 import pytest
 import yaml
-
 from conftest import ROOT, run_snakemake
+
 from globalfit import config as gfconfig
 
 

@@ -1,13 +1,18 @@
 import numpy as np
 import pytest
 
+from globalfit.chunking import chunk_count, split_chunks
 from globalfit.design import latin_hypercube
-from globalfit.evaluation import OracleSetupError, evaluate_points
+from globalfit.evaluation import (
+    EvaluationCache,
+    EvaluationTable,
+    OracleSetupError,
+    evaluate_points,
+    point_key,
+)
 from globalfit.oracles import OracleSpec
 from globalfit.oracles.analytic import AnalyticFunction
 from globalfit.space import ParameterSpace
-from globalfit.chunking import chunk_count, split_chunks
-from globalfit.store import EvaluationCache, EvaluationTable, point_key
 
 SPACE = ParameterSpace(("x", "y"), np.array([-1.0, -1.0]), np.array([1.0, 1.0]))
 

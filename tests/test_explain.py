@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 from globalfit import explain as E
+from globalfit.explain.interactions import _kSII  # the shapiq wrapper, tested on purpose
 from globalfit.space import ParameterSpace
 from globalfit.surrogate import Chi2Regressor, Surrogate
 
@@ -74,7 +75,7 @@ def test_shap_values_sum_to_prediction_minus_base(analytic, backend):
 def test_kSII_values_add_up_for_the_absolute_error_objective(analytic):
     """shapiq 1.8.0 read stale base_weights of reg:absoluteerror trees; the fixed copy is exact."""
     reg, X, _ = analytic
-    first, pairs, base = E._kSII(reg.booster_, X[:20], 6, 1)
+    first, pairs, base = _kSII(reg.booster_, X[:20], 6, 1)
     total = base + first.sum(axis=1) + np.triu(pairs, 1).sum(axis=(1, 2))
     np.testing.assert_allclose(total, reg.predict_delta(X[:20]), atol=1e-4)
     np.testing.assert_array_equal(pairs, np.transpose(pairs, (0, 2, 1)))
@@ -226,7 +227,7 @@ def test_ablation_keeps_a_relevant_parameter(ablation_setup):
 
 
 def test_emcee_sampler_plumbing(ablation_setup):
-    from globalfit.priors import Prior
+    from globalfit.inference import Prior
 
     space, _, (model, _), _, _ = ablation_setup
     sample = E.emcee_sampler(Prior(space), np.array([[0.5, -1.0, 0.0, 1.0, -0.5, 0.0]]), n_walkers=12,

@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from globalfit.explain import explain_surrogate, retuning_fitter, surrogate_fitter, surrogate_settings
+from globalfit.explain import (
+    explain_surrogate,
+    retuning_fitter,
+    surrogate_fitter,
+    surrogate_settings,
+)
 from globalfit.features import FeatureMap
 from globalfit.space import ParameterSpace
 from globalfit.surrogate import Surrogate, check_compiled_agreement, roc_auc
@@ -34,7 +39,7 @@ def test_compiled_features_equal_numpy_ones_to_a_float32_ulp(tmp_path):
 
     import yaml
 
-    from globalfit.compilation import CompiledFeatures, compile_features
+    from globalfit.surrogate import CompiledFeatures, compile_features
 
     every_function = [{"name": "g", "expression": "(b + 0.5 * a) * 10**(1 - c)"},
                       {"name": "h", "expression": "log10(abs(a) + 1e-3) - g**2 / (1 + sqrt(c)) + exp(-a) * sinh(b)"},

@@ -10,19 +10,24 @@ import h5py
 import numpy as np
 import pytest
 
-from globalfit.oracles.analytic import AnalyticFunction, gaussian_covariance
-from globalfit.priors import DEFAULT_ALP_PRIORS, LogPosterior, Prior
-from globalfit.sampling import SamplingResult, finalize_chain, initial_ball, sample_posterior
-from globalfit.space import ParameterSpace
-from globalfit.statistics import (
+from globalfit.inference import (
+    DEFAULT_ALP_PRIORS,
+    LogPosterior,
+    Prior,
+    SamplingResult,
     best_fit,
+    finalize_chain,
     importance_weights,
+    initial_ball,
     posterior_summary,
     profile_1d,
     profile_2d,
     reweighting_metrics,
+    sample_posterior,
     wilks_significance,
 )
+from globalfit.oracles.analytic import AnalyticFunction, gaussian_covariance
+from globalfit.space import ParameterSpace
 
 SIGMA_U, RHO = 0.05, 0.8  # unit-cube sd and correlation of the analytic Gaussian
 
@@ -211,7 +216,7 @@ def test_emcee_identity_holds_under_other_cpus_kernels():
 
 
 def test_sampler_rejects_wrong_log_prob_shape():
-    from globalfit.sampling import _EnsembleSampler
+    from globalfit.inference.sampler import _EnsembleSampler
 
     sampler = _EnsembleSampler(8, 2, lambda x: np.zeros((x.shape[0], 2)), vectorize=True)
     with pytest.raises(ValueError, match="shape"):
@@ -260,7 +265,7 @@ def test_interrupted_run_resumes_to_identical_chain(gauss3, tmp_path, caplog):
     # 3) a finished backend is not extended, a different run's backend is set aside
     done = sample_posterior(fn.chi2, prior, starts, n_steps=100, backend_path=crash, **kw)
     assert done.resumed_from == 100
-    with caplog.at_level(logging.WARNING, logger="globalfit.sampling"):
+    with caplog.at_level(logging.WARNING, logger="globalfit.inference"):
         other = sample_posterior(fn.chi2, prior, starts, n_steps=50, backend_path=crash,
                                  **{**kw, "seed": 12})
     assert other.resumed_from == 0 and (tmp_path / "crash.h5.stale").exists()
@@ -277,8 +282,7 @@ CHILD = """
 import logging, sys, time
 import numpy as np
 from globalfit.oracles.analytic import AnalyticFunction
-from globalfit.priors import Prior
-from globalfit.sampling import sample_posterior
+from globalfit.inference import Prior, sample_posterior
 from globalfit.space import ParameterSpace
 logging.basicConfig(level=logging.INFO, stream=sys.stderr)
 space = ParameterSpace(("x0", "x1", "x2"), np.full(3, -3.0), np.full(3, 3.0))
@@ -325,12 +329,12 @@ def test_sigterm_killed_process_resumes(gauss3, tmp_path):
 
 def test_unconverged_chain_is_flagged(gauss3, caplog):
     space, fn, _ = gauss3
-    with caplog.at_level(logging.WARNING, logger="globalfit.sampling"):
+    with caplog.at_level(logging.WARNING, logger="globalfit.inference"):
         res = sample_posterior(fn.chi2, Prior(space), np.zeros((1, 3)), n_walkers=12, n_steps=80, seed=0)
     assert not res.converged
     assert any("NOT CONVERGED" in n for n in res.notes) and "NOT CONVERGED" in caplog.text
     assert res.diagnostics()["converged"] is False
-    from globalfit.sampling import NotConvergedError
+    from globalfit.inference import NotConvergedError
 
     with pytest.raises(NotConvergedError):
         sample_posterior(fn.chi2, Prior(space), np.zeros((1, 3)), n_walkers=12, n_steps=80, seed=0,

@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-
 from conftest import BIN, ROOT, write_config
+
 from globalfit.chunking import chunk_count
+from globalfit.evaluation import EvaluationTable
 from globalfit.fingerprint import run_fingerprint
-from globalfit.store import EvaluationTable
 
 pytestmark = pytest.mark.workflow
 ANALYTIC = ROOT / "tests" / "configs" / "analytic.yaml"

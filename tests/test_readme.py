@@ -3,6 +3,7 @@
 import json
 
 from conftest import ROOT
+
 from globalfit.reporting import MARK_END, MARK_START, render_markdown
 
 

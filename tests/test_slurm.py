@@ -10,9 +10,9 @@ import subprocess
 
 import numpy as np
 import pytest
-
 from conftest import ROOT, run_snakemake
-from globalfit.store import EvaluationTable
+
+from globalfit.evaluation import EvaluationTable
 
 pytestmark = [pytest.mark.slurm, pytest.mark.workflow]
 

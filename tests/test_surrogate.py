@@ -363,8 +363,8 @@ def test_predict_csv_rejects_bad_input(bundle, tmp_path, edit, message):
 
 # ------------------------------------------------------------------ tuning
 def test_optuna_study_resumes_from_sqlite(tmp_path, fitted):
-    from globalfit.tuning import param_importances, save_trials_csv, tune_regressor
     from globalfit.plots.surrogate import plot_param_importances
+    from globalfit.surrogate import param_importances, save_trials_csv, tune_regressor
 
     split = fitted.split_
     kw = dict(storage=tmp_path / "tuning" / "study.sqlite", study_name="regressor", n_folds=3,
@@ -403,7 +403,7 @@ def test_optuna_study_resumes_from_sqlite(tmp_path, fitted):
 
 
 def test_tuned_classifier_params_fit(tmp_path, fitted, problem):
-    from globalfit.tuning import kfold_indices, tune_classifier
+    from globalfit.surrogate import kfold_indices, tune_classifier
 
     folds = kfold_indices(103, 4, seed=0, labels=np.arange(103) % 5 == 0)
     assert sorted(np.concatenate([te for _, te in folds]).tolist()) == list(range(103))
@@ -418,7 +418,11 @@ def test_tuned_classifier_params_fit(tmp_path, fitted, problem):
 
 # ------------------------------------------------------------------ the tutorial's exercise
 def test_hyperparameter_grid_shows_under_and_over_fitting(fitted, tmp_path):
-    from globalfit.plots.surrogate import plot_hyperparameter_grid, plot_learning_curves, plot_predicted_vs_true
+    from globalfit.plots.surrogate import (
+        plot_hyperparameter_grid,
+        plot_learning_curves,
+        plot_predicted_vs_true,
+    )
 
     grid = hyperparameter_grid(fitted.split_, depths=(1, 8), learning_rates=(0.02, 0.8), n_estimators=80)
     last = grid[grid["iteration"] == 79].set_index(["depth", "learning_rate"])
@@ -437,7 +441,8 @@ def test_hyperparameter_grid_shows_under_and_over_fitting(fitted, tmp_path):
 
 
 def test_train_bundle_runs_the_whole_stage(tmp_path, problem):
-    from globalfit.surrogate import plot_bundle, train_bundle
+    from globalfit.plots.surrogate import plot_bundle
+    from globalfit.surrogate import train_bundle
 
     space, f, theta, chi2 = problem
     ok = np.ones(chi2.size, dtype=bool)

@@ -4,12 +4,12 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import ROOT, run_snakemake, write_config
+
+from globalfit.evaluation import EvaluationCache, EvaluationTable
 from globalfit.oracles import OracleSpec
 from globalfit.oracles.analytic import AnalyticFunction
 from globalfit.space import ParameterSpace
-from globalfit.store import EvaluationCache, EvaluationTable
 
 pytestmark = pytest.mark.workflow
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 def cmd_evaluate(args) -> int:
     from globalfit import config as gfconfig
-    from globalfit.evaluation import evaluate_points
+    from globalfit.evaluation.cache import EvaluationCache
+    from globalfit.evaluation.worker import evaluate_points
     from globalfit.oracles import OracleSpec
     from globalfit.space import ParameterSpace, read_points_csv
-    from globalfit.store import EvaluationCache
 
     config = gfconfig.load(args.config)
     space = ParameterSpace.from_config(config["parameters"])
@@ -43,7 +43,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    from globalfit.surrogate import predict_csv
+    from globalfit.surrogate.stage import predict_csv
 
     predict_csv(args.bundle, args.points, args.output, backend=args.backend)
     print(f"wrote {args.output}", file=sys.stderr)

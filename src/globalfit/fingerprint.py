@@ -135,7 +135,7 @@ def csv_digest(path: Path | str) -> str:
 def surrogate_hash(bundle: Path | str, n: int = 512, seed: int = 0) -> str:
     """The surrogate's predictions (both stages) on a fixed Latin hypercube of its box."""
     from globalfit.design import latin_hypercube
-    from globalfit.surrogate import Surrogate
+    from globalfit.surrogate.model import Surrogate
 
     sur = Surrogate.load(bundle, backend="xgboost")
     theta = latin_hypercube(sur.space, n, seed)

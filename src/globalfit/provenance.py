@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 from importlib.metadata import PackageNotFoundError, version
@@ -28,17 +29,76 @@ def hash_files(paths: Iterable[Path | str], length: int = 16) -> str:
     return h.hexdigest()[:length]
 
 
-def module_hash(*modules: str, length: int = 16) -> str:
-    """Hash of package modules given as paths relative to the package, e.g. "oracles/alp.py".
+def _module_file(name: str, package_dir: Path) -> Path | None:
+    """The file of a dotted module name inside the package (``globalfit.a.b``), if any."""
+    parts = name.split(".")
+    if parts[0] != package_dir.name:
+        return None
+    base = package_dir.joinpath(*parts[1:])
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
 
-    A rule passes the hash of exactly the modules it depends on as a param, so that editing a
-    plotting module reruns plots but not hours of oracle work.
+
+def _module_name(path: Path, package_dir: Path) -> str:
+    rel = path.relative_to(package_dir.parent).with_suffix("")
+    parts = rel.parts[:-1] if rel.name == "__init__" else rel.parts
+    return ".".join(parts)
+
+
+def _imported_names(path: Path, package_dir: Path) -> set[str]:
+    """Dotted names of the package's modules that a file imports anywhere in its body (inside
+    functions too), with every parent package (importing ``a.b`` runs ``a/__init__``)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    inside = path.is_relative_to(package_dir)
+    me = _module_name(path, package_dir) if inside else ""
+    package = me if path.name == "__init__.py" else me.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: from the importing module's package upwards
+                up = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*up, *([base] if base else [])])
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)  # submodules imported by name
+    out = set()
+    for name in found:
+        parts = name.split(".")
+        out.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+    return {n for n in out if _module_file(n, package_dir) is not None}
+
+
+def reached_modules(*paths: Path | str, package_dir: Path = PACKAGE_DIR) -> list[Path]:
+    """The package's module files that Python files reach through imports, transitively.
+
+    Imports are read from the source (``ast``), so imports inside functions count as much as
+    those at the top; a name imported from a package counts as its submodule when one exists.
     """
-    paths = []
-    for m in modules:
-        p = PACKAGE_DIR / m
-        paths.extend(sorted(p.rglob("*.py")) if p.is_dir() else [p])
-    return hash_files(paths, length)
+    package_dir = Path(package_dir)
+    todo = [Path(p) for p in paths]
+    seen: set[Path] = set()
+    while todo:
+        for name in _imported_names(todo.pop(), package_dir):
+            f = _module_file(name, package_dir)
+            if f not in seen:
+                seen.add(f)
+                todo.append(f)
+    return sorted(seen)
+
+
+def code_hash(*paths: Path | str, package_dir: Path = PACKAGE_DIR, length: int = 16) -> str:
+    """Hash of the package modules that the given files (a rule's script) reach, names and
+    contents: a rule's ``code`` param, so that editing a plotting module reruns plots but not
+    hours of oracle work, and no module a job runs is left out (tests/test_provenance.py)."""
+    package_dir = Path(package_dir)
+    h = hashlib.sha256()
+    for f in reached_modules(*paths, package_dir=package_dir):
+        h.update(f.relative_to(package_dir).as_posix().encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:length]
 
 
 def package_version(name: str) -> str:

@@ -24,7 +24,7 @@ rule propose:
         chunking=CHUNKING,  # the chunk files are an output: re-split when this changes
         n_rounds=N_GP_ROUNDS,
         provenance=provenance(*EVALUATION_SECTIONS),
-        code=module_hash("active_learning.py", "space.py", "store.py", "chunking.py"),
+        code=script_code("propose.py"),
     script:
         "../scripts/propose.py"
 
@@ -54,18 +54,7 @@ rule propose_posterior:
         classifier_weighted=INF["classifier_weighted"],
         chunking=CHUNKING,  # the chunk files are an output: re-split when this changes
         provenance=provenance(*EVALUATION_SECTIONS),
-        code=module_hash(
-            "posterior_rounds.py",
-            "surrogate.py",
-            "features.py",
-            "compilation.py",
-            "tuning.py",
-            "sampling.py",
-            "priors.py",
-            "space.py",
-            "store.py",
-            "chunking.py",
-        ),
+        code=script_code("propose_posterior.py"),
     script:
         "../scripts/propose_posterior.py"
 
@@ -92,6 +81,6 @@ rule active_learning_diagnostics:
     conda:
         CONDA_ENV
     params:
-        code=module_hash("active_learning.py", "store.py", "plots/active_learning.py"),
+        code=script_code("active_learning_diagnostics.py"),
     script:
         "../scripts/active_learning_diagnostics.py"

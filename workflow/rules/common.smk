@@ -8,7 +8,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from globalfit import config as gfconfig
 from globalfit.oracles import OracleSpec
-from globalfit.provenance import hash_object, module_hash, package_version
+from globalfit.provenance import code_hash, hash_object, package_version
 from globalfit.chunking import chunk_count
 
 try:
@@ -77,6 +77,12 @@ def previous_state(wildcards):
     """The GP hyperparameters of the round before, to warm-start this round's fit."""
     r = int(wildcards.round)
     return [] if r <= 1 else [f"{R}/rounds/{r - 1}/gp_state.json"]
+
+
+def script_code(script):
+    """A rule's code param: the hash of the package modules its script reaches through imports
+    (derived from the sources, so no list is kept by hand)."""
+    return code_hash(Path(workflow.basedir) / "workflow" / "scripts" / script)
 
 
 def config_hash(*sections):

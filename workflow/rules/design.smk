@@ -13,6 +13,6 @@ rule design:
         parameters=config["parameters"],
         chunking=CHUNKING,  # the chunk files are an output: re-split when this changes
         provenance=provenance("parameters", "design"),
-        code=module_hash("design.py", "store.py", "chunking.py", "space.py"),
+        code=script_code("design.py"),
     script:
         "../scripts/design.py"

@@ -25,7 +25,7 @@ rule evaluate_chunk:
         evaluation=config["evaluation"],
         cache_dir=gfconfig.cache_dir(config),
         provenance=provenance(*EVALUATION_SECTIONS),
-        code=module_hash("evaluation.py", "store.py"),
+        code=script_code("evaluate_chunk.py"),
     script:
         "../scripts/evaluate_chunk.py"
 
@@ -46,7 +46,7 @@ rule gather_round:
         CONDA_ENV
     params:
         provenance=provenance(*EVALUATION_SECTIONS),
-        code=module_hash("store.py"),
+        code=script_code("gather_round.py"),
     script:
         "../scripts/gather_round.py"
 
@@ -65,7 +65,7 @@ rule dataset:
         CONDA_ENV
     params:
         provenance=provenance(*EVALUATION_SECTIONS),
-        code=module_hash("store.py"),
+        code=script_code("dataset.py"),
     script:
         "../scripts/dataset.py"
 
@@ -91,6 +91,6 @@ rule evaluation_summary:
     conda:
         CONDA_ENV
     params:
-        code=module_hash("store.py", "plots/evaluation.py"),
+        code=script_code("evaluation_summary.py"),
     script:
         "../scripts/evaluation_summary.py"

@@ -15,7 +15,7 @@ rule explain:
         # from config, not from what Snakemake grants: same numbers with any --cores
         nthread=config["threads"]["fit"],
         explain=config["explain"],
-        code=module_hash("explain.py", "surrogate.py", "features.py"),
+        code=script_code("explain.py"),
     script:
         "../scripts/explain.py"
 
@@ -44,14 +44,7 @@ rule ablation:
         inference=INF,
         parameters=config["parameters"],
         workdir=f"{R}/state/ablation/{config_hash('parameters', 'oracle', 'design', 'active_learning', 'surrogate', 'explain')}",
-        code=module_hash(
-            "explain.py",
-            "surrogate.py",
-            "features.py",
-            "tuning.py",
-            "sampling.py",
-            "priors.py",
-        ),
+        code=script_code("ablation.py"),
     script:
         "../scripts/ablation.py"
 
@@ -74,7 +67,7 @@ rule importance:
         CONDA_ENV
     params:
         explain=config["explain"],
-        code=module_hash("explain.py"),
+        code=script_code("importance.py"),
     script:
         "../scripts/importance.py"
 
@@ -126,6 +119,6 @@ rule explain_plots:
     conda:
         CONDA_ENV
     params:
-        code=module_hash("plots/explain.py", "explain.py"),
+        code=script_code("explain_plots.py"),
     script:
         "../scripts/explain_plots.py"

@@ -18,15 +18,7 @@ rule sample:
         parameters=config["parameters"],
         # emcee's backend outside the outputs, which Snakemake deletes when a job fails
         backend=f"{R}/state/inference/{config_hash('parameters', 'oracle', 'design', 'active_learning', 'surrogate', 'inference')}.h5",
-        code=module_hash(
-            "sampling.py",
-            "priors.py",
-            "surrogate.py",
-            "features.py",
-            "compilation.py",
-            "derived.py",
-            "statistics.py",
-        ),
+        code=script_code("sample.py"),
     script:
         "../scripts/sample.py"
 
@@ -52,14 +44,7 @@ rule frequentist:
         parameters=config["parameters"],
         chunking=CHUNKING,  # the chunk files are an output: re-split when this changes
         n_confirm=N_CONFIRM,
-        code=module_hash(
-            "statistics.py",
-            "surrogate.py",
-            "features.py",
-            "compilation.py",
-            "store.py",
-            "chunking.py",
-        ),
+        code=script_code("frequentist.py"),
     script:
         "../scripts/frequentist.py"
 
@@ -81,9 +66,7 @@ rule validation_points:
         inference=INF,
         parameters=config["parameters"],
         chunking=CHUNKING,  # the chunk files are an output: re-split when this changes
-        code=module_hash(
-            "sampling.py", "surrogate.py", "features.py", "store.py", "chunking.py"
-        ),
+        code=script_code("validation_points.py"),
     script:
         "../scripts/validation_points.py"
 
@@ -103,7 +86,7 @@ rule validation:
         CONDA_ENV
     params:
         inference=INF,
-        code=module_hash("statistics.py", "store.py"),
+        code=script_code("validation.py"),
     script:
         "../scripts/validation.py"
 
@@ -123,7 +106,7 @@ rule derived_points:
         inference=INF,
         parameters=config["parameters"],
         chunking=CHUNKING,  # the chunk files are an output: re-split when this changes
-        code=module_hash("derived.py", "sampling.py", "store.py", "chunking.py"),
+        code=script_code("derived_points.py"),
     script:
         "../scripts/derived_points.py"
 
@@ -145,7 +128,7 @@ rule derived_chunk:
         runtime=30,
     params:
         ma=config["oracle"]["options"].get("ma", 2.0),
-        code=module_hash("derived.py", "oracles/alp.py", "store.py"),
+        code=script_code("derived_chunk.py"),
     script:
         "../scripts/derived_chunk.py"
 
@@ -173,7 +156,7 @@ rule inference_summary:
     params:
         inference=INF,
         parameters=config["parameters"],
-        code=module_hash("statistics.py", "derived.py", "store.py"),
+        code=script_code("inference_summary.py"),
     script:
         "../scripts/inference_summary.py"
 
@@ -218,7 +201,7 @@ rule inference_plots:
         CONDA_ENV
     params:
         parameters=config["parameters"],
-        code=module_hash("plots/inference.py", "sampling.py", "statistics.py"),
+        code=script_code("inference_plots.py"),
     script:
         "../scripts/inference_plots.py"
 
@@ -239,6 +222,6 @@ rule derived_plots:
     conda:
         CONDA_ENV
     params:
-        code=module_hash("plots/inference.py", "derived.py"),
+        code=script_code("derived_plots.py"),
     script:
         "../scripts/derived_plots.py"

@@ -18,6 +18,6 @@ rule run_summary:
     params:
         config_hash=config_hash(*EVALUATION_SECTIONS, "surrogate", "inference"),
         benchmarks=f"{R}/benchmarks",
-        code=module_hash("reporting.py", "store.py"),
+        code=script_code("run_summary.py"),
     script:
         "../scripts/run_summary.py"

@@ -21,14 +21,7 @@ rule surrogate:
         # optuna studies outside the output, which Snakemake deletes when a job fails
         study_dir=f"{R}/state/surrogate/{config_hash('parameters', 'oracle', 'design', 'active_learning', 'surrogate')}",
         provenance=provenance(*EVALUATION_SECTIONS, "surrogate"),
-        code=module_hash(
-            "surrogate.py",
-            "features.py",
-            "tuning.py",
-            "compilation.py",
-            "space.py",
-            "store.py",
-        ),
+        code=script_code("surrogate.py"),
     script:
         "../scripts/surrogate.py"
 
@@ -70,6 +63,6 @@ rule surrogate_plots:
     conda:
         CONDA_ENV
     params:
-        code=module_hash("surrogate.py", "features.py", "plots/surrogate.py"),
+        code=script_code("surrogate_plots.py"),
     script:
         "../scripts/surrogate_plots.py"

@@ -5,11 +5,11 @@ import pickle
 
 os.environ["OMP_NUM_THREADS"] = "1"
 
+from globalfit.evaluation import EvaluationTable  # noqa: E402
 from globalfit.explain import ALL, emcee_sampler, retuning_fitter, run_ablation  # noqa: E402
+from globalfit.inference import Prior  # noqa: E402
 from globalfit.logs import snakemake_log  # noqa: E402
-from globalfit.priors import Prior  # noqa: E402
 from globalfit.space import ParameterSpace  # noqa: E402
-from globalfit.store import EvaluationTable  # noqa: E402
 from globalfit.surrogate import Surrogate, train_kwargs_from_config  # noqa: E402
 
 log = snakemake_log(snakemake)

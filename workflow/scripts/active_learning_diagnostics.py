@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 
 from globalfit.active_learning import diagnostics_row
+from globalfit.evaluation import EvaluationTable
 from globalfit.logs import snakemake_log
 from globalfit.plots.active_learning import plot_diagnostics
-from globalfit.store import EvaluationTable
 
 log = snakemake_log(snakemake)
 datasets = [EvaluationTable.read(p) for p in snakemake.input.datasets]

@@ -1,7 +1,7 @@
 """The final dataset (every design and active-learning point) and its CSV mirror."""
 
+from globalfit.evaluation import EvaluationTable
 from globalfit.logs import snakemake_log
-from globalfit.store import EvaluationTable
 
 log = snakemake_log(snakemake)
 dataset = EvaluationTable.read(snakemake.input[0])

@@ -2,9 +2,9 @@
 
 import h5py
 
-from globalfit.derived import alp_low_energy_couplings
+from globalfit.evaluation import read_points
+from globalfit.inference import alp_low_energy_couplings
 from globalfit.logs import snakemake_log
-from globalfit.store import read_points
 
 log = snakemake_log(snakemake)
 theta, names, _ = read_points(snakemake.input[0])

@@ -4,7 +4,7 @@ low-energy couplings c_γγ, c_μμ(mₐ), c_bs(mₐ) from ALP-aca's running."""
 import h5py
 import numpy as np
 
-from globalfit.derived import coupling_combinations
+from globalfit.inference import coupling_combinations
 from globalfit.logs import snakemake_log
 from globalfit.plots.inference import derived_corner_plot
 

@@ -1,10 +1,9 @@
 """A thinned posterior subset for the (slow) low-energy couplings, split into chunks."""
 
-from globalfit.derived import thinned_subset
+from globalfit.evaluation import write_batch
+from globalfit.inference import SamplingResult, thinned_subset
 from globalfit.logs import snakemake_log
-from globalfit.sampling import SamplingResult
 from globalfit.space import ParameterSpace
-from globalfit.store import write_batch
 
 log = snakemake_log(snakemake)
 space = ParameterSpace.from_config(snakemake.params.parameters)

@@ -1,9 +1,9 @@
 """Round 0: a seeded Latin hypercube, split into the chunk files that the evaluation jobs take."""
 
 from globalfit.design import latin_hypercube
+from globalfit.evaluation import write_batch
 from globalfit.logs import snakemake_log
 from globalfit.space import ParameterSpace
-from globalfit.store import write_batch
 
 log = snakemake_log(snakemake)
 space = ParameterSpace.from_config(snakemake.params.parameters)

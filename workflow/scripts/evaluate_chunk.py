@@ -1,9 +1,8 @@
 """One evaluation job: the chunk's points through the cache and the oracle, in one worker process."""
 
-from globalfit.evaluation import evaluate_points
+from globalfit.evaluation import EvaluationCache, batch_round, evaluate_points, read_points
 from globalfit.logs import snakemake_log
 from globalfit.oracles import OracleSpec
-from globalfit.store import EvaluationCache, batch_round, read_points
 
 log = snakemake_log(snakemake)
 theta, names, _ = read_points(snakemake.input[0])

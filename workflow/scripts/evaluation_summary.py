@@ -3,9 +3,9 @@
 import numpy as np
 import pandas as pd
 
+from globalfit.evaluation import STATUSES, EvaluationTable
 from globalfit.logs import snakemake_log
 from globalfit.plots.evaluation import plot_chi2_by_round
-from globalfit.store import STATUSES, EvaluationTable
 
 log = snakemake_log(snakemake)
 data = EvaluationTable.read(snakemake.input[0])

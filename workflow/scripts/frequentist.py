@@ -3,16 +3,15 @@ reference point go to the true oracle (the `confirm` batch)."""
 
 import json
 import os
-from pathlib import Path
 
 import numpy as np
 
 os.environ["OMP_NUM_THREADS"] = "1"
 
+from globalfit.evaluation import EvaluationTable, write_batch  # noqa: E402
+from globalfit.inference import best_fit, profile_1d, profile_2d, save_profiles  # noqa: E402
 from globalfit.logs import snakemake_log  # noqa: E402
 from globalfit.space import ParameterSpace  # noqa: E402
-from globalfit.statistics import best_fit, profile_1d, profile_2d, save_profiles  # noqa: E402
-from globalfit.store import EvaluationTable, write_batch  # noqa: E402
 from globalfit.surrogate import Surrogate  # noqa: E402
 
 log = snakemake_log(snakemake)

@@ -1,7 +1,7 @@
 """Append a round's evaluated chunks to the dataset of the rounds before it."""
 
+from globalfit.evaluation import EvaluationTable
 from globalfit.logs import snakemake_log
-from globalfit.store import EvaluationTable
 
 log = snakemake_log(snakemake)
 tables = [EvaluationTable.read(p) for p in [*snakemake.input.previous, *snakemake.input.chunks]]

@@ -4,10 +4,9 @@ import json
 
 import h5py
 
+from globalfit.inference import SamplingResult, load_profiles
 from globalfit.logs import snakemake_log
 from globalfit.plots import inference as P
-from globalfit.sampling import SamplingResult
-from globalfit.statistics import load_profiles
 
 log = snakemake_log(snakemake)
 names = [p["name"] for p in snakemake.params.parameters]

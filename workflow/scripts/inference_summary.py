@@ -6,9 +6,9 @@ import json
 import h5py
 import numpy as np
 
+from globalfit.evaluation import EvaluationTable
+from globalfit.inference import posterior_summary, wilks_significance
 from globalfit.logs import snakemake_log
-from globalfit.statistics import posterior_summary, wilks_significance
-from globalfit.store import EvaluationTable
 
 log = snakemake_log(snakemake)
 inf = snakemake.params.inference

@@ -4,9 +4,9 @@ import json
 import os
 
 from globalfit.active_learning import BatchProposer
+from globalfit.evaluation import EvaluationTable, write_batch
 from globalfit.logs import snakemake_log
 from globalfit.space import ParameterSpace
-from globalfit.store import EvaluationTable, write_batch
 
 log = snakemake_log(snakemake)
 os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(snakemake.params.nthread))

@@ -5,11 +5,11 @@ import os
 
 os.environ["OMP_NUM_THREADS"] = "1"  # before xgboost: thread contention slows per-call prediction
 
+from globalfit.active_learning import propose_posterior_batch  # noqa: E402
+from globalfit.evaluation import EvaluationTable, write_batch  # noqa: E402
+from globalfit.inference import Prior  # noqa: E402
 from globalfit.logs import snakemake_log  # noqa: E402
-from globalfit.posterior_rounds import propose_posterior_batch  # noqa: E402
-from globalfit.priors import Prior  # noqa: E402
 from globalfit.space import ParameterSpace  # noqa: E402
-from globalfit.store import EvaluationTable, write_batch  # noqa: E402
 
 log = snakemake_log(snakemake)
 al = snakemake.params.active_learning

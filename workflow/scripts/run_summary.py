@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
+from globalfit.evaluation import EvaluationTable
 from globalfit.logs import snakemake_log
 from globalfit.reporting import git_commit, stage_timings
-from globalfit.store import EvaluationTable
 
 log = snakemake_log(snakemake)
 data = EvaluationTable.read(snakemake.input.dataset)

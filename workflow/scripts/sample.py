@@ -9,13 +9,16 @@ import numpy as np
 
 os.environ["OMP_NUM_THREADS"] = "1"  # before xgboost: thread contention slows per-call prediction
 
-from globalfit.derived import coupling_combinations  # noqa: E402
+from globalfit.evaluation import EvaluationTable  # noqa: E402
+from globalfit.inference import (  # noqa: E402
+    Prior,  # noqa: E402
+    coupling_combinations,  # noqa: E402
+    finalize_chain,
+    sample_posterior,
+)
 from globalfit.logs import snakemake_log  # noqa: E402
-from globalfit.priors import Prior  # noqa: E402
 from globalfit.provenance import hash_files  # noqa: E402
-from globalfit.sampling import finalize_chain, sample_posterior  # noqa: E402
 from globalfit.space import ParameterSpace  # noqa: E402
-from globalfit.store import EvaluationTable  # noqa: E402
 from globalfit.surrogate import Surrogate  # noqa: E402
 
 log = snakemake_log(snakemake)

@@ -2,9 +2,9 @@
 
 import os
 
+from globalfit.evaluation import EvaluationTable
 from globalfit.logs import snakemake_log
 from globalfit.space import ParameterSpace
-from globalfit.store import EvaluationTable
 from globalfit.surrogate import train_bundle, train_kwargs_from_config
 
 log = snakemake_log(snakemake)

@@ -4,7 +4,7 @@ import shutil
 from pathlib import Path
 
 from globalfit.logs import snakemake_log
-from globalfit.surrogate import plot_bundle
+from globalfit.plots.surrogate import plot_bundle
 
 log = snakemake_log(snakemake)
 out = Path(snakemake.output.curves).parent

@@ -3,11 +3,10 @@
 import json
 
 import h5py
-import numpy as np
 
+from globalfit.evaluation import EvaluationTable
+from globalfit.inference import reweighting_metrics
 from globalfit.logs import snakemake_log
-from globalfit.statistics import reweighting_metrics
-from globalfit.store import EvaluationTable
 
 log = snakemake_log(snakemake)
 with h5py.File(snakemake.input.points, "r") as f:

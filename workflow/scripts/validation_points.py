@@ -7,10 +7,10 @@ os.environ["OMP_NUM_THREADS"] = "1"
 import h5py  # noqa: E402
 import numpy as np  # noqa: E402
 
+from globalfit.evaluation import write_batch  # noqa: E402
+from globalfit.inference import SamplingResult  # noqa: E402
 from globalfit.logs import snakemake_log  # noqa: E402
-from globalfit.sampling import SamplingResult  # noqa: E402
 from globalfit.space import ParameterSpace  # noqa: E402
-from globalfit.store import write_batch  # noqa: E402
 from globalfit.surrogate import Surrogate  # noqa: E402
 
 log = snakemake_log(snakemake)

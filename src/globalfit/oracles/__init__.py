@@ -2,7 +2,7 @@
 
 An oracle is described by an :class:`OracleSpec` (picklable, built from config; this module imports
 only the standard library so the Snakefile can compute oracle identities) and instantiated
-inside a worker process (:mod:`globalfit.evaluation`), where ``setup()`` runs once (imports,
+inside a worker process (:mod:`globalfit.evaluation.worker`), where ``setup()`` runs once (imports,
 warm-up) and ``oracle(theta_row)`` returns χ² or (χ², {observable: χ²}) for one point θ (d,).
 """
 
@@ -13,9 +13,13 @@ import importlib.util
 import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from globalfit.config import ANALYTIC
 from globalfit.provenance import hash_files, hash_object, package_version
+
+if TYPE_CHECKING:  # annotations only: this module imports the standard library alone
+    import numpy as np
 
 ORACLE_DIR = Path(__file__).resolve().parent
 

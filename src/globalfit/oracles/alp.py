@@ -51,7 +51,7 @@ class AlpOracle:
         if os.environ.get("PYTHONHASHSEED") != "0":
             raise RuntimeError(
                 "the ALP oracle must run in a process started with PYTHONHASHSEED=0 "
-                "(globalfit.evaluation starts such workers); refusing to return irreproducible χ²"
+                "(globalfit.evaluation.worker starts such workers); refusing to return irreproducible χ²"
             )
         warnings.simplefilter("ignore")  # alpaca warns per point about kinematics; noise in logs
         import gvar

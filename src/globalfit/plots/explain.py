@@ -15,7 +15,10 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from globalfit.explain import ALL, AblationResult, InteractionResult, ShapResult
+from globalfit.explain.ablation import AblationResult
+from globalfit.explain.bands import ALL
+from globalfit.explain.interactions import InteractionResult
+from globalfit.explain.shapley import ShapResult
 
 _NONE_COLOR = "0.6"
 

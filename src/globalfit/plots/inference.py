@@ -16,7 +16,7 @@ import corner
 import numpy as np
 from matplotlib.figure import Figure
 
-from globalfit.statistics import LEVELS_1D, LEVELS_2D, Profile1D, Profile2D
+from globalfit.inference.profiles import LEVELS_1D, LEVELS_2D, Profile1D, Profile2D
 
 CORNER_LEVELS = (1.0 - np.exp(-0.5), 1.0 - np.exp(-2.0))
 

@@ -7,12 +7,15 @@ these functions are safe in Snakemake jobs and threads. Each writes one file and
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Mapping
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+
+from globalfit.surrogate.model import Surrogate
 
 
 def _save(fig: Figure, path: Path | str) -> Path:
@@ -46,7 +49,7 @@ def plot_learning_curves(curves: pd.DataFrame, path: Path | str, *, title: str =
 
 
 def plot_param_importances(importances: Mapping[str, float], path: Path | str, *, title: str = "") -> Path:
-    """importances : {parameter: normalised importance} (:func:`globalfit.tuning.param_importances`)."""
+    """importances : {parameter: normalised importance} (:func:`globalfit.surrogate.tuning.param_importances`)."""
     fig = Figure(figsize=(5, 0.45 * max(len(importances), 2) + 1.2))
     ax = fig.subplots()
     if importances:
@@ -103,3 +106,28 @@ def plot_predicted_vs_true(chi2_true: np.ndarray, chi2_pred: np.ndarray, path: P
     mae = float(np.mean(np.abs(chi2_pred - chi2_true))) if chi2_true.size else float("nan")
     ax.set_title(f"test points in region: MAE = {mae:.3g}")
     return _save(fig, path)
+
+
+def plot_bundle(bundle_dir: Path | str, out_dir: Path | str, *, backend: str = "xgboost") -> list[Path]:
+    """Plots of a saved bundle into ``out_dir``: learning curves of both models, hyperparameter
+    importances (when tuned) and predicted vs true χ² on the test part. Returns the paths."""
+    bundle, out = Path(bundle_dir), Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    sur = Surrogate.load(bundle, backend=backend)
+    meta = json.loads((bundle / "metrics.json").read_text())
+    paths = []
+    for name in ("classifier", "regressor"):
+        curves = pd.read_csv(bundle / f"{name}_curves.csv")
+        best = meta.get(name, {}).get("best_iteration")
+        paths.append(plot_learning_curves(curves, out / f"{name}_curves.png", title=name, best_iteration=best))
+        imp = bundle / "tuning" / f"{name}_importance.json"
+        if imp.exists():
+            paths.append(plot_param_importances(json.loads(imp.read_text()), out / f"{name}_importance.png",
+                                                  title=f"{name} hyperparameters"))
+    split = pd.read_csv(bundle / "split.csv", float_precision="round_trip")
+    test = split[(split["split"] == "test") & (split["in_region"].astype(bool))]
+    theta = test[list(sur.space.names)].to_numpy(dtype=np.float64)
+    paths.append(plot_predicted_vs_true(test["chi2"].to_numpy(), sur.predict_chi2_unmasked(theta),
+                                          out / "predicted_vs_true.png", chi2_best=sur.chi2_best_,
+                                          threshold=sur.threshold))
+    return paths

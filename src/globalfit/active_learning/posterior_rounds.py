@@ -32,7 +32,7 @@ from typing import Mapping
 import numpy as np
 from scipy.spatial import cKDTree
 
-from globalfit.priors import Prior
+from globalfit.inference.priors import Prior
 from globalfit.space import ParameterSpace
 
 
@@ -61,8 +61,8 @@ def propose_posterior_batch(
     ``surrogate`` section; its optuna trial count is capped at ``n_trials``. classifier_weighted :
     the posterior is exp(−χ²/2)·p_in_region, as the workflow's (``inference.classifier_weighted``). Returns (theta_new (batch_size, d), info).
     """
-    from globalfit.sampling import sample_posterior
-    from globalfit.surrogate import train_bundle, train_kwargs_from_config
+    from globalfit.inference.sampler import sample_posterior
+    from globalfit.surrogate.stage import train_bundle, train_kwargs_from_config
 
     t_cpu, t_wall = time.process_time(), time.perf_counter()
     theta = space.check(theta, what="posterior round: evaluated points")

@@ -221,7 +221,7 @@ def tune_regressor(
 ) -> XGBTuner:
     """Tune the Δχ² regressor on the training points with Δχ² < threshold + margin; X as for
     :func:`tune_classifier`."""
-    from globalfit.surrogate import TARGET_TRANSFORMS
+    from globalfit.surrogate.models import TARGET_TRANSFORMS
 
     idx = split.train[split.region_mask(margin)[split.train]]
     y = TARGET_TRANSFORMS[target_transform][0](split.delta[idx])

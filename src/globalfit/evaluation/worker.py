@@ -1,6 +1,6 @@
 """Running an oracle on a batch of points: worker processes, timeouts, failures, the cache.
 
-Each worker is a fresh interpreter (``python -m globalfit.evaluation``) started with
+Each worker is a fresh interpreter (``python -m globalfit.evaluation.worker``) started with
 PYTHONHASHSEED=0, which the ALP oracle needs to be a pure function of θ. It pays the oracle's
 start-up once and then serves points over a pipe. A point that raises, returns a non-finite χ²,
 or exceeds the timeout is recorded with its status; a hung worker is killed and replaced, so one
@@ -26,8 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
+from globalfit.evaluation.cache import EvaluationCache
+from globalfit.evaluation.table import EvaluationTable, point_key
 from globalfit.oracles import OracleSpec
-from globalfit.store import EvaluationCache, EvaluationTable, point_key
 
 log = logging.getLogger(__name__)
 _HEADER = struct.Struct("<Q")
@@ -71,7 +72,7 @@ class Worker:
         src = str(Path(__file__).resolve().parents[1])
         env["PYTHONPATH"] = os.pathsep.join([src, *filter(None, [env.get("PYTHONPATH"), *sys.path])])
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "globalfit.evaluation"],
+            [sys.executable, "-m", "globalfit.evaluation.worker"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,

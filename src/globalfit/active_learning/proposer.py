@@ -1,0 +1,446 @@
+"""TODO docstring (active_learning.py)."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Mapping
+
+import numpy as np
+from scipy.spatial import cKDTree
+from scipy.stats import qmc
+
+from globalfit.active_learning.acquisition import log_expected_improvement
+from globalfit.active_learning.candidates import gaussian_candidates, hull_candidates
+from globalfit.active_learning.gp import STATE_FORMAT, GPModel, _gpflow, _PoolPosterior
+from globalfit.active_learning.target import (
+    TARGET_KIND,
+    delta_schedule,
+    inverse_transform_target,
+    transform_target,
+)
+from globalfit.active_learning.trust_regions import (
+    trust_region_centres,
+    trust_region_shape,
+    update_trust_radius,
+)
+from globalfit.space import ParameterSpace
+
+
+def _kriging_believer(
+    post: _PoolPosterior,
+    y_mean: float,
+    y_std: float,
+    y_best: float,
+    delta: float,
+    q: int,
+    min_distance: float,
+    allowed: np.ndarray,
+    forced: np.ndarray | list = (),
+):
+    """Greedy batch of q pool indices (see module docstring); returns (indices, EI at pick time).
+
+    ``forced``: pool indices taken first, in order, whatever their EI (the trust regions' picks,
+    chosen by their own GPs); they condition the rest of the batch like any other pick.
+    """
+    mean = y_mean + y_std * post.mean  # unchanged by believer fantasies
+    var = post.var.copy()
+    noise = post.model.noise_floor  # noise-free fantasies (module docstring); floor for stability
+    allowed = allowed.copy()
+    factors: list[tuple[np.ndarray, int]] = []
+    picks, eis = [], []
+    tree = cKDTree(post.u)
+    forced = list(forced)
+    for i in range(q):
+        if not allowed.any():
+            raise RuntimeError("active learning: candidate pool exhausted; increase n_candidates")
+        log_ei = log_expected_improvement(mean, y_std * np.sqrt(var), y_best, delta)
+        log_ei = np.where(allowed, log_ei, -np.inf)
+        j = int(forced[i]) if i < len(forced) else int(np.argmax(log_ei))
+        if not np.isfinite(log_ei[j]) and i >= len(forced):  # EI 0 everywhere: the most uncertain point
+            j = int(np.argmax(np.where(allowed, var, -np.inf)))
+        picks.append(j)
+        eis.append(float(np.exp(log_ei[j])))
+        col = post.cov_column(j)
+        for f, _ in factors:
+            col -= f * f[j]
+        f = col / math.sqrt(var[j] + noise)
+        factors.append((f, j))
+        var = np.maximum(var - f**2, 0.0)
+        y_best = max(y_best, float(mean[j]))
+        allowed[tree.query_ball_point(post.u[j], r=min_distance)] = False
+        allowed[j] = False
+    return np.array(picks, dtype=np.int64), np.array(eis)
+
+
+class BatchProposer:
+    """Proposes each round's batch of points to evaluate (see the module docstring for the method).
+
+    Parameters
+    ----------
+    space : the parameter box.
+    batch_size : q, points per round.
+    n_candidates : size of the scored candidate pool per round.
+    hull_fraction : share of the fitted points (the best ones) spanning the hull candidates.
+    hull_share : share of the pool from hulls of the best points.
+    local_share : share of the pool from Gaussians around the d + 1 best points (sd a tenth of the
+        GP length scales); the rest of the pool is a Latin hypercube.
+    delta_start, delta_end : δ at the first and last round, in units of std(y).
+    target_scale, target_cap : the target transform's ``scale`` and ``cap`` (Δχ² units).
+    sparse_above : use the sparse GP when more points than this are fitted.
+    n_inducing : inducing points of the sparse GP.
+    noise_floor : lower bound of the GP likelihood variance (standardised target units).
+    min_distance : unit-cube distance below which a candidate counts as a duplicate.
+    max_iter : L-BFGS-B iterations per optimisation start.
+    random_state : int seed; round r uses SeedSequence([random_state, r]).
+    """
+
+    def __init__(
+        self,
+        space: ParameterSpace,
+        batch_size: int,
+        *,
+        n_candidates: int = 4000,
+        hull_fraction: float = 0.1,
+        hull_share: float = 0.5,
+        local_share: float = 0.25,
+        delta_start: float = 1.0,
+        delta_end: float = 0.01,
+        target_scale: float = 1.0,
+        target_cap: float = 100.0,
+        sparse_above: int = 1500,
+        n_inducing: int = 256,
+        noise_floor: float = 1e-6,
+        min_distance: float = 1e-3,
+        trust_region_share_start: float = 0.5,
+        trust_region_share_end: float = 0.9,
+        trust_region_centres: int = 4,
+        trust_region_delta: float = 2.3,
+        trust_region_separation: float = 0.2,
+        trust_region_radius: float = 0.03,
+        trust_region_radius_min: float = 0.003,
+        trust_region_radius_max: float = 0.2,
+        trust_region_pool: int = 500,
+        trust_region_local_points: int = 64,
+        max_iter: int = 200,
+        random_state: int = 0,
+    ):
+        self.space = space
+        self.batch_size = batch_size
+        self.n_candidates = n_candidates
+        self.hull_fraction = hull_fraction
+        self.hull_share = hull_share
+        self.local_share = local_share
+        self.delta_start = delta_start
+        self.delta_end = delta_end
+        self.target_scale = target_scale
+        self.target_cap = target_cap
+        self.sparse_above = sparse_above
+        self.n_inducing = n_inducing
+        self.noise_floor = noise_floor
+        self.min_distance = min_distance
+        self.trust_region_share_start = trust_region_share_start
+        self.trust_region_share_end = trust_region_share_end
+        self.trust_region_centres = trust_region_centres
+        self.trust_region_delta = trust_region_delta
+        self.trust_region_separation = trust_region_separation
+        self.trust_region_radius = trust_region_radius
+        self.trust_region_radius_min = trust_region_radius_min
+        self.trust_region_radius_max = trust_region_radius_max
+        self.trust_region_pool = trust_region_pool
+        self.trust_region_local_points = trust_region_local_points
+        self.max_iter = max_iter
+        self.random_state = random_state
+        self._validate()
+
+    def _validate(self) -> None:
+        def need(cond, msg):
+            if not cond:
+                raise ValueError(f"active_learning.{msg}")
+
+        need(isinstance(self.space, ParameterSpace), "space: must be a ParameterSpace")
+        need(
+            int(self.batch_size) == self.batch_size and self.batch_size >= 1,
+            f"batch_size: need an integer ≥ 1, got {self.batch_size}",
+        )
+        need(
+            self.n_candidates >= 4 * self.batch_size,
+            f"n_candidates: need ≥ 4 × batch_size = {4 * self.batch_size}, got {self.n_candidates}",
+        )
+        need(0 < self.hull_fraction <= 1, f"hull_fraction: need 0 < value ≤ 1, got {self.hull_fraction}")
+        need(0 <= self.hull_share <= 1, f"hull_share: need 0 ≤ value ≤ 1, got {self.hull_share}")
+        need(0 <= self.local_share <= 1 - self.hull_share,
+             f"local_share: need 0 ≤ value ≤ 1 − hull_share, got {self.local_share}")
+        need(
+            0 <= self.delta_end <= self.delta_start,
+            f"delta_start/delta_end: need 0 ≤ delta_end ≤ delta_start, got {self.delta_start}, {self.delta_end}",
+        )
+        need(self.target_scale > 0 and self.target_cap > 0, "target_scale/target_cap: must be positive")
+        need(self.sparse_above >= 1 and self.n_inducing >= 2, "sparse_above/n_inducing: must be ≥ 1 and ≥ 2")
+        need(self.noise_floor > 0, f"noise_floor: must be positive, got {self.noise_floor}")
+        need(self.min_distance >= 0, f"min_distance: must be ≥ 0, got {self.min_distance}")
+        for key in ("trust_region_share_start", "trust_region_share_end"):
+            need(0 <= getattr(self, key) <= 1, f"{key}: need 0 ≤ value ≤ 1, got {getattr(self, key)}")
+        need(int(self.trust_region_centres) == self.trust_region_centres and self.trust_region_centres >= 1,
+             f"trust_region_centres: need an integer ≥ 1, got {self.trust_region_centres}")
+        need(self.trust_region_delta > 0 and self.trust_region_separation >= 0,
+             "trust_region_delta/trust_region_separation: must be positive / ≥ 0")
+        need(0 < self.trust_region_radius_min <= self.trust_region_radius <= self.trust_region_radius_max,
+             "trust_region_radius: need 0 < trust_region_radius_min ≤ trust_region_radius ≤ trust_region_radius_max, "
+             f"got {self.trust_region_radius_min}, {self.trust_region_radius}, {self.trust_region_radius_max}")
+        need(int(self.trust_region_pool) == self.trust_region_pool and self.trust_region_pool >= self.batch_size,
+             f"trust_region_pool: need an integer ≥ batch_size = {self.batch_size}, got {self.trust_region_pool}")
+        need(int(self.trust_region_local_points) == self.trust_region_local_points
+             and self.trust_region_local_points >= self.space.dim + 2,
+             f"trust_region_local_points: need an integer ≥ d + 2 = {self.space.dim + 2}, got {self.trust_region_local_points}")
+        need(
+            isinstance(self.random_state, (int, np.integer)) and self.random_state >= 0,
+            f"random_state: need an integer ≥ 0, got {self.random_state!r}",
+        )
+
+    def _trust_region_share(self, round_index: int, n_rounds: int) -> float:
+        """Share of the batch picked inside trust regions: linear from the first to the last round."""
+        t = round_index / (n_rounds - 1) if n_rounds > 1 else 1.0
+        return float(self.trust_region_share_start + (self.trust_region_share_end - self.trust_region_share_start) * t)
+
+    def _trust_regions(self, u_fit, theta_fit, chi2_fit, lengthscales, round_index, n_rounds, state, rng) -> list[dict]:
+        """This round's trust regions: centre, radius (adapted from the previous round's picks),
+        hit rate of those picks, pick quota and candidate pool (see the module docstring)."""
+        q_tr = int(round(self._trust_region_share(round_index, n_rounds) * self.batch_size))
+        if q_tr == 0:
+            return []
+        chi2_ref = float(chi2_fit.min())
+        known = {tuple(row): c for row, c in zip(theta_fit.tolist(), chi2_fit)}
+        previous = []
+        for region in (state or {}).get("trust_regions", []):
+            picks = region["picks"]
+            # a failed pick is not among the fitted points: a miss
+            hits = sum(known.get(tuple(p), np.inf) - chi2_ref < self.trust_region_delta for p in picks)
+            rate = hits / len(picks) if picks else None
+            radius = region["radius"] if not picks else update_trust_radius(
+                region["radius"], rate, radius_min=self.trust_region_radius_min, radius_max=self.trust_region_radius_max
+            )
+            previous.append((self.space.to_unit(np.asarray(region["centre"])[None])[0], radius, rate))
+        centres = trust_region_centres(
+            u_fit, chi2_fit, max_centres=self.trust_region_centres, within=self.trust_region_delta,
+            separation=self.trust_region_separation,
+        )
+        shape = trust_region_shape(lengthscales)
+        regions = []
+        for k, i in enumerate(centres):
+            radius, rate = self.trust_region_radius, None
+            if previous:  # inherit from the nearest previous region, if it is the same basin
+                dist = [np.linalg.norm(u_fit[i] - c) for c, _, _ in previous]
+                j = int(np.argmin(dist))
+                if dist[j] < max(self.trust_region_separation, 1e-12):
+                    _, radius, rate = previous[j]
+            regions.append(
+                {
+                    "centre": [float(v) for v in theta_fit[i]],
+                    "chi2": float(chi2_fit[i]),
+                    "radius": float(radius),
+                    "previous_hit_rate": rate,
+                    "quota": q_tr // len(centres) + (k < q_tr % len(centres)),
+                    "shape": [float(v) for v in shape],
+                    "pool": gaussian_candidates(u_fit[i][None], self.trust_region_pool, radius * shape, rng),
+                }
+            )
+        return regions
+
+    def _trust_region_picks(self, region, u_fit, y, tree_all, taken, delta_rel, rng):
+        """A trust region's ``quota`` picks (unit cube) and their EI, from a GP of its own.
+
+        The global GP's length scales (0.1–0.8 of the box on the ALP model) are far longer than the
+        valleys it should resolve, and its fitted noise absorbs the cliffs; as in TuRBO, each
+        region fits a GP to its ``trust_region_local_points`` nearest fitted points (distance
+        scaled like the region) and scores its Gaussian candidates by EI + kriging believer.
+        """
+        pool = region.pop("pool")
+        d = u_fit.shape[1]
+        if region["quota"] == 0:
+            return np.zeros((0, d)), []
+        centre = self.space.to_unit(np.asarray(region["centre"])[None])[0]
+        shape = np.asarray(region["shape"])
+        near = np.argsort(np.linalg.norm((u_fit - centre) / shape, axis=1), kind="stable")[: self.trust_region_local_points]
+        start = {"format": STATE_FORMAT, "lengthscales": list(np.minimum(3 * region["radius"] * shape, 1.0)),
+                 "kernel_variance": 1.0, "noise_variance": 0.01}
+        local = GPModel(noise_floor=self.noise_floor, warm_start=start, max_iter=self.max_iter,
+                        random_state=rng).fit(u_fit[near], y[near])
+        region["lengthscales_unit"] = [float(v) for v in local.lengthscales_]
+        allowed = tree_all.query(pool, k=1)[0] > self.min_distance
+        if len(taken):
+            allowed &= cKDTree(taken).query(pool, k=1)[0] > self.min_distance
+        post = _PoolPosterior(local, pool)
+        idx, ei = _kriging_believer(
+            post, local.y_mean_, local.y_std_, float(local.predict(u_fit[near])[0].max()),
+            delta_rel * float(np.std(y[near])), min(region["quota"], int(allowed.sum())), self.min_distance, allowed,
+        )
+        return pool[idx], [float(v) for v in ei]
+
+    def propose(
+        self,
+        theta: np.ndarray,
+        chi2: np.ndarray,
+        ok: np.ndarray | None = None,
+        *,
+        round_index: int,
+        n_rounds: int,
+        state: Mapping | None = None,
+    ) -> tuple[np.ndarray, dict, dict]:
+        """Fit the GP to the evaluated points and propose the next batch.
+
+        theta : (n, d) evaluated points (failed ones included, inside the box); chi2 : (n,) their
+        χ² (anything for failed points); ok : (n,) bool, False for failed points (default: all
+        True); points with non-finite χ² are excluded from the fit as well. round_index in
+        [0, n_rounds); state : the previous round's returned state, or None.
+
+        Returns (theta_new (batch_size, d), info, state): ``info`` is a JSON-serialisable dict of
+        diagnostics (δ, hyperparameters, per-point predictions ``pred_mean``, ``pred_sd``,
+        ``pred_chi2``, CPU seconds, ...; see :func:`diagnostics_row`), ``state`` the GP
+        hyperparameters to pass to the next round.
+        """
+        t_import = time.process_time()
+        _gpflow()  # a fresh process pays seconds here; reported apart from fit and proposal
+        cpu_import = time.process_time() - t_import
+        t_cpu, t_wall = time.process_time(), time.perf_counter()
+        space, d = self.space, self.space.dim
+        theta = space.check(theta, what="active learning: evaluated points")
+        n = len(theta)
+        chi2 = np.asarray(chi2, dtype=np.float64).reshape(-1)
+        ok = np.ones(n, dtype=bool) if ok is None else np.asarray(ok)
+        if chi2.shape != (n,) or ok.shape != (n,):
+            raise ValueError(f"active learning: chi2 and ok must have shape ({n},), got {chi2.shape} and {ok.shape}")
+        if ok.dtype != bool:
+            raise ValueError(f"active learning: ok must be a boolean mask, got dtype {ok.dtype}")
+        if not (0 <= round_index < n_rounds):
+            raise ValueError(f"active learning: need 0 ≤ round_index < n_rounds, got {round_index}, {n_rounds}")
+        fit = ok & np.isfinite(chi2)
+        n_fit = int(fit.sum())
+        if n_fit < d + 2:
+            raise ValueError(f"active learning: {n_fit} successfully evaluated points, need at least d + 2 = {d + 2}")
+
+        ss_cand, ss_hull, ss_gp, ss_local, ss_tr = np.random.SeedSequence(
+            [int(self.random_state), int(round_index)]
+        ).spawn(5)
+        u_all = space.to_unit(theta)
+        u_fit, chi2_fit = u_all[fit], chi2[fit]
+        chi2_ref = float(chi2_fit.min())
+        y = transform_target(chi2_fit, chi2_ref, scale=self.target_scale, cap=self.target_cap)
+
+        sparse = n_fit > self.sparse_above
+        model = GPModel(
+            sparse=sparse,
+            n_inducing=self.n_inducing,
+            noise_floor=self.noise_floor,
+            warm_start=state,
+            max_iter=self.max_iter,
+            random_state=np.random.default_rng(ss_gp),
+        ).fit(u_fit, y)
+        cpu_fit = time.process_time() - t_cpu
+
+        n_hull = int(round(self.n_candidates * self.hull_share))
+        n_local = int(round(self.n_candidates * self.local_share))
+        n_lhs = self.n_candidates - n_hull - n_local
+        n_best = min(n_fit, max(d + 1, math.ceil(self.hull_fraction * n_fit)))
+        best = np.argsort(chi2_fit, kind="stable")[:n_best]
+        pool = np.vstack(
+            [
+                qmc.LatinHypercube(d=d, rng=np.random.default_rng(ss_cand)).random(n_lhs),
+                hull_candidates(u_fit[best], n_hull, np.random.default_rng(ss_hull)),
+                gaussian_candidates(u_fit[best[: d + 1]], n_local, 0.1 * np.minimum(model.lengthscales_, 1.0),
+                                    np.random.default_rng(ss_local)),
+            ]
+        )
+        n_global = len(pool)
+        from_hull = (np.arange(n_global) >= n_lhs) & (np.arange(n_global) < n_lhs + n_hull)
+        delta_rel = delta_schedule(round_index, n_rounds, self.delta_start, self.delta_end)
+        tree_all = cKDTree(u_all)
+        rng_tr = np.random.default_rng(ss_tr)
+        regions = self._trust_regions(u_fit, theta[fit], chi2_fit, model.lengthscales_, round_index, n_rounds, state, rng_tr)
+        tr_u, tr_ei, tr_owner = [np.zeros((0, d))], [], []
+        for k, region in enumerate(regions):
+            u_k, ei_k = self._trust_region_picks(region, u_fit, y, tree_all, np.vstack(tr_u), delta_rel, rng_tr)
+            tr_u.append(u_k)
+            tr_ei.extend(ei_k)
+            tr_owner.extend([k] * len(u_k))
+        pool = np.vstack([pool] + tr_u)
+        region_of = np.concatenate([np.full(n_global, -1), np.asarray(tr_owner, dtype=np.int64)])
+        from_hull = np.pad(from_hull, (0, len(pool) - n_global))
+        dist, _ = tree_all.query(pool, k=1)
+        allowed = dist > self.min_distance
+
+        post = _PoolPosterior(model, pool)
+        # plug-in incumbent: with fitted noise, max(y) can lie above the GP mean everywhere
+        y_best = float(model.predict(u_fit)[0].max())
+        delta = delta_rel * float(np.std(y))
+        # the trust regions' picks come first and condition the global picks (kriging believer)
+        idx, ei = _kriging_believer(
+            post, model.y_mean_, model.y_std_, y_best, delta, self.batch_size, self.min_distance, allowed,
+            forced=np.arange(n_global, len(pool)),
+        )
+        ei[: len(tr_ei)] = tr_ei  # a trust-region pick's EI is its own GP's
+
+        u_new = pool[idx]
+        theta_new = np.clip(space.from_unit(u_new), space.lower, space.upper)  # rounding only
+        mean = model.y_mean_ + model.y_std_ * post.mean[idx]
+        sd = model.y_std_ * np.sqrt(post.var[idx])
+
+        def chi2_of(v):
+            return inverse_transform_target(v, chi2_ref, scale=self.target_scale)
+
+        cpu_total = time.process_time() - t_cpu
+        for k, region in enumerate(regions):
+            region["picks"] = [[float(v) for v in row] for row in theta_new[region_of[idx] == k]]
+        new_state = {
+            **model.get_state(),
+            "round_index": int(round_index),
+            "trust_regions": [{key: r[key] for key in ("centre", "radius", "picks")} for r in regions],
+        }
+        info = {
+            "round_index": int(round_index),
+            "n_rounds": int(n_rounds),
+            "random_state": int(self.random_state),
+            "n_points": n,
+            "n_fit": n_fit,
+            "n_excluded": n - n_fit,
+            "target": {
+                "kind": TARGET_KIND,
+                "chi2_ref": chi2_ref,
+                "scale": float(self.target_scale),
+                "cap": float(self.target_cap),
+            },
+            "y_best": y_best,
+            "y_std": float(np.std(y)),
+            "delta_relative": delta_rel,
+            "delta": delta,
+            "sparse": bool(sparse),
+            "n_inducing": 0 if model.Z_ is None else int(len(model.Z_)),
+            "gp": {
+                "lengthscales_unit": [float(v) for v in model.lengthscales_],
+                "lengthscales": [float(v) for v in model.lengthscales_ * space.width],
+                "kernel_variance": float(model.kernel_variance_std_ * model.y_std_**2),
+                "noise_variance": float(model.noise_variance_std_ * model.y_std_**2),
+                "objective": float(model.objective_),
+                "n_iter": int(model.n_iter_),
+                "start": model.start_,
+            },
+            "n_best": int(n_best),
+            "n_candidates": int(allowed.sum()),
+            "n_candidates_hull": int((allowed & from_hull).sum()),
+            "from_hull": [bool(v) for v in from_hull[idx]],
+            "trust_region_share": self._trust_region_share(round_index, n_rounds),
+            "trust_regions": [{k: v for k, v in r.items() if k != "picks"} | {"n_picks": len(r["picks"])} for r in regions],
+            "from_trust_region": [int(v) for v in region_of[idx]],
+            "ei": [float(v) for v in ei],
+            "pred_mean": [float(v) for v in mean],
+            "pred_sd": [float(v) for v in sd],
+            "pred_chi2": [float(v) for v in chi2_of(mean)],
+            "pred_chi2_low": [float(v) for v in chi2_of(mean + sd)],
+            "pred_chi2_high": [float(v) for v in chi2_of(mean - sd)],
+            "cpu_seconds_fit": float(cpu_fit),
+            "cpu_seconds_propose": float(cpu_total - cpu_fit),
+            "cpu_seconds": float(cpu_total),
+            "cpu_seconds_import": float(cpu_import),
+            "wall_seconds": float(time.perf_counter() - t_wall),
+        }
+        return theta_new, info, new_state

@@ -1,0 +1,42 @@
+"""TODO docstring (active_learning.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+TARGET_KIND = "-log10(1 + min(chi2 - chi2_ref, cap) / scale)"
+
+
+DEFAULT_START = {"lengthscale": 0.3, "kernel_variance": 1.0, "noise_variance": 1e-2}
+
+
+def transform_target(chi2, chi2_ref: float, *, scale: float = 1.0, cap: float = 100.0) -> np.ndarray:
+    """χ² (n,) -> maximised GP target y (n,) = -sign(Δ) log10(1 + |Δ| / scale), Δ = min(χ² - χ²_ref, cap).
+
+    ``chi2_ref`` is normally the smallest χ² of the fitted points (then max y = 0); χ² below the
+    reference (a new batch's better points) gives y > 0. ``cap`` (Δχ² units) flattens the wall.
+    """
+    chi2 = np.asarray(chi2, dtype=np.float64)
+    if not (scale > 0 and cap > 0):
+        raise ValueError(f"target transform: scale and cap must be positive, got {scale}, {cap}")
+    if not np.all(np.isfinite(chi2)):
+        raise ValueError("transform_target: chi2 must be finite (exclude failed points first)")
+    dchi2 = np.minimum(chi2 - chi2_ref, cap)
+    return -np.sign(dchi2) * np.log10(1.0 + np.abs(dchi2) / scale)
+
+
+def inverse_transform_target(y, chi2_ref: float, *, scale: float = 1.0) -> np.ndarray:
+    """y (n,) -> χ² (n,), the inverse of :func:`transform_target` (below the cap)."""
+    y = np.asarray(y, dtype=np.float64)
+    return chi2_ref - np.sign(y) * scale * (10.0 ** np.abs(y) - 1.0)
+
+
+def delta_schedule(round_index: int, n_rounds: int, start: float = 1.0, end: float = 0.01) -> float:
+    """δ_rel for a round (multiply by std(y)): geometric from ``start`` (round 0) to ``end`` (last
+    round), linear if ``end`` is 0."""
+    if not (0 <= end <= start):
+        raise ValueError(f"delta schedule: need 0 <= delta_end <= delta_start, got {start}, {end}")
+    t = round_index / (n_rounds - 1) if n_rounds > 1 else 0.0
+    if end == 0 or start == 0:
+        return float(start + (end - start) * t)
+    return float(start * (end / start) ** t)

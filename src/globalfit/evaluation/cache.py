@@ -1,0 +1,78 @@
+"""TODO docstring (store.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+
+
+class _atomic:
+    """Context manager yielding a temporary path that is renamed onto ``path`` on success."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def __enter__(self) -> str:
+        fd, self.tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+        os.close(fd)
+        return self.tmp
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            os.replace(self.tmp, self.path)
+        elif os.path.exists(self.tmp):
+            os.unlink(self.tmp)
+        return False
+
+
+class EvaluationCache:
+    """Content-addressed store of oracle results: one small JSON file per (oracle, point).
+
+    ``root/<oracle hash>/identity.json`` says what the oracle was; ``points/<k[:2]>/<k>.json``
+    holds one result. Each record is written atomically as soon as its point finishes, so parallel
+    chunk jobs never share a file, a killed job loses at most the point in flight, and any later
+    chunking, round or stage finds earlier results by key.
+    """
+
+    def __init__(self, root: Path | str, oracle_hash: str, identity: Mapping | None = None):
+        self.dir = Path(root) / oracle_hash
+        (self.dir / "points").mkdir(parents=True, exist_ok=True)
+        ident = self.dir / "identity.json"
+        if identity is not None and not ident.exists():
+            with _atomic(ident) as tmp, open(tmp, "w") as f:
+                json.dump(identity, f, indent=1, sort_keys=True, default=str)
+
+    def _path(self, key: str) -> Path:
+        return self.dir / "points" / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> dict | None:
+        p = self._path(key)
+        if not p.exists():
+            return None
+        try:
+            with open(p) as f:
+                rec = json.load(f)
+        except (OSError, json.JSONDecodeError):
+            return None  # unreadable record: the point is evaluated again
+        if rec.get("key") != key:
+            return None
+        rec["theta"] = np.frombuffer(bytes.fromhex(rec["theta_hex"]), dtype="<f8").copy()
+        return rec
+
+    def put(self, key: str, record: Mapping) -> None:
+        p = self._path(key)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        rec = dict(record)
+        theta = np.asarray(rec.pop("theta"), dtype="<f8")
+        rec.pop("cached", None)
+        out = {"key": key, "theta_hex": theta.tobytes().hex(), "theta": theta.tolist(), **rec}
+        with _atomic(p) as tmp, open(tmp, "w") as f:
+            json.dump(out, f, default=float)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in (self.dir / "points").rglob("*.json"))

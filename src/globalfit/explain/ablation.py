@@ -1,0 +1,209 @@
+"""TODO docstring (explain.py)."""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+from scipy import stats
+
+log = logging.getLogger(__name__)
+
+
+# Ablation verdict thresholds (documented in run_ablation).
+MAE_REL_TOL = 0.10
+
+
+MAE_ABS_TOL = 0.05
+
+
+QUANTILE_SHIFT_TOL = 0.2
+
+
+KS_TOL = 0.10
+
+
+JUDGED_QUANTILES = (0.16, 0.5, 0.84)
+
+
+REPORTED_QUANTILES = (0.025, 0.16, 0.5, 0.84, 0.975)
+
+
+def least_important(importance: Mapping[str, float]) -> str:
+    """The parameter with the smallest mean |SHAP| (ties: the last in order)."""
+    if not importance:
+        raise ValueError("least_important: empty importance mapping")
+    items = list(importance.items())
+    bad = [k for k, v in items if not np.isfinite(v)]
+    if bad:
+        raise ValueError(f"least_important: non-finite importance for {bad}")
+    vmin = min(v for _, v in items)
+    return [k for k, v in items if v == vmin][-1]
+
+
+@dataclass
+class AblationResult:
+    """Full vs reduced surrogate (one parameter dropped).
+
+    samples_full, samples_reduced : (n, d−1) posterior samples of the remaining parameters.
+    ks : {parameter: two-sample KS distance D}; quantile_shift : {parameter: max over
+    JUDGED_QUANTILES of |q_reduced − q_full| / sd_full}.
+    """
+
+    dropped: str
+    remaining: tuple[str, ...]
+    importance: dict
+    mae_full: float
+    mae_reduced: float
+    quantiles_full: dict
+    quantiles_reduced: dict
+    quantile_shift: dict
+    ks: dict
+    can_drop: bool
+    verdict: str
+    thresholds: dict
+    samples_full: np.ndarray = field(repr=False)
+    samples_reduced: np.ndarray = field(repr=False)
+
+    def as_dict(self) -> dict:
+        return {
+            "dropped": self.dropped,
+            "remaining": list(self.remaining),
+            "importance_dropped": float(self.importance[self.dropped]),
+            "importance_share_dropped": float(self.importance[self.dropped] / max(sum(self.importance.values()), 1e-300)),
+            "mae_full": float(self.mae_full),
+            "mae_reduced": float(self.mae_reduced),
+            "ks": {k: float(v) for k, v in self.ks.items()},
+            "quantile_shift_sd": {k: float(v) for k, v in self.quantile_shift.items()},
+            "quantiles_full": self.quantiles_full,
+            "quantiles_reduced": self.quantiles_reduced,
+            "n_samples_full": int(self.samples_full.shape[0]),
+            "n_samples_reduced": int(self.samples_reduced.shape[0]),
+            "can_drop": bool(self.can_drop),
+            "verdict": self.verdict,
+            "thresholds": dict(self.thresholds),
+        }
+
+
+def _quantiles(x: np.ndarray) -> dict:
+    qs = np.quantile(x, REPORTED_QUANTILES)
+    return {f"q{100 * q:g}": float(v) for q, v in zip(REPORTED_QUANTILES, qs)}
+
+
+FitFn = Callable[[Sequence[int]], tuple[object, float]]
+
+
+SampleFn = Callable[[object, Sequence[int]], np.ndarray]
+
+
+def run_ablation(
+    importance: Mapping[str, float],
+    names: Sequence[str],
+    *,
+    fit: FitFn,
+    sample: SampleFn,
+    drop: str | None = None,
+    full: tuple[object, float] | None = None,
+    full_samples: np.ndarray | None = None,
+    mae_rel_tol: float = MAE_REL_TOL,
+    mae_abs_tol: float = MAE_ABS_TOL,
+    quantile_shift_tol: float = QUANTILE_SHIFT_TOL,
+    ks_tol: float = KS_TOL,
+) -> AblationResult:
+    """Drop the least important parameter, retrain and resample, and judge whether it matters.
+
+    importance : {parameter: mean |SHAP| over all in-region points} (e.g. ``result.table()[ALL]``).
+    names : (d,) all parameters in column order.
+    fit(columns) -> (model, test MAE): trains a surrogate on the given column indices with the
+        full model's hyperparameters and split (e.g. :func:`surrogate_fitter`).
+    sample(model, columns) -> (n, len(columns)) posterior samples (e.g. :func:`emcee_sampler`).
+    drop : parameter to drop (default: :func:`least_important`).
+    full : (model, MAE) of the full model if already trained with ``fit``'s settings (else trained
+        here); full_samples : (n, d) its posterior samples (else sampled here).
+
+    Verdict: the parameter can be dropped iff ALL of
+      * MAE_reduced ≤ MAE_full + max(mae_rel_tol · MAE_full, mae_abs_tol)   (defaults 10 %, 0.05 χ²),
+      * for every remaining parameter, every quantile in JUDGED_QUANTILES (16/50/84 %) moves by at
+        most quantile_shift_tol (0.2) posterior standard deviations of the full model; the 2.5 and
+        97.5 % quantiles are reported but not judged (their Monte Carlo error is about twice as
+        large),
+      * every two-sample KS distance D (scipy.stats.ks_2samp) is ≤ ks_tol (0.1). D, not the p-value,
+        is judged: MCMC samples are autocorrelated, so p-values would be far too small.
+    Sampling noise counts against the verdict: chains need ESS ≳ 1000 per parameter (the median's
+    Monte Carlo error is then ≈ 0.04 sd, D between two independent samples ≈ 0.04).
+    """
+    names = tuple(names)
+    missing = [n for n in names if n not in importance]
+    if missing:
+        raise ValueError(f"run_ablation: no importance for parameter(s) {missing}")
+    imp = {n: float(importance[n]) for n in names}
+    dropped = least_important(imp) if drop is None else drop
+    if dropped not in names:
+        raise ValueError(f"run_ablation: cannot drop {dropped!r}, not one of {list(names)}")
+    if len(names) < 2:
+        raise ValueError("run_ablation: need at least two parameters")
+    j_drop = names.index(dropped)
+    all_cols = list(range(len(names)))
+    cols = [j for j in all_cols if j != j_drop]
+    remaining = tuple(names[j] for j in cols)
+
+    model_full, mae_full = full if full is not None else fit(all_cols)
+    log.info("ablation: dropping %s; full model test MAE %.4g", dropped, mae_full)
+    model_red, mae_red = fit(cols)
+    log.info("ablation: reduced model test MAE %.4g", mae_red)
+    s_full = np.asarray(full_samples if full_samples is not None else sample(model_full, all_cols), dtype=np.float64)
+    if s_full.ndim != 2 or s_full.shape[1] != len(names):
+        raise ValueError(f"full posterior samples must be (n, {len(names)}), got {s_full.shape}")
+    s_full = s_full[:, cols]
+    s_red = np.asarray(sample(model_red, cols), dtype=np.float64)
+    if s_red.ndim != 2 or s_red.shape[1] != len(cols):
+        raise ValueError(f"reduced posterior samples must be (n, {len(cols)}), got {s_red.shape}")
+    for what, s in (("full", s_full), ("reduced", s_red)):
+        if s.shape[0] < 2 or not np.all(np.isfinite(s)):
+            raise ValueError(f"{what} posterior samples: need >= 2 finite rows, got {s.shape[0]}")
+
+    ks, shift, qf, qr = {}, {}, {}, {}
+    for k, n in enumerate(remaining):
+        a, b = s_full[:, k], s_red[:, k]
+        ks[n] = float(stats.ks_2samp(a, b).statistic)
+        sd = float(np.std(a))
+        qa, qb = np.quantile(a, JUDGED_QUANTILES), np.quantile(b, JUDGED_QUANTILES)
+        shift[n] = float(np.max(np.abs(qb - qa)) / sd) if sd > 0 else (0.0 if np.allclose(qa, qb) else math.inf)
+        qf[n], qr[n] = _quantiles(a), _quantiles(b)
+
+    mae_limit = mae_full + max(mae_rel_tol * mae_full, mae_abs_tol)
+    ok_mae = mae_red <= mae_limit
+    worst_shift = max(shift, key=shift.get)
+    worst_ks = max(ks, key=ks.get)
+    ok_q = shift[worst_shift] <= quantile_shift_tol
+    ok_ks = ks[worst_ks] <= ks_tol
+    can_drop = bool(ok_mae and ok_q and ok_ks)
+    share = imp[dropped] / max(sum(imp.values()), 1e-300)
+    change = (mae_red - mae_full) / mae_full if mae_full > 0 else math.inf
+    rank = sorted(imp, key=imp.get, reverse=True).index(dropped) + 1
+    which = "the least important parameter" if rank == len(names) else f"importance rank {rank} of {len(names)}"
+    head = (f"Dropping {dropped} ({which}, mean |SHAP| {imp[dropped]:.3g} = "
+            f"{100 * share:.1f} % of the total) changes the test MAE from {mae_full:.3g} to {mae_red:.3g} "
+            f"({100 * change:+.0f} %) and moves no posterior quantile (16/50/84 %) of the remaining parameters by "
+            f"more than {shift[worst_shift]:.3g} posterior sd ({worst_shift}); the largest KS distance is "
+            f"{ks[worst_ks]:.3f} ({worst_ks}).")
+    crit = (f"criteria: MAE at most {mae_limit:.3g} (+{100 * mae_rel_tol:.0f} % or +{mae_abs_tol:g}), "
+            f"quantile shifts <= {quantile_shift_tol:g} sd, KS distance <= {ks_tol:g}")
+    if can_drop:
+        verdict = f"{head} {dropped} can be dropped ({crit})."
+    else:
+        fails = []
+        if not ok_mae:
+            fails.append(f"the MAE rises above {mae_limit:.3g}")
+        if not ok_q:
+            fails.append(f"{worst_shift}'s quantiles move by {shift[worst_shift]:.3g} sd > {quantile_shift_tol:g}")
+        if not ok_ks:
+            fails.append(f"{worst_ks}'s KS distance {ks[worst_ks]:.3f} > {ks_tol:g}")
+        verdict = f"{head} {dropped} should be kept: " + "; ".join(fails) + f" ({crit})."
+    thresholds = {"mae_rel_tol": mae_rel_tol, "mae_abs_tol": mae_abs_tol, "quantile_shift_tol_sd": quantile_shift_tol,
+                  "ks_tol": ks_tol, "judged_quantiles": list(JUDGED_QUANTILES)}
+    return AblationResult(dropped, remaining, imp, float(mae_full), float(mae_red), qf, qr, shift, ks, can_drop,
+                          verdict, thresholds, s_full, s_red)

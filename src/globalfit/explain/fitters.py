@@ -1,0 +1,126 @@
+"""TODO docstring (explain.py)."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from globalfit.explain.ablation import FitFn, SampleFn
+
+
+def surrogate_settings(surrogate) -> dict:
+    """The constructor settings of a fitted or loaded Surrogate (hyperparameters, split, seed), to
+    train a reduced surrogate exactly like the full one."""
+    keys = ("threshold", "recall_target", "calibration_folds", "calibration_repeats", "regressor_margin", "fractions",
+            "target_transform", "regressor_objective", "regressor_eval_metric", "classifier_params", "regressor_params",
+            "n_estimators", "early_stopping_rounds", "wall_chi2", "features", "seed", "nthread")
+    return {k: getattr(surrogate, k) for k in keys}
+
+
+def surrogate_fitter(
+    theta: np.ndarray,
+    chi2: np.ndarray,
+    space,
+    *,
+    ok: np.ndarray | None = None,
+    **settings,
+) -> FitFn:
+    """fit(columns) -> (Surrogate, test MAE) training ``Surrogate(subspace, **settings)`` on
+    theta[:, columns] (theta (N, d), chi2 (N,), ok (N,)).
+
+    settings : Surrogate keyword arguments (e.g. ``surrogate_settings(full)``: tuned classifier /
+    regressor params, seed, fractions ...). The split depends only on (χ², fractions, seed), so
+    every column subset is tested on the same points. MAE = ``metrics_['test']['mae_in_region']``.
+    Derived features that use a dropped parameter are dropped with it.
+    """
+    from globalfit.features import FeatureMap
+    from globalfit.space import ParameterSpace
+    from globalfit.surrogate.model import Surrogate
+
+    theta = np.asarray(theta, dtype=np.float64)
+    if theta.ndim != 2 or theta.shape[1] != space.dim:
+        raise ValueError(f"theta must be (N, {space.dim}), got {theta.shape}")
+
+    def fit(columns: Sequence[int]):
+        cols = list(columns)
+        sub = ParameterSpace(tuple(space.names[j] for j in cols), space.lower[cols], space.upper[cols])
+        features = FeatureMap(space.names, settings.get("features", ())).restricted_to(sub.names)
+        sur = Surrogate(sub, **{**settings, "features": features}).fit(theta[:, cols], chi2, ok)
+        return sur, float(sur.metrics_["test"]["mae_in_region"])
+
+    return fit
+
+
+def retuning_fitter(
+    theta: np.ndarray,
+    chi2: np.ndarray,
+    space,
+    workdir: Path | str,
+    *,
+    ok: np.ndarray | None = None,
+    **train_kwargs,
+) -> FitFn:
+    """fit(columns) -> (Surrogate, test MAE) like :func:`surrogate_fitter`, but tuned again with
+    :func:`globalfit.surrogate.train_bundle` and the same optuna budget (``train_kwargs``: n_trials,
+    n_folds, seed, Surrogate settings ...), so a reduced model gets the chance the full one had.
+    Bundles and resumable studies go to ``workdir/<columns>/``. Derived features that use a
+    dropped parameter are dropped with it."""
+    from globalfit.features import FeatureMap
+    from globalfit.space import ParameterSpace
+    from globalfit.surrogate.stage import train_bundle
+
+    theta = np.asarray(theta, dtype=np.float64)
+
+    def fit(columns: Sequence[int]):
+        cols = list(columns)
+        sub = ParameterSpace(tuple(space.names[j] for j in cols), space.lower[cols], space.upper[cols])
+        where = Path(workdir) / "-".join(sub.names)
+        features = FeatureMap(space.names, train_kwargs.get("features", ())).restricted_to(sub.names)
+        sur = train_bundle(theta[:, cols], chi2, sub, where / "bundle", ok=ok, compile=False,
+                           study_dir=where / "studies", **{**train_kwargs, "features": features})
+        return sur, float(sur.metrics_["test"]["mae_in_region"])
+
+    return fit
+
+
+def emcee_sampler(
+    prior,
+    starts: np.ndarray,
+    *,
+    n_walkers: int = 32,
+    n_steps: int = 2000,
+    seed: int = 0,
+    classifier_weighted: bool = False,
+    **kwargs,
+) -> SampleFn:
+    """sample(surrogate, columns) -> (n, len(columns)) posterior samples with
+    :func:`globalfit.inference.sample_posterior` on ``surrogate.predict_chi2`` and the prior
+    restricted to the columns. prior : :class:`globalfit.inference.Prior` over all d parameters;
+    starts : (m, d) start points (e.g. the lowest-χ² dataset points), projected on the columns.
+    Same seed for every call, so full and reduced chains share their random numbers.
+    classifier_weighted : sample exp(−χ²/2)·p_in_region, as the workflow's posterior may
+    (:meth:`globalfit.surrogate.Surrogate.predict_chi2`).
+    kwargs : further :func:`globalfit.inference.run_emcee` arguments (moves, ball_scale, ...)."""
+    from globalfit.inference.priors import Prior
+    from globalfit.inference.sampler import sample_posterior
+    from globalfit.space import ParameterSpace
+
+    starts = np.atleast_2d(np.asarray(starts, dtype=np.float64))
+    space = prior.space
+    if starts.shape[1] != space.dim:
+        raise ValueError(f"starts must be (m, {space.dim}), got {starts.shape}")
+    kwargs.setdefault("progress_every", 0)
+
+    def sample(model, columns: Sequence[int]) -> np.ndarray:
+        cols = list(columns)
+        sub = ParameterSpace(tuple(space.names[j] for j in cols), space.lower[cols], space.upper[cols])
+        sub_prior = Prior(sub, tuple(prior.parameters[j] for j in cols))
+        chi2 = partial(model.predict_chi2, classifier_weighted=classifier_weighted)
+        res = sample_posterior(chi2, sub_prior, starts[:, cols], n_walkers=n_walkers,
+                               n_steps=n_steps, seed=seed, **kwargs)
+        return res.samples
+
+    return sample

@@ -1,0 +1,68 @@
+"""TODO docstring (explain.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from globalfit.explain.bands import DEFAULT_BAND_EDGES, _check_delta, _check_points
+from globalfit.explain.interactions import InteractionResult, pairwise_interactions
+from globalfit.explain.shapley import ShapResult, explain_points
+
+
+@dataclass
+class SurrogateExplanation:
+    """Everything the explain stage reports: SHAP of the regressor and of the classifier's
+    margin at the in-region points, SHAP of the regressor at the best fit, pair interactions."""
+
+    regressor: ShapResult
+    classifier: ShapResult | None
+    best_fit: ShapResult
+    interactions: InteractionResult
+
+
+def explain_surrogate(
+    surrogate,
+    theta: np.ndarray,
+    delta: np.ndarray,
+    *,
+    theta_best: np.ndarray | None = None,
+    edges: Sequence[float] = DEFAULT_BAND_EDGES,
+    n_interaction_points: int = 256,
+    classifier: bool = True,
+    seed: int = 0,
+    nthread: int = 1,
+    backend: str = "shap",
+) -> SurrogateExplanation:
+    """Explain a fitted or loaded :class:`~globalfit.surrogate.Surrogate` at the in-region
+    points theta (n, d) with true delta (n,) (e.g. :func:`points_from_bundle`).
+
+    Uses ``surrogate.regressor_booster_``, ``surrogate.classifier_booster_``,
+    ``surrogate.space.names``, ``surrogate.target_transform`` and ``surrogate.threshold``.
+    theta_best : (d,) best fit (e.g. from the inference stage; it is given Δχ² = 0 for the bands);
+        default: the lowest-delta point.
+    backend : SHAP implementation (:func:`shap_values`); interactions always use shapiq.
+    """
+    X = surrogate.features_of(_check_points(theta, tuple(surrogate.space.names)))
+    names = tuple(surrogate.feature_names)  # the parameters, then any derived features
+    dl = _check_delta(delta, X.shape[0])
+    transform = getattr(surrogate, "target_transform", "delta_chi2")
+    scale = {"delta_chi2": "delta_chi2", "log1p_delta_chi2": "log(1 + delta_chi2)"}.get(transform, transform)
+    reg = explain_points(surrogate.regressor_booster_, X, dl, names, edges=edges, model="regressor",
+                         scale=scale, nthread=nthread, backend=backend)
+    clf = None
+    if classifier:
+        clf = explain_points(surrogate.classifier_booster_, X, dl, names, edges=edges, model="classifier",
+                             scale=f"log-odds of delta_chi2 < {surrogate.threshold:g}", nthread=nthread,
+                             backend=backend)
+    best = (X[int(np.argmin(dl))] if theta_best is None
+            else surrogate.features_of(_check_points(theta_best, tuple(surrogate.space.names), "theta_best"))[0])
+    best_delta = float(dl[int(np.argmin(dl))]) if theta_best is None else 0.0
+    best_res = explain_points(surrogate.regressor_booster_, best[None, :], [best_delta], names, edges=edges,
+                              model="regressor (best fit)", scale=scale, nthread=nthread,
+                              backend=backend)
+    inter = pairwise_interactions(surrogate.regressor_booster_, X, dl, names, theta_best=best,
+                                  n_points=n_interaction_points, edges=edges, seed=seed, nthread=nthread)
+    return SurrogateExplanation(reg, clf, best_res, inter)

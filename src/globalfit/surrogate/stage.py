@@ -1,0 +1,210 @@
+"""TODO docstring (surrogate.py)."""
+
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from globalfit.features import FeatureMap
+from globalfit.space import ParameterSpace, read_points_csv
+from globalfit.surrogate.bundle import _compile_into, _write_json
+from globalfit.surrogate.model import Surrogate
+from globalfit.surrogate.models import Chi2Regressor
+from globalfit.surrogate.split import DataSplit, split_dataset
+
+#: Output columns added by :func:`predict_csv`.
+CSV_COLUMNS = ("p_in_region", "in_region", "chi2_surrogate")
+
+
+def compile_bundle(bundle_dir: Path | str, *, parallel_comp: int | None = None, nthread: int = 1) -> dict:
+    """(Re)build the compiled libraries of a bundle from its .ubj models, e.g. on another machine.
+
+    Updates metadata.json (files, platform) and returns the {classifier_library, regressor_library}.
+    """
+    import xgboost as xgb
+
+    bundle = Path(bundle_dir)
+    meta = json.loads((bundle / "metadata.json").read_text())
+    boosters = []
+    for stem in ("classifier", "regressor"):
+        b = xgb.Booster()
+        b.load_model(str(bundle / meta["files"].get(f"{stem}_model", f"{stem}.ubj")))
+        boosters.append(b)
+    feature_map = FeatureMap(meta["parameters"]["names"], meta.get("derived_features", []))
+    libs = _compile_into(bundle, *boosters, feature_map, parallel_comp=parallel_comp, nthread=nthread)
+    meta["files"].pop("features_library", None)
+    meta["files"].update(libs)
+    meta["platform"] = {"system": platform.system(), "machine": platform.machine()}
+    _write_json(bundle / "metadata.json", meta)
+    return libs
+
+
+def check_compiled_agreement(
+    bundle_dir: Path | str, *, n: int = 10_000, seed: int = 0, atol: float = 1e-4, rtol: float = 1e-5
+) -> dict:
+    """Compare the compiled and XGBoost outputs of both models of a bundle on n uniform points of
+    the box. Returns {"classifier": {...}, "regressor": {...}} from
+    :func:`globalfit.surrogate.compilation.compare_predictions` (model output scales)."""
+    a = Surrogate.load(bundle_dir, backend="xgboost")
+    b = Surrogate.load(bundle_dir, backend="compiled")
+    X = a.features_of(a.space.from_unit(np.random.default_rng(seed).uniform(size=(n, a.space.dim))))
+    from globalfit.surrogate.compilation import compare_predictions
+
+    return {
+        "classifier": compare_predictions(a._clf, b._clf, X, atol=atol, rtol=rtol),
+        "regressor": compare_predictions(a._reg, b._reg, X, atol=atol, rtol=rtol),
+    }
+
+
+def predict_csv(
+    bundle_dir: Path | str,
+    in_csv: Path | str,
+    out_csv: Path | str,
+    *,
+    backend: str = "compiled",
+    nthread: int = 1,
+) -> pd.DataFrame:
+    """Predict the points of ``in_csv`` with the bundle and write ``out_csv``.
+
+    The input needs the parameter columns (any order; extra columns are kept as they are). The
+    output adds ``p_in_region`` (classifier probability), ``in_region`` (0/1, the calibrated
+    decision) and ``chi2_surrogate`` (``wall_chi2`` where not in region). Input that already has
+    one of these columns is rejected rather than overwritten. Returns the written table.
+    """
+    sur = Surrogate.load(bundle_dir, backend=backend, nthread=nthread)
+    table, theta = read_points_csv(in_csv, sur.space)
+    clash = [c for c in CSV_COLUMNS if c in table.columns]
+    if clash:
+        raise ValueError(f"{in_csv}: already has output column(s) {clash}; remove them or predict from the original file")
+    p, chi2 = sur.predict(theta) if len(table) else (np.zeros(0), np.zeros(0))
+    table["p_in_region"] = p
+    table["in_region"] = (p >= sur.threshold_p_).astype(int)
+    table["chi2_surrogate"] = chi2
+    out_csv = Path(out_csv)
+    out_csv.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out_csv, index=False)
+    return table
+
+
+def hyperparameter_grid(
+    split: DataSplit,
+    *,
+    depths: Sequence[int] = (1, 3, 8),
+    learning_rates: Sequence[float] = (0.01, 0.1, 0.5),
+    n_estimators: int = 300,
+    margin: float = 5.0,
+    objective: str = "reg:absoluteerror",
+    eval_metric: str = "mae",
+    target_transform: str = "delta_chi2",
+    params: Mapping | None = None,
+    seed: int = 0,
+    nthread: int = 1,
+) -> pd.DataFrame:
+    """Train the regressor for every (max_depth, learning_rate), without early stopping, and
+    record train and validation ``eval_metric`` per iteration.
+
+    Shallow trees with a small rate under-fit (both curves stay high); deep trees with a large
+    rate over-fit (train keeps falling while validation turns up). Returns a long table with
+    columns depth, learning_rate, iteration, train, validation (plot with
+    :func:`globalfit.plots.surrogate.plot_hyperparameter_grid`).
+    """
+    reg = split.region_mask(margin)
+    tr = split.train[reg[split.train]]
+    va = split.validation[reg[split.validation]]
+    rows = []
+    for depth in depths:
+        for lr in learning_rates:
+            model = Chi2Regressor(
+                {**(params or {}), "max_depth": int(depth), "learning_rate": float(lr)},
+                objective=objective, eval_metric=eval_metric, target_transform=target_transform,
+                n_estimators=n_estimators, early_stopping_rounds=0, seed=seed, nthread=nthread,
+            ).fit(split.theta[tr], split.delta[tr], split.theta[va], split.delta[va])
+            c = model.curves_
+            rows.append(pd.DataFrame({
+                "depth": int(depth), "learning_rate": float(lr), "iteration": c["iteration"],
+                "train": c[f"train_{eval_metric}"], "validation": c[f"validation_{eval_metric}"],
+            }))
+    out = pd.concat(rows, ignore_index=True)
+    out.attrs["metric"] = eval_metric
+    return out
+
+
+def train_bundle(
+    theta: np.ndarray,
+    chi2: np.ndarray,
+    space: ParameterSpace,
+    bundle_dir: Path | str,
+    *,
+    ok: np.ndarray | None = None,
+    n_trials: int = 20,
+    n_folds: int = 5,
+    tuning_rounds: int = 1000,
+    tuning_early_stopping: int = 30,
+    study_dir: Path | str | None = None,
+    compile: bool = True,
+    config_hash: str | None = None,
+    provenance: Mapping | None = None,
+    seed: int = 0,
+    nthread: int = 1,
+    **settings,
+) -> Surrogate:
+    """Split, tune both models (``n_trials`` optuna trials each; 0 = use ``settings``' params),
+    fit, evaluate, save and compile into ``bundle_dir``.
+
+    theta : (N, d), chi2 : (N,), ok : (N,) bool or None. ``settings`` are further
+    :class:`Surrogate` keyword arguments (threshold, recall_target, regressor_margin, ...); tuned
+    parameters override their classifier_params / regressor_params. The optuna studies live in
+    ``study_dir/{classifier,regressor}.sqlite`` (default ``bundle_dir/tuning``): keep them outside
+    a directory that a workflow manager deletes on failure, so an interrupted study resumes.
+    Besides the bundle files this writes ``tuning/{classifier,regressor}_trials.csv`` and
+    ``tuning/{classifier,regressor}_importance.json`` (optuna fANOVA, seeded) for
+    :func:`plot_bundle`.
+    """
+    from globalfit.surrogate import tuning
+
+    bundle = Path(bundle_dir)
+    studies = Path(study_dir) if study_dir is not None else bundle / "tuning"
+    sur = Surrogate(space, seed=seed, nthread=nthread, **settings)
+    split = split_dataset(theta, chi2, ok=ok, threshold=sur.threshold, fractions=sur.fractions, seed=seed, space=space)
+    tuned = {}
+    if n_trials > 0:
+        X = FeatureMap(space.names, sur.features).check_finite(split.theta, "training point")
+        common = dict(n_trials=n_trials, n_folds=n_folds, num_boost_round=tuning_rounds,
+                      early_stopping_rounds=tuning_early_stopping, seed=seed, nthread=nthread, X=X)
+        tuned = {
+            "classifier": tuning.tune_classifier(split, storage=studies / "classifier.sqlite", **common),
+            "regressor": tuning.tune_regressor(
+                split, storage=studies / "regressor.sqlite", margin=sur.regressor_margin,
+                objective=sur.regressor_objective, eval_metric=sur.regressor_eval_metric,
+                target_transform=sur.target_transform, **common),
+        }
+        sur.classifier_params = {**sur.classifier_params, **tuned["classifier"].best_params_}
+        sur.regressor_params = {**sur.regressor_params, **tuned["regressor"].best_params_}
+    sur.fit_split(split)
+    sur.save(bundle, compile=compile, config_hash=config_hash, provenance=provenance, compile_nthread=nthread)
+    for name, t in tuned.items():
+        tuning.save_trials_csv(t.study_, bundle / "tuning" / f"{name}_trials.csv")
+        _write_json(bundle / "tuning" / f"{name}_importance.json", tuning.param_importances(t.study_, seed=seed))
+    return sur
+
+
+def train_kwargs_from_config(section: Mapping) -> dict:
+    """:func:`train_bundle` keyword arguments from the config's ``surrogate`` section."""
+    s = dict(section)
+    s.pop("hyperparameter_grid", None)
+    return {
+        "n_trials": s.pop("n_trials"),
+        "n_folds": s.pop("n_folds"),
+        "tuning_rounds": s.pop("tuning_rounds"),
+        "tuning_early_stopping": s.pop("tuning_early_stopping"),
+        "seed": s.pop("seed"),
+        "regressor_objective": s.pop("objective"),
+        "regressor_eval_metric": s.pop("eval_metric"),
+        "fractions": tuple(s.pop("fractions")),
+        **s,  # the remaining keys are Surrogate's own (threshold, recall_target, ...)
+    }
