@@ -27,7 +27,9 @@ BEST_KNOWN = 13.327440  # DESIGN.md
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--results", default="results")
     ap.add_argument("--config", default=str(ROOT / "config" / "config.yaml"))
     ap.add_argument("--jobs", type=int, default=2)
@@ -41,7 +43,14 @@ def main():
     spec = OracleSpec.from_config(cfg)
     cache = EvaluationCache(Path(a.results) / "cache", spec.identity_hash(), spec.identity())
     extra = latin_hypercube(space, n_total - n_design, cfg["design"]["seed"] + 1000)
-    more = evaluate_points(extra, spec, cache=cache, timeout=cfg["evaluation"]["timeout"], jobs=a.jobs, label="extra hypercube")
+    more = evaluate_points(
+        extra,
+        spec,
+        cache=cache,
+        timeout=cfg["evaluation"]["timeout"],
+        jobs=a.jobs,
+        label="extra hypercube",
+    )
     lhs_chi2 = np.concatenate([data.chi2[design & data.ok], more.chi2[more.ok]])
     al_chi2 = data.chi2[data.ok]
     n_gp = cfg["active_learning"]["rounds"]
@@ -55,12 +64,22 @@ def main():
 
     print(f"reference minimum χ² = {ref:.6f}; {n_total} points each side")
     print(f"{'':34} {'active learning':>16} {'hypercube':>10} {'ratio':>8}")
-    print(f"{'share with Δχ² < 2.3 (all points)':34} {share(al_chi2):>16.3f} {share(lhs_chi2):>10.3f} {share(al_chi2) / max(share(lhs_chi2), 1e-12):>8.1f}")
-    print(f"{'share with Δχ² < 2.3 (proposals)':34} {share(proposals):>16.3f} {'':>10} {share(proposals) / max(share(lhs_chi2), 1e-12):>8.1f}")
+    print(
+        f"{'share with Δχ² < 2.3 (all points)':34} {share(al_chi2):>16.3f} {share(lhs_chi2):>10.3f} {share(al_chi2) / max(share(lhs_chi2), 1e-12):>8.1f}"
+    )
+    print(
+        f"{'share with Δχ² < 2.3 (proposals)':34} {share(proposals):>16.3f} {'':>10} {share(proposals) / max(share(lhs_chi2), 1e-12):>8.1f}"
+    )
     if posterior.size:
-        print(f"{'  posterior-round points':34} {share(posterior):>16.3f} {'':>10} {share(posterior) / max(share(lhs_chi2), 1e-12):>8.1f}")
-    print(f"{'best χ²':34} {al_chi2.min():>16.4f} {lhs_chi2.min():>10.4f} {al_chi2.min() / lhs_chi2.min():>8.3f}")
-    print(f"targets: >= 0.40 of proposals within Δχ² < 2.3; best χ² <= 13.45 (best known {BEST_KNOWN})")
+        print(
+            f"{'  posterior-round points':34} {share(posterior):>16.3f} {'':>10} {share(posterior) / max(share(lhs_chi2), 1e-12):>8.1f}"
+        )
+    print(
+        f"{'best χ²':34} {al_chi2.min():>16.4f} {lhs_chi2.min():>10.4f} {al_chi2.min() / lhs_chi2.min():>8.3f}"
+    )
+    print(
+        f"targets: >= 0.40 of proposals within Δχ² < 2.3; best χ² <= 13.45 (best known {BEST_KNOWN})"
+    )
 
 
 if __name__ == "__main__":

@@ -36,7 +36,12 @@ def main() -> None:
     ap.add_argument("--n-initial", type=int, default=300)
     ap.add_argument("--rounds", type=int, default=8)
     ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--local-share", type=float, default=None, help="BatchProposer local_share (default: its default)")
+    ap.add_argument(
+        "--local-share",
+        type=float,
+        default=None,
+        help="BatchProposer local_share (default: its default)",
+    )
     args = ap.parse_args()
     extra = {} if args.local_share is None else {"local_share": args.local_share}
 
@@ -65,7 +70,14 @@ def main() -> None:
     for seed in args.seeds:
         t0 = time.perf_counter()
         res = run_active_learning(
-            f.chi2, space, args.n_initial, args.rounds, args.batch, seed, chi2_min_reference=chi2_min, **extra
+            f.chi2,
+            space,
+            args.n_initial,
+            args.rounds,
+            args.batch,
+            seed,
+            chi2_min_reference=chi2_min,
+            **extra,
         )
         wall = time.perf_counter() - t0
         lhs = f.chi2(latin_hypercube(space, n_total, seed + 1000))
@@ -88,7 +100,7 @@ def main() -> None:
             f"     per-round proposal CPU-s (fit+propose): {' '.join(f'{c:.2f}' for c in cpu)}; TF import in this process: {res['infos'][0]['cpu_seconds_import']:.2f}"
         )
         print(
-            f"     per-round share of the batch with Δχ² < 2.3: {' '.join(f'{r['frac_dchi2_below_2_3']:.2f}' for r in res['diagnostics'])}"
+            f"     per-round share of the batch with Δχ² < 2.3: {' '.join(f'{r["frac_dchi2_below_2_3"]:.2f}' for r in res['diagnostics'])}"
         )
         low = res["chi2"] - chi2_min < 2.3
         u0 = space.to_unit(res["theta"])[:, 0]
@@ -96,7 +108,7 @@ def main() -> None:
             f"     AL points with Δχ² < 2.3 near the global / the second minimum: {np.sum(low & (u0 < 0.5))} / {np.sum(low & (u0 >= 0.5))}"
         )
         print(
-            f"     per-round GP out-of-sample RMSE (target units): {' '.join(f'{r['gp_rmse']:.2f}' for r in res['diagnostics'])}"
+            f"     per-round GP out-of-sample RMSE (target units): {' '.join(f'{r["gp_rmse"]:.2f}' for r in res['diagnostics'])}"
         )
     print()
     n = totals["n"]

@@ -28,23 +28,42 @@ def run(cores: int, points: int, chunk: int) -> float:
         path = Path(tmp) / "bench.yaml"
         path.write_text(yaml.safe_dump(cfg))
         target = f"{cfg.get('results', 'results')}/rounds/0/dataset.h5"
-        cmd = [str(Path(sys.executable).parent / "snakemake"), "-s", str(ROOT / "Snakefile"), "--directory", tmp,
-               "--configfile", str(path), "--cores", str(cores), "--quiet", "all", "--", target]
+        cmd = [
+            str(Path(sys.executable).parent / "snakemake"),
+            "-s",
+            str(ROOT / "Snakefile"),
+            "--directory",
+            tmp,
+            "--configfile",
+            str(path),
+            "--cores",
+            str(cores),
+            "--quiet",
+            "all",
+            "--",
+            target,
+        ]
         t0 = time.perf_counter()
         subprocess.run(cmd, check=True, capture_output=True)
         return time.perf_counter() - t0
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--points", type=int, default=32)
     ap.add_argument("--chunk", type=int, default=16)
     a = ap.parse_args()
     t1 = run(1, a.points, a.chunk)
-    print(f"--cores 1: {t1:7.1f} s  ({t1 / a.points:.2f} s per point, start-up included)", flush=True)
+    print(
+        f"--cores 1: {t1:7.1f} s  ({t1 / a.points:.2f} s per point, start-up included)", flush=True
+    )
     t2 = run(2, a.points, a.chunk)
     print(f"--cores 2: {t2:7.1f} s", flush=True)
-    print(f"speed-up {t1 / t2:.2f}x, parallel efficiency T1/(2 T2) = {t1 / (2 * t2):.1%} (target >= 90%)")
+    print(
+        f"speed-up {t1 / t2:.2f}x, parallel efficiency T1/(2 T2) = {t1 / (2 * t2):.1%} (target >= 90%)"
+    )
 
 
 if __name__ == "__main__":

@@ -60,12 +60,26 @@ def _steps_for(rate_guess: float, n_walkers: int, seconds: float) -> int:
 
 def alp_prior(space: ParameterSpace) -> Prior:
     """The workflow's default prior (soft walls, Gaussian log10 fa), as in config/config.yaml."""
-    return Prior.from_config([{"name": n, "lower": lo, "upper": hi, "prior": DEFAULT_ALP_PRIORS[n]}
-                              for n, lo, hi in zip(space.names, space.lower, space.upper)], space)
+    return Prior.from_config(
+        [
+            {"name": n, "lower": lo, "upper": hi, "prior": DEFAULT_ALP_PRIORS[n]}
+            for n, lo, hi in zip(space.names, space.lower, space.upper)
+        ],
+        space,
+    )
 
 
-def emcee_rate_batched(chi2_batch, space: ParameterSpace, start: np.ndarray, *, n_walkers: int = 64,
-                       seconds: float = 2.0, seed: int = 0, hdf: bool = False, moves: str = "de") -> float:
+def emcee_rate_batched(
+    chi2_batch,
+    space: ParameterSpace,
+    start: np.ndarray,
+    *,
+    n_walkers: int = 64,
+    seconds: float = 2.0,
+    seed: int = 0,
+    hdf: bool = False,
+    moves: str = "de",
+) -> float:
     """Log-posterior evaluations per second of ``sample_posterior`` (vectorize=True) with a
     χ² batch callable (n, d) -> (n,). Calibrates the number of steps to take ~``seconds``.
     ``hdf``: store the chain in an HDFBackend (what the workflow does, for resumability)."""
@@ -74,21 +88,37 @@ def emcee_rate_batched(chi2_batch, space: ParameterSpace, start: np.ndarray, *, 
         prior = alp_prior(space)
         probe = sample_posterior(chi2_batch, prior, start[None, :], n_steps=10, **kw)
         n_steps = _steps_for(probe.evals_per_second or 1e4, n_walkers, seconds)
-        res = sample_posterior(chi2_batch, prior, start[None, :], n_steps=n_steps,
-                               backend_path=os.path.join(tmp, "chain.h5") if hdf else None, **kw)
+        res = sample_posterior(
+            chi2_batch,
+            prior,
+            start[None, :],
+            n_steps=n_steps,
+            backend_path=os.path.join(tmp, "chain.h5") if hdf else None,
+            **kw,
+        )
     return res.evals_per_second
 
 
-def emcee_rate_stock(chi2_batch, space: ParameterSpace, start: np.ndarray, *, n_walkers: int = 64,
-                     seconds: float = 2.0, seed: int = 0, moves: str = "de") -> float:
+def emcee_rate_stock(
+    chi2_batch,
+    space: ParameterSpace,
+    start: np.ndarray,
+    *,
+    n_walkers: int = 64,
+    seconds: float = 2.0,
+    seed: int = 0,
+    moves: str = "de",
+) -> float:
     """As :func:`emcee_rate_batched` (same prior, start and moves) with emcee's own
     ``EnsembleSampler`` and moves instead of globalfit.inference.moves's (bit-identical chains)."""
     from globalfit.inference import LogPosterior, initial_ball
 
     log_prob = LogPosterior(chi2_batch, alp_prior(space))
     p0 = initial_ball(start[None, :], n_walkers, space, scale=0.01, seed=seed, log_prob=log_prob)
-    stock = {"de": lambda: [(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)],
-             "stretch": lambda: emcee.moves.StretchMove()}[moves]
+    stock = {
+        "de": lambda: [(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)],
+        "stretch": lambda: emcee.moves.StretchMove(),
+    }[moves]
 
     def run(n):
         s = emcee.EnsembleSampler(n_walkers, space.dim, log_prob, vectorize=True, moves=stock())
@@ -100,8 +130,15 @@ def emcee_rate_stock(chi2_batch, space: ParameterSpace, start: np.ndarray, *, n_
     return run(_steps_for(run(10), n_walkers, seconds))
 
 
-def emcee_rate_per_point(log_prob_point, space: ParameterSpace, start: np.ndarray, *, n_walkers: int = 64,
-                         seconds: float = 2.0, seed: int = 0) -> float:
+def emcee_rate_per_point(
+    log_prob_point,
+    space: ParameterSpace,
+    start: np.ndarray,
+    *,
+    n_walkers: int = 64,
+    seconds: float = 2.0,
+    seed: int = 0,
+) -> float:
     """Evaluations per second of a plain, non-vectorised emcee run (one call per walker)."""
     rng = np.random.default_rng(seed)
     p0 = start + 1e-3 * space.width * rng.normal(size=(n_walkers, space.dim))
@@ -115,7 +152,9 @@ def emcee_rate_per_point(log_prob_point, space: ParameterSpace, start: np.ndarra
     return run(_steps_for(run(5), n_walkers, seconds))
 
 
-def raw_throughput(chi2_batch, space: ParameterSpace, center: np.ndarray, n: int, seconds: float = 0.5) -> float:
+def raw_throughput(
+    chi2_batch, space: ParameterSpace, center: np.ndarray, n: int, seconds: float = 0.5
+) -> float:
     """Points per second of repeated calls on batches of n points near ``center`` (where the
     posterior is: a two-stage surrogate runs its regressor only there)."""
     X = center + 0.02 * space.width * np.random.default_rng(1).normal(size=(n, space.dim))
@@ -150,7 +189,9 @@ def training_data(f: AnalyticFunction, space: ParameterSpace, n: int, seed: int 
     rng = np.random.default_rng(seed)
     uni = space.from_unit(rng.random((n // 2, space.dim)))
     centers = np.array([m for m, _ in f.minima()])
-    near = centers[rng.integers(len(centers), size=n - n // 2)] + 0.06 * space.width * rng.normal(size=(n - n // 2, space.dim))
+    near = centers[rng.integers(len(centers), size=n - n // 2)] + 0.06 * space.width * rng.normal(
+        size=(n - n // 2, space.dim)
+    )
     near = near[space.contains(near)]
     theta = np.vstack([uni, near])
     return theta, f.chi2(theta)
@@ -162,19 +203,33 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=2.0, help="target wall time per emcee case")
     ap.add_argument("--n-train", type=int, default=3000)
     ap.add_argument("--no-compile", action="store_true", help="skip the TL2cgen case")
-    ap.add_argument("--moves", default="de", choices=["de", "stretch"], help="emcee moves (the workflow's default: de)")
-    ap.add_argument("--bundle", default=None, help="use a trained bundle (e.g. results/surrogate of the ALP run)")
+    ap.add_argument(
+        "--moves",
+        default="de",
+        choices=["de", "stretch"],
+        help="emcee moves (the workflow's default: de)",
+    )
+    ap.add_argument(
+        "--bundle",
+        default=None,
+        help="use a trained bundle (e.g. results/surrogate of the ALP run)",
+    )
     args = ap.parse_args()
 
     import logging
 
     import xgboost as xgb
 
-    logging.getLogger("globalfit.inference").setLevel(logging.ERROR)  # short runs are not converged: expected
+    logging.getLogger("globalfit.inference").setLevel(
+        logging.ERROR
+    )  # short runs are not converged: expected
 
     d = 6
-    space = ParameterSpace(("cqL33", "cuR", "cdR", "clL33", "ceR", "log10_fa"),
-                           np.array([-3.0] * 5 + [6.0]), np.array([3.0] * 5 + [8.0]))
+    space = ParameterSpace(
+        ("cqL33", "cuR", "cdR", "clL33", "ceR", "log10_fa"),
+        np.array([-3.0] * 5 + [6.0]),
+        np.array([3.0] * 5 + [8.0]),
+    )
     f = AnalyticFunction("twin_wells", space)
     start = f.minima()[0][0]
     theta, chi2 = training_data(f, space, args.n_train)
@@ -194,13 +249,20 @@ def main() -> None:
         booster = surrogate.regressor_booster_
         what = f"bundle {args.bundle}: regressor {booster.num_boosted_rounds()} trees"
     elif Surrogate is not None:
-        surrogate = Surrogate(space, n_estimators=300, early_stopping_rounds=30, seed=0, nthread=1).fit(theta, chi2)
+        surrogate = Surrogate(
+            space, n_estimators=300, early_stopping_rounds=30, seed=0, nthread=1
+        ).fit(theta, chi2)
         booster = surrogate.regressor_booster_
-        what = (f"globalfit.surrogate.Surrogate: classifier {surrogate.classifier_booster_.num_boosted_rounds()} trees, "
-                f"regressor {booster.num_boosted_rounds()} trees")
+        what = (
+            f"globalfit.surrogate.Surrogate: classifier {surrogate.classifier_booster_.num_boosted_rounds()} trees, "
+            f"regressor {booster.num_boosted_rounds()} trees"
+        )
     else:
-        booster = xgb.train({"max_depth": 6, "eta": 0.1, "nthread": 1, "seed": 0},
-                            xgb.DMatrix(theta, label=np.log10(chi2)), num_boost_round=200)
+        booster = xgb.train(
+            {"max_depth": 6, "eta": 0.1, "nthread": 1, "seed": 0},
+            xgb.DMatrix(theta, label=np.log10(chi2)),
+            num_boost_round=200,
+        )
         what = "tiny xgboost regressor on log10 chi2 (globalfit.surrogate not found), 200 trees"
     booster.set_param({"nthread": 1})
     print(f"model: {what}; trained on {theta.shape[0]} points in {time.perf_counter() - t0:.1f} s")
@@ -215,11 +277,16 @@ def main() -> None:
     def xgb_batch(X):
         return booster.predict(xgb.DMatrix(np.asarray(inputs(X), dtype=np.float32)))
 
-    cases = [("numpy stand-in (vectorised)", "batched", f.chi2), ("numpy stand-in + HDF5 backend", "hdf", f.chi2)]
+    cases = [
+        ("numpy stand-in (vectorised)", "batched", f.chi2),
+        ("numpy stand-in + HDF5 backend", "hdf", f.chi2),
+    ]
     cases.append(("xgb booster, per point (notes)", "point", xgb_point))
     cases.append(("xgb booster, batched", "batched", xgb_batch))
     if surrogate is not None:
-        cases.append(("surrogate, xgboost backend, batched", "batched", lambda X: surrogate.predict(X)[1]))
+        cases.append(
+            ("surrogate, xgboost backend, batched", "batched", lambda X: surrogate.predict(X)[1])
+        )
         if not args.no_compile:
             bundle = tempfile.mkdtemp(prefix="gf-bench-")
             atexit.register(shutil.rmtree, bundle, True)
@@ -231,31 +298,64 @@ def main() -> None:
                     surrogate.save(bundle, compile=True, compile_nthread=1)
                 compiled = Surrogate.load(bundle, backend="compiled", nthread=1)
                 print(f"compiled with TL2cgen in {time.perf_counter() - t0:.1f} s")
-                cases.append(("surrogate, TL2cgen compiled, batched", "batched", lambda X: compiled.predict(X)[1]))
+                cases.append(
+                    (
+                        "surrogate, TL2cgen compiled, batched",
+                        "batched",
+                        lambda X: compiled.predict(X)[1],
+                    )
+                )
                 # what workflow/scripts/sample.py calls: the prior has cut to the box already
-                cases.append(("  the same, as the workflow calls it", "batched", compiled.predict_chi2_inside))
+                cases.append(
+                    (
+                        "  the same, as the workflow calls it",
+                        "batched",
+                        compiled.predict_chi2_inside,
+                    )
+                )
                 if compiled.features:
-                    cases.append(("  the same, derived inputs by numpy", "batched", numpy_features(bundle).predict_chi2_inside))
-                cases.append(("  the same, emcee's stock sampler", "stock", compiled.predict_chi2_inside))
+                    cases.append(
+                        (
+                            "  the same, derived inputs by numpy",
+                            "batched",
+                            numpy_features(bundle).predict_chi2_inside,
+                        )
+                    )
+                cases.append(
+                    ("  the same, emcee's stock sampler", "stock", compiled.predict_chi2_inside)
+                )
             except Exception as exc:  # report, do not hide
                 print(f"compilation failed, compiled case skipped: {type(exc).__name__}: {exc}")
 
     print()
-    print(f"emcee, {args.walkers} walkers, d = {d}, moves {args.moves} (vectorize=True sends {args.walkers // 2} points per call)")
+    print(
+        f"emcee, {args.walkers} walkers, d = {d}, moves {args.moves} (vectorize=True sends {args.walkers // 2} points per call)"
+    )
     hdr = f"{'case':40s} {'log-post evals/s':>17s} {'vs per point':>13s} {'raw pts/s @32':>14s} {'raw pts/s @1e5':>15s}"
     print(hdr)
     print("-" * len(hdr))
     rows = []
     for name, kind, fn in cases:
         if kind == "point":
-            rate = emcee_rate_per_point(fn, space, start, n_walkers=args.walkers, seconds=args.seconds)
+            rate = emcee_rate_per_point(
+                fn, space, start, n_walkers=args.walkers, seconds=args.seconds
+            )
             raw32 = raw1e5 = float("nan")
         elif kind == "stock":
-            rate = emcee_rate_stock(fn, space, start, n_walkers=args.walkers, seconds=args.seconds, moves=args.moves)
+            rate = emcee_rate_stock(
+                fn, space, start, n_walkers=args.walkers, seconds=args.seconds, moves=args.moves
+            )
             raw32 = raw1e5 = float("nan")
         else:
-            rate = emcee_rate_batched(fn, space, start, n_walkers=args.walkers, seconds=args.seconds, hdf=kind == "hdf",
-                                      moves=args.moves)
+            rate = emcee_rate_batched(
+                fn,
+                space,
+                start,
+                n_walkers=args.walkers,
+                seconds=args.seconds,
+                hdf=kind == "hdf",
+                moves=args.moves,
+            )
             raw32 = raw_throughput(fn, space, start, 32)
             raw1e5 = raw_throughput(fn, space, start, 100_000)
         rows.append((name, kind, rate, raw32, raw1e5))
@@ -264,8 +364,10 @@ def main() -> None:
         ratio = f"{rate / ref:12.1f}x" if ref else ""
         print(f"{name:40s} {rate:17,.0f} {ratio:>13s} {raw32:14,.0f} {raw1e5:15,.0f}")
     print()
-    print("emcee's own overhead (stretch move, bookkeeping) caps the batched rate; the raw columns show "
-          "what the model alone delivers per call of 32 and per large batch.")
+    print(
+        "emcee's own overhead (stretch move, bookkeeping) caps the batched rate; the raw columns show "
+        "what the model alone delivers per call of 32 and per large batch."
+    )
 
 
 if __name__ == "__main__":

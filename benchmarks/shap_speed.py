@@ -59,8 +59,10 @@ def default_model(n_points: int, seed: int):
     chi2 = f.chi2(theta)
     t0 = time.perf_counter()
     sur = Surrogate(SPACE, seed=seed, nthread=1).fit(theta, chi2)
-    print(f"  trained in {time.perf_counter() - t0:.1f} s on {n_points} points "
-          f"({int((chi2 - chi2.min() < 10).sum())} in region); regressor: {tree_stats(sur.regressor_booster_)}")
+    print(
+        f"  trained in {time.perf_counter() - t0:.1f} s on {n_points} points "
+        f"({int((chi2 - chi2.min() < 10).sum())} in region); regressor: {tree_stats(sur.regressor_booster_)}"
+    )
     return sur, theta, chi2
 
 
@@ -72,8 +74,14 @@ def large_model(seed: int):
     u = SPACE.to_unit(X)
     y = 10 * np.sum((u - 0.5) ** 2, axis=1) + 3 * u[:, 2] * u[:, 4] + np.sin(6 * u[:, 0])
     t0 = time.perf_counter()
-    reg = Chi2Regressor({"max_depth": 6}, n_estimators=1000, early_stopping_rounds=0, seed=seed,
-                        objective="reg:squarederror", eval_metric="rmse").fit(X[:8000], y[:8000], X[8000:], y[8000:])
+    reg = Chi2Regressor(
+        {"max_depth": 6},
+        n_estimators=1000,
+        early_stopping_rounds=0,
+        seed=seed,
+        objective="reg:squarederror",
+        eval_metric="rmse",
+    ).fit(X[:8000], y[:8000], X[8000:], y[8000:])
     print(f"  trained in {time.perf_counter() - t0:.1f} s; {tree_stats(reg.booster_)}")
     return reg.booster_
 
@@ -97,23 +105,40 @@ def bench_booster(label: str, booster, X: np.ndarray, n_pairs: int, seed: int) -
     delta = np.zeros(n)
     b = _with_nthread(booster, 1)
     # shap.TreeExplainer: construction (parses the trees) and values (XGBoost's TreeSHAP)
-    ex, t_init = time_it(shap.TreeExplainer, b, feature_perturbation="tree_path_dependent", model_output="raw")
-    _, t_sv = time_it(ex.shap_values, xgb.DMatrix(X.astype(np.float32), nthread=1), check_additivity=False)
+    ex, t_init = time_it(
+        shap.TreeExplainer, b, feature_perturbation="tree_path_dependent", model_output="raw"
+    )
+    _, t_sv = time_it(
+        ex.shap_values, xgb.DMatrix(X.astype(np.float32), nthread=1), check_additivity=False
+    )
     # the package's function (adds the additivity check and banding), both backends
     _, t_pkg = time_it(explain.explain_points, booster, X, delta, NAMES, nthread=1)
-    _, t_shapiq = time_it(explain.explain_points, booster, X, delta, NAMES, nthread=1, backend="shapiq")
+    _, t_shapiq = time_it(
+        explain.explain_points, booster, X, delta, NAMES, nthread=1, backend="shapiq"
+    )
     # shapiq pairwise (k-SII, order 2) on a smaller sample
     rows = explain.sample_rows(n, n_pairs, seed)
     _, t_pairs = time_it(_kSII, booster, X[rows], 6, 1)
     res = {
-        "model": label, "n": n, "shap_init_s": t_init, "shap_values_s": t_sv,
-        "explain_points_s": t_pkg, "explain_points_shapiq_s": t_shapiq, "per_point_ms": 1e3 * t_sv / n,
-        "kSII_points": rows.size, "kSII_s": t_pairs, "kSII_per_point_ms": 1e3 * t_pairs / rows.size,
+        "model": label,
+        "n": n,
+        "shap_init_s": t_init,
+        "shap_values_s": t_sv,
+        "explain_points_s": t_pkg,
+        "explain_points_shapiq_s": t_shapiq,
+        "per_point_ms": 1e3 * t_sv / n,
+        "kSII_points": rows.size,
+        "kSII_s": t_pairs,
+        "kSII_per_point_ms": 1e3 * t_pairs / rows.size,
     }
-    print(f"  shap.TreeExplainer init {t_init:.2f} s; shap_values on {n} points {t_sv:.2f} s "
-          f"({res['per_point_ms']:.3f} ms/point); explain_points (incl. checks) {t_pkg:.2f} s; "
-          f"with backend='shapiq' {t_shapiq:.2f} s")
-    print(f"  shapiq k-SII order 2 on {rows.size} points {t_pairs:.2f} s ({res['kSII_per_point_ms']:.2f} ms/point)")
+    print(
+        f"  shap.TreeExplainer init {t_init:.2f} s; shap_values on {n} points {t_sv:.2f} s "
+        f"({res['per_point_ms']:.3f} ms/point); explain_points (incl. checks) {t_pkg:.2f} s; "
+        f"with backend='shapiq' {t_shapiq:.2f} s"
+    )
+    print(
+        f"  shapiq k-SII order 2 on {rows.size} points {t_pairs:.2f} s ({res['kSII_per_point_ms']:.2f} ms/point)"
+    )
     return res
 
 
@@ -121,7 +146,9 @@ def main(argv=None) -> list[dict]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n-points", type=int, default=10_000, help="points explained by SHAP")
     ap.add_argument("--n-pairs", type=int, default=256, help="points explained by shapiq k-SII")
-    ap.add_argument("--n-train", type=int, default=2000, help="training points of the default model")
+    ap.add_argument(
+        "--n-train", type=int, default=2000, help="training points of the default model"
+    )
     ap.add_argument("--skip-large", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
@@ -134,18 +161,30 @@ def main(argv=None) -> list[dict]:
     sur, theta, chi2 = default_model(args.n_train, args.seed)
     results.append(bench_booster("default", sur.regressor_booster_, X, args.n_pairs, args.seed))
     theta_in, delta_in = explain.in_region_points(theta, chi2)
-    _, t_all = time_it(explain.explain_surrogate, sur, theta_in, delta_in, n_interaction_points=args.n_pairs,
-                       seed=args.seed)
-    print(f"  explain_surrogate (regressor + classifier SHAP on {theta_in.shape[0]} in-region points, best fit, "
-          f"k-SII on {min(args.n_pairs, theta_in.shape[0])}): {t_all:.2f} s")
+    _, t_all = time_it(
+        explain.explain_surrogate,
+        sur,
+        theta_in,
+        delta_in,
+        n_interaction_points=args.n_pairs,
+        seed=args.seed,
+    )
+    print(
+        f"  explain_surrogate (regressor + classifier SHAP on {theta_in.shape[0]} in-region points, best fit, "
+        f"k-SII on {min(args.n_pairs, theta_in.shape[0])}): {t_all:.2f} s"
+    )
     if not args.skip_large:
         print("model 'large' (1000 trees, depth 6):")
         results.append(bench_booster("large", large_model(args.seed), X, args.n_pairs, args.seed))
     print("\nsummary (target: SHAP of 1e4 points < 60 s on one core)")
-    print(f"{'model':8s} {'n':>6s} {'shap s':>8s} {'ms/pt':>7s} {'shapiq-SV s':>12s} {'kSII ms/pt':>11s}")
+    print(
+        f"{'model':8s} {'n':>6s} {'shap s':>8s} {'ms/pt':>7s} {'shapiq-SV s':>12s} {'kSII ms/pt':>11s}"
+    )
     for r in results:
-        print(f"{r['model']:8s} {r['n']:6d} {r['shap_init_s'] + r['shap_values_s']:8.2f} {r['per_point_ms']:7.3f} "
-              f"{r['explain_points_shapiq_s']:12.2f} {r['kSII_per_point_ms']:11.2f}")
+        print(
+            f"{r['model']:8s} {r['n']:6d} {r['shap_init_s'] + r['shap_values_s']:8.2f} {r['per_point_ms']:7.3f} "
+            f"{r['explain_points_shapiq_s']:12.2f} {r['kSII_per_point_ms']:11.2f}"
+        )
     return results
 
 

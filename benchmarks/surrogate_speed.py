@@ -17,8 +17,8 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -48,12 +48,16 @@ def _rate(fn: Callable[[], int], min_time: float) -> float:
             return n / dt
 
 
-def train_demo_bundle(path: Path, *, dim: int = 6, n_points: int = 4000, seed: int = 0, nthread: int = 1) -> Path:
+def train_demo_bundle(
+    path: Path, *, dim: int = 6, n_points: int = 4000, seed: int = 0, nthread: int = 1
+) -> Path:
     """Fit and compile a surrogate of the 'twin_wells' function (default XGBoost settings)."""
     from globalfit.oracles.analytic import AnalyticFunction
     from globalfit.space import ParameterSpace
 
-    space = ParameterSpace(names=tuple(f"p{i}" for i in range(dim)), lower=-np.ones(dim), upper=np.ones(dim))
+    space = ParameterSpace(
+        names=tuple(f"p{i}" for i in range(dim)), lower=-np.ones(dim), upper=np.ones(dim)
+    )
     f = AnalyticFunction("twin_wells", space, {})
     rng = np.random.default_rng(seed)
     centres = np.array([space.to_unit(m[0][None])[0] for m in f.minima()])
@@ -123,6 +127,7 @@ def run(
             i = next_rows(1)
             s.predict(X[i])
             return 1
+
         return fn
 
     def chunks(s):
@@ -131,11 +136,15 @@ def run(
                 i = next_rows(chunk)
                 s.predict(X[i : i + chunk])
             return 100 * chunk
+
         return fn
 
     rows = [
         ("xgboost regressor, per point DMatrix([x]) (notes)", _rate(per_point_notes, min_time)),
-        ("xgboost regressor, batch", _rate(lambda: reg.predict(xgb.DMatrix(F32, nthread=nthread)).size, min_time)),
+        (
+            "xgboost regressor, batch",
+            _rate(lambda: reg.predict(xgb.DMatrix(F32, nthread=nthread)).size, min_time),
+        ),
         ("compiled regressor, batch", _rate(lambda: comp._reg.predict(F32).size, min_time)),
         ("Surrogate(xgboost) per point", _rate(per_point_surrogate(xg), min_time)),
         ("Surrogate(compiled) per point", _rate(per_point_surrogate(comp), min_time)),
@@ -145,16 +154,20 @@ def run(
         ("Surrogate(compiled) batch", _rate(lambda: comp.predict(X)[0].size, min_time)),
     ]
     if oracle is not None:
+
         def one_oracle():
             oracle(X[next_rows(1)])
             return 1
+
         rows.append(("oracle, per point", _rate(one_oracle, min_time)))
 
     base = rows[0][1]
     n_trees = (xg.classifier_booster_.num_boosted_rounds(), reg.num_boosted_rounds())
-    print(f"bundle {bundle}: d = {space.dim}, trees classifier/regressor = {n_trees[0]}/{n_trees[1]}, "
-          f"nthread = {nthread}, OMP_NUM_THREADS = {os.environ.get('OMP_NUM_THREADS', 'unset')}, batch = {n_batch}, "
-          f"points = {points}, share kept by the classifier = {np.mean(comp.in_region(X)):.2f}")
+    print(
+        f"bundle {bundle}: d = {space.dim}, trees classifier/regressor = {n_trees[0]}/{n_trees[1]}, "
+        f"nthread = {nthread}, OMP_NUM_THREADS = {os.environ.get('OMP_NUM_THREADS', 'unset')}, batch = {n_batch}, "
+        f"points = {points}, share kept by the classifier = {np.mean(comp.in_region(X)):.2f}"
+    )
     print(f"{'method':<52} {'points/s':>12} {'× notes':>9}")
     for label, r in rows:
         print(f"{label:<52} {r:>12.4g} {r / base:>9.3g}")
@@ -163,10 +176,20 @@ def run(
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--bundle", type=Path, help="an existing surrogate bundle (default: train a demo one)")
-    ap.add_argument("--oracle", action="store_true", help="also time the analytic twin_wells oracle (demo bundle only)")
-    ap.add_argument("--points", choices=("region", "uniform"), default="region",
-                    help="in-region fitted points (as MCMC sees) or uniform in the box")
+    ap.add_argument(
+        "--bundle", type=Path, help="an existing surrogate bundle (default: train a demo one)"
+    )
+    ap.add_argument(
+        "--oracle",
+        action="store_true",
+        help="also time the analytic twin_wells oracle (demo bundle only)",
+    )
+    ap.add_argument(
+        "--points",
+        choices=("region", "uniform"),
+        default="region",
+        help="in-region fitted points (as MCMC sees) or uniform in the box",
+    )
     ap.add_argument("--n-batch", type=int, default=100_000)
     ap.add_argument("--chunk", type=int, default=32)
     ap.add_argument("--nthread", type=int, default=1)
@@ -182,9 +205,18 @@ def main(argv=None):
         if args.oracle:
             from globalfit.oracles.analytic import AnalyticFunction
 
-            oracle = AnalyticFunction("twin_wells", Surrogate.load(bundle, backend="xgboost").space, {})
-        run(bundle, oracle=oracle, points=args.points, n_batch=args.n_batch, chunk=args.chunk, nthread=args.nthread,
-            min_time=args.min_time)
+            oracle = AnalyticFunction(
+                "twin_wells", Surrogate.load(bundle, backend="xgboost").space, {}
+            )
+        run(
+            bundle,
+            oracle=oracle,
+            points=args.points,
+            n_batch=args.n_batch,
+            chunk=args.chunk,
+            nthread=args.nthread,
+            min_time=args.min_time,
+        )
 
 
 if __name__ == "__main__":

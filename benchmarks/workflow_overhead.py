@@ -21,7 +21,10 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = {
     "name": "overhead",
-    "parameters": [{"name": "a", "lower": 0.0, "upper": 1.0}, {"name": "b", "lower": 0.0, "upper": 1.0}],
+    "parameters": [
+        {"name": "a", "lower": 0.0, "upper": 1.0},
+        {"name": "b", "lower": 0.0, "upper": 1.0},
+    ],
     "oracle": {"name": "bowl", "options": {"delay": 1.0}},
     "design": {"n_initial": 64, "seed": 1},
     "evaluation": {"chunk_size": 4, "timeout": 30, "setup_timeout": 120},
@@ -34,15 +37,32 @@ def run(*args) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "c.yaml"
         path.write_text(yaml.safe_dump(CONFIG))
-        cmd = ["timeout", "-k", "30", "900", str(Path(sys.executable).parent / "snakemake"), "-s", str(ROOT / "Snakefile"),
-               "--directory", tmp, "--configfile", str(path), "--quiet", "all", *args, TARGET]
+        cmd = [
+            "timeout",
+            "-k",
+            "30",
+            "900",
+            str(Path(sys.executable).parent / "snakemake"),
+            "-s",
+            str(ROOT / "Snakefile"),
+            "--directory",
+            tmp,
+            "--configfile",
+            str(path),
+            "--quiet",
+            "all",
+            *args,
+            TARGET,
+        ]
         t0 = time.perf_counter()
         subprocess.run(cmd, check=True, capture_output=True)
         return time.perf_counter() - t0
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--no-slurm", action="store_true")
     a = ap.parse_args()
     n_jobs = CONFIG["design"]["n_initial"] // CONFIG["evaluation"]["chunk_size"]
@@ -55,8 +75,10 @@ def main():
         print("SLURM: skipped")
         return
     ts = run("--profile", str(ROOT / "profiles" / "slurm"))
-    print(f"SLURM:     {ts:6.1f} s for {n_jobs} evaluation jobs (+1 design, +1 gather run locally); "
-          f"overhead per job vs --cores 2: {(ts - t2) / n_jobs:.1f} s")
+    print(
+        f"SLURM:     {ts:6.1f} s for {n_jobs} evaluation jobs (+1 design, +1 gather run locally); "
+        f"overhead per job vs --cores 2: {(ts - t2) / n_jobs:.1f} s"
+    )
 
 
 if __name__ == "__main__":

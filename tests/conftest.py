@@ -1,4 +1,5 @@
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -8,9 +9,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 PLUGINS = Path(__file__).resolve().parent / "plugins"
+ANALYTIC = ROOT / "tests" / "configs" / "analytic.yaml"
 
 # test plug-ins must be importable by oracle worker processes and by Snakemake jobs
-os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PLUGINS), os.environ.get("PYTHONPATH")]))
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    filter(None, [str(PLUGINS), os.environ.get("PYTHONPATH")])
+)
 sys.path.insert(0, str(PLUGINS))
 
 
@@ -18,14 +22,21 @@ def run_snakemake(workdir, configfile, *args, timeout=900, check=True, env=None)
     """Run the project's Snakefile in ``workdir`` with a config file; returns CompletedProcess."""
     cmd = [
         str(BIN / "snakemake"),
-        "-s", str(ROOT / "Snakefile"),
-        "--directory", str(workdir),
-        "--configfile", str(configfile),
+        "-s",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(configfile),
         *args,
     ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})})
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
+    )
     if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
+        raise AssertionError(
+            f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}"
+        )
     return proc
 
 
@@ -48,3 +59,66 @@ def write_config(path, base, **overrides):
 @pytest.fixture
 def analytic_config():
     return ROOT / "tests" / "configs" / "analytic.yaml"
+
+
+def copy_project(dest: Path) -> Path:
+    """A copy of the workflow and package sources, so a test can edit code without touching ours
+    (jobs import the installed package; the copy's sources feed the code hashes of the DAG)."""
+    dest.mkdir(parents=True)
+    shutil.copy(ROOT / "Snakefile", dest / "Snakefile")
+    for d in ("workflow", "src", "config", "envs"):
+        shutil.copytree(
+            ROOT / d, dest / d, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
+        )
+    return dest
+
+
+def snakemake(project: Path, configfile: Path, *args, timeout=900, check=True, **kw):
+    cmd = [
+        str(BIN / "snakemake"),
+        "-s",
+        str(project / "Snakefile"),
+        "--directory",
+        str(project),
+        "--configfile",
+        str(configfile),
+        *args,
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
+    return proc
+
+
+def planned_jobs(proc) -> list[tuple[str, str]]:
+    """(rule, wildcards) of the jobs a dry run would execute."""
+    jobs, rule = [], None
+    for line in (proc.stdout + proc.stderr).splitlines():
+        s = line.strip()
+        if s.startswith(("rule ", "localrule ")) and s.endswith(":"):
+            rule = s.split()[1].rstrip(":")
+            jobs.append([rule, ""])
+        elif s.startswith("wildcards:") and jobs:
+            jobs[-1][1] = s.split(":", 1)[1].strip()
+    return [tuple(j) for j in jobs]
+
+
+@pytest.fixture(scope="session")
+def finished_run(tmp_path_factory):
+    """The analytic fit, run to the end once (--cores 2) in a copy of the project, shared by the
+    tests that read or dry-run it (none may change it). Each process records the globalfit
+    modules it imported in import_trace/ (tests/import_trace/sitecustomize.py)."""
+    project = copy_project(tmp_path_factory.mktemp("run") / "project")
+    trace = project / "import_trace"
+    trace.mkdir()
+    pythonpath = os.pathsep.join(
+        [str(Path(__file__).parent / "import_trace"), os.environ["PYTHONPATH"]]
+    )
+    snakemake(
+        project,
+        ANALYTIC,
+        "--cores",
+        "2",
+        env={**os.environ, "PYTHONPATH": pythonpath, "GLOBALFIT_IMPORT_TRACE": str(trace)},
+    )
+    return project

@@ -31,19 +31,27 @@ def mismatches(dims=(3, 6), n_steps=300) -> list[str]:
         p0 = np.random.default_rng(d).normal(scale=0.3, size=(n_walkers, d))
         pairs = {
             "stretch": (emcee.moves.StretchMove(), VectorizedStretchMove()),
-            "de+snooker": ([(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)],
-                           [(VectorizedDEMove(), 0.8), (VectorizedDESnookerMove(), 0.2)]),
+            "de+snooker": (
+                [(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)],
+                [(VectorizedDEMove(), 0.8), (VectorizedDESnookerMove(), 0.2)],
+            ),
             "snooker": (emcee.moves.DESnookerMove(), VectorizedDESnookerMove()),
         }
         for name, (emcee_moves, ours) in pairs.items():
             runs = {}
-            for label, cls, moves in (("emcee", emcee.EnsembleSampler, emcee_moves),
-                                      ("our moves", emcee.EnsembleSampler, ours),
-                                      ("our moves and sampler", _EnsembleSampler, ours)):
+            for label, cls, moves in (
+                ("emcee", emcee.EnsembleSampler, emcee_moves),
+                ("our moves", emcee.EnsembleSampler, ours),
+                ("our moves and sampler", _EnsembleSampler, ours),
+            ):
                 sampler = cls(n_walkers, d, _log_prob, vectorize=True, moves=moves)
                 sampler.random_state = np.random.RandomState(1).get_state()
                 sampler.run_mcmc(p0, n_steps)
-                runs[label] = (sampler.get_chain(), sampler.get_log_prob(), sampler.acceptance_fraction)
+                runs[label] = (
+                    sampler.get_chain(),
+                    sampler.get_log_prob(),
+                    sampler.acceptance_fraction,
+                )
             if np.ptp(runs["emcee"][0][-1], axis=0).min() < 0.1:
                 bad.append(f"{name}, d={d}: the walkers did not spread (not a real chain)")
             for label in ("our moves", "our moves and sampler"):

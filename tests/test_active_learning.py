@@ -58,8 +58,12 @@ def test_expected_improvement_closed_form_and_monotone():
     def Phi(z):
         return 0.5 * (1 + math.erf(z / math.sqrt(2)))
 
-    assert al.expected_improvement([1.0], [1.0], 0.0, 0.0)[0] == pytest.approx(1 * Phi(1) + phi(1), rel=1e-12)
-    assert al.expected_improvement([1.0], [1.0], 0.0)[0] == pytest.approx(1.0833154705876864, rel=1e-12)
+    assert al.expected_improvement([1.0], [1.0], 0.0, 0.0)[0] == pytest.approx(
+        1 * Phi(1) + phi(1), rel=1e-12
+    )
+    assert al.expected_improvement([1.0], [1.0], 0.0)[0] == pytest.approx(
+        1.0833154705876864, rel=1e-12
+    )
     # I = (0.2 - 0.3 - 0.1) / 0.5 = -0.4
     assert al.expected_improvement([0.2], [0.5], 0.3, 0.1)[0] == pytest.approx(
         0.5 * (-0.4 * Phi(-0.4) + phi(-0.4)), rel=1e-12
@@ -77,7 +81,9 @@ def test_expected_improvement_closed_form_and_monotone():
     z = -60.0
     log_ei = al.log_expected_improvement([z], [1.0], 0.0)[0]
     assert np.isfinite(log_ei)
-    assert log_ei == pytest.approx(-0.5 * z * z - 0.5 * math.log(2 * math.pi) - 2 * math.log(-z), abs=1e-3)
+    assert log_ei == pytest.approx(
+        -0.5 * z * z - 0.5 * math.log(2 * math.pi) - 2 * math.log(-z), abs=1e-3
+    )
     # increasing in σ at fixed μ below the incumbent (exploration value)
     ei_sd = al.expected_improvement(np.full(5, -1.0), np.array([0.1, 0.3, 1, 3, 10]), 0.0)
     assert np.all(np.diff(ei_sd) > 0)
@@ -145,9 +151,13 @@ def test_gp_numpy_posterior_matches_gpflow(sparse):
     model = al.GPModel(sparse=sparse, n_inducing=25, random_state=0).fit(u, y)
     assert model.lengthscales_.shape == (2,) and model.noise_variance_std_ >= 1e-6
     assert (model.Z_ is not None) == sparse
-    kernel = gpflow.kernels.SquaredExponential(variance=model.kernel_variance_std_, lengthscales=model.lengthscales_)
+    kernel = gpflow.kernels.SquaredExponential(
+        variance=model.kernel_variance_std_, lengthscales=model.lengthscales_
+    )
     data = (u, ((y - model.y_mean_) / model.y_std_)[:, None])
-    lik = gpflow.likelihoods.Gaussian(variance=model.noise_variance_std_, variance_lower_bound=1e-12)
+    lik = gpflow.likelihoods.Gaussian(
+        variance=model.noise_variance_std_, variance_lower_bound=1e-12
+    )
     if sparse:
         ref = gpflow.models.SGPR(data, kernel=kernel, inducing_variable=model.Z_, likelihood=lik)
     else:
@@ -184,7 +194,9 @@ def test_active_learning_beats_latin_hypercube(name, seed):
     space = box(d)
     f = AnalyticFunction(name, space, options)
     chi2_min = f.minima()[0][1]
-    res = al.run_active_learning(f.chi2, space, 20, 4, 8, seed, n_candidates=1000, chi2_min_reference=chi2_min)
+    res = al.run_active_learning(
+        f.chi2, space, 20, 4, 8, seed, n_candidates=1000, chi2_min_reference=chi2_min
+    )
     assert res["theta"].shape == (52, d) and np.all(space.contains(res["theta"]))
     assert np.array_equal(np.bincount(res["round"] + 1), [20, 8, 8, 8, 8])
     lhs = f.chi2(latin_hypercube(space, 52, seed + 100))
@@ -206,8 +218,17 @@ def test_batch_has_no_duplicates_even_when_tempted():
     best = theta[np.argmin(chi2)]
     theta = np.vstack([theta, np.repeat(best[None], 4, axis=0)])
     chi2 = np.concatenate([chi2, np.repeat(chi2.min(), 4)])
-    proposer = al.BatchProposer(space, 16, n_candidates=200, hull_fraction=0.15, hull_share=1.0, local_share=0.0,
-                                trust_region_share_start=0.0, trust_region_share_end=0.0, random_state=0)
+    proposer = al.BatchProposer(
+        space,
+        16,
+        n_candidates=200,
+        hull_fraction=0.15,
+        hull_share=1.0,
+        local_share=0.0,
+        trust_region_share_start=0.0,
+        trust_region_share_end=0.0,
+        random_state=0,
+    )
     new, info, _ = proposer.propose(theta, chi2, round_index=2, n_rounds=3)
     u_new, u_old = space.to_unit(new), space.to_unit(theta)
     pair = np.linalg.norm(u_new[:, None] - u_new[None], axis=-1)[np.triu_indices(16, 1)]
@@ -241,20 +262,32 @@ def test_kriging_believer_spreads_the_batch():
 def test_same_seed_same_batch_and_json_state_round_trip():
     space, f, theta, chi2 = _dataset("twin_wells", 1, 40)
     kw = dict(n_candidates=600)
-    a = al.BatchProposer(space, 8, random_state=3, **kw).propose(theta, chi2, round_index=1, n_rounds=4)
-    b = al.BatchProposer(space, 8, random_state=3, **kw).propose(theta, chi2, round_index=1, n_rounds=4)
+    a = al.BatchProposer(space, 8, random_state=3, **kw).propose(
+        theta, chi2, round_index=1, n_rounds=4
+    )
+    b = al.BatchProposer(space, 8, random_state=3, **kw).propose(
+        theta, chi2, round_index=1, n_rounds=4
+    )
     assert np.array_equal(a[0], b[0]) and a[0].tobytes() == b[0].tobytes()
     assert a[1]["pred_mean"] == b[1]["pred_mean"] and a[2] == b[2]
-    c = al.BatchProposer(space, 8, random_state=4, **kw).propose(theta, chi2, round_index=1, n_rounds=4)
+    c = al.BatchProposer(space, 8, random_state=4, **kw).propose(
+        theta, chi2, round_index=1, n_rounds=4
+    )
     assert not np.any(np.all(np.isclose(a[0][:, None], c[0][None]), axis=-1))
-    d = al.BatchProposer(space, 8, random_state=3, **kw).propose(theta, chi2, round_index=2, n_rounds=4)
+    d = al.BatchProposer(space, 8, random_state=3, **kw).propose(
+        theta, chi2, round_index=2, n_rounds=4
+    )
     assert not np.array_equal(a[0], d[0])  # each round has its own random stream
     # next round warm-started from the JSON-serialised state: identical to passing the dict
     state = json.loads(json.dumps(a[2]))
     theta2 = np.vstack([theta, a[0]])
     chi22 = np.concatenate([chi2, f.chi2(a[0])])
-    e = al.BatchProposer(space, 8, random_state=3, **kw).propose(theta2, chi22, round_index=2, n_rounds=4, state=state)
-    g = al.BatchProposer(space, 8, random_state=3, **kw).propose(theta2, chi22, round_index=2, n_rounds=4, state=a[2])
+    e = al.BatchProposer(space, 8, random_state=3, **kw).propose(
+        theta2, chi22, round_index=2, n_rounds=4, state=state
+    )
+    g = al.BatchProposer(space, 8, random_state=3, **kw).propose(
+        theta2, chi22, round_index=2, n_rounds=4, state=a[2]
+    )
     assert np.array_equal(e[0], g[0])
     assert json.loads(json.dumps(e[1])) == e[1]  # the info dict is JSON-serialisable
 
@@ -263,7 +296,9 @@ def test_fresh_process_reproduces_the_batch(tmp_path):
     """The workflow proposes each round in a new process from (config, data, state)."""
     space, f, theta, chi2 = _dataset("bowl", 2, 30)
     kw = dict(n_candidates=400)
-    new, _, state = al.BatchProposer(space, 6, random_state=9, **kw).propose(theta, chi2, round_index=1, n_rounds=3)
+    new, _, state = al.BatchProposer(space, 6, random_state=9, **kw).propose(
+        theta, chi2, round_index=1, n_rounds=3
+    )
     np.save(tmp_path / "theta.npy", theta)
     np.save(tmp_path / "chi2.npy", chi2)
     code = f"""
@@ -279,9 +314,17 @@ new, info, state = p.propose(np.load("theta.npy"), np.load("chi2.npy"), round_in
 np.save("new.npy", new)
 json.dump(state, open("state.json", "w"))
 """
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
+    }
     proc = subprocess.run(
-        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert np.load(tmp_path / "new.npy").tobytes() == new.tobytes()
@@ -291,14 +334,18 @@ json.dump(state, open("state.json", "w"))
 def test_failed_points_are_excluded_from_the_fit():
     space, f, theta, chi2 = _dataset("bowl", 1, 30)
     kw = dict(n_candidates=500, random_state=2)
-    ref_new, ref_info, ref_state = al.BatchProposer(space, 6, **kw).propose(theta, chi2, round_index=0, n_rounds=2)
+    ref_new, ref_info, ref_state = al.BatchProposer(space, 6, **kw).propose(
+        theta, chi2, round_index=0, n_rounds=2
+    )
     # failed rows with tempting values: χ² = 0 with ok = False, NaN/inf χ² flagged ok
     rng = np.random.default_rng(5)
     bad = space.from_unit(rng.random((6, 2)))
     theta_b = np.vstack([theta, bad])
     chi2_b = np.concatenate([chi2, [0.0, 0.0, 0.0, -5.0, np.nan, np.inf]])
     ok_b = np.concatenate([np.ones(len(theta), bool), [False, False, False, False, True, True]])
-    new, info, state = al.BatchProposer(space, 6, **kw).propose(theta_b, chi2_b, ok_b, round_index=0, n_rounds=2)
+    new, info, state = al.BatchProposer(space, 6, **kw).propose(
+        theta_b, chi2_b, ok_b, round_index=0, n_rounds=2
+    )
     assert info["n_fit"] == len(theta) and info["n_excluded"] == 6
     assert info["target"]["chi2_ref"] == chi2.min()
     assert state == ref_state
@@ -308,7 +355,9 @@ def test_failed_points_are_excluded_from_the_fit():
             theta_b, chi2_b, np.zeros(len(theta_b), bool), round_index=0, n_rounds=2
         )
     with pytest.raises(ValueError, match="boolean"):
-        al.BatchProposer(space, 6, **kw).propose(theta, chi2, np.ones(len(theta)), round_index=0, n_rounds=2)
+        al.BatchProposer(space, 6, **kw).propose(
+            theta, chi2, np.ones(len(theta)), round_index=0, n_rounds=2
+        )
 
 
 def test_sparse_gp_above_threshold_still_proposes_low_points():
@@ -317,7 +366,16 @@ def test_sparse_gp_above_threshold_still_proposes_low_points():
     f = AnalyticFunction("bowl", space, options)
     chi2_min = f.minima()[0][1]
     res = al.run_active_learning(
-        f.chi2, space, 30, 3, 8, 0, n_candidates=800, sparse_above=35, n_inducing=20, chi2_min_reference=chi2_min
+        f.chi2,
+        space,
+        30,
+        3,
+        8,
+        0,
+        n_candidates=800,
+        sparse_above=35,
+        n_inducing=20,
+        chi2_min_reference=chi2_min,
     )
     assert [i["sparse"] for i in res["infos"]] == [False, True, True]
     assert [i["n_inducing"] for i in res["infos"]] == [0, 20, 20]
@@ -369,7 +427,9 @@ def test_diagnostics_row_and_plot(tmp_path):
         "cpu_seconds_import": 1.0,
     }
     chi2 = np.array([10.0, 12.0, 19.0, np.nan])  # exact, off by log10(3/2), exact, failed
-    row = al.diagnostics_row(info, chi2, best_before=10.0, best_after=10.0, evaluation_cpu_seconds=12.0)
+    row = al.diagnostics_row(
+        info, chi2, best_before=10.0, best_after=10.0, evaluation_cpu_seconds=12.0
+    )
     assert set(row) == set(al.DIAGNOSTICS_COLUMNS)
     assert row["n_failed"] == 1
     assert row["gp_rmse"] == pytest.approx(math.sqrt(math.log10(1.5) ** 2 / 3))
@@ -395,7 +455,10 @@ def test_gaussian_candidates_stay_near_the_best_points_and_inside_the_cube():
     dist = np.abs(u[:, None, :] - best[None]) / (0.1 * ls)  # in units of the sd
     nearest = dist.max(axis=2).min(axis=1)
     assert np.quantile(nearest, 0.99) < 4.0  # Gaussian: almost everything within 4 sd
-    assert abs(np.mean(np.abs(u[:, 1] - 0.5)[u[:, 0] < 0.35]) - 0.1 * ls[1] * np.sqrt(2 / np.pi)) < 1e-3
+    assert (
+        abs(np.mean(np.abs(u[:, 1] - 0.5)[u[:, 0] < 0.35]) - 0.1 * ls[1] * np.sqrt(2 / np.pi))
+        < 1e-3
+    )
 
 
 # ------------------------------------------------------------------ trust regions
@@ -407,8 +470,16 @@ def test_trust_region_centres_are_distinct_good_points_best_first():
     got = al.trust_region_centres(u, chi2, max_centres=4, within=2.3, separation=0.2)
     # 1 is too close to 0, 2 to the better 4; 3 is not within Δχ² 2.3; 5 (Δχ² 2.0) is a third basin
     assert got.tolist() == [0, 4, 5]
-    assert al.trust_region_centres(u, chi2, max_centres=2, within=2.3, separation=0.2).tolist() == [0, 4]
-    assert al.trust_region_centres(u, chi2, max_centres=4, within=1.0, separation=0.0).tolist() == [0, 1, 4, 2]
+    assert al.trust_region_centres(u, chi2, max_centres=2, within=2.3, separation=0.2).tolist() == [
+        0,
+        4,
+    ]
+    assert al.trust_region_centres(u, chi2, max_centres=4, within=1.0, separation=0.0).tolist() == [
+        0,
+        1,
+        4,
+        2,
+    ]
 
 
 def test_trust_region_radius_shrinks_on_misses_and_grows_on_hits():
@@ -432,11 +503,23 @@ def test_trust_region_picks_sit_around_the_centres_and_adapt_their_radius():
     good = [int(np.argmin(np.sum((u - c) ** 2, axis=1))) for c in ([0.1] * 3, [0.5] * 3, [0.9] * 3)]
     chi2 = np.full(60, 50.0)
     chi2[good] = [13.0, 13.5, 14.0]  # three separate basins
-    kw = dict(n_candidates=400, trust_region_share_start=1.0, trust_region_share_end=1.0, trust_region_radius=0.02,
-              trust_region_pool=200, random_state=5)
-    new, info, state = al.BatchProposer(space, 8, **kw).propose(theta, chi2, round_index=0, n_rounds=3)
+    kw = dict(
+        n_candidates=400,
+        trust_region_share_start=1.0,
+        trust_region_share_end=1.0,
+        trust_region_radius=0.02,
+        trust_region_pool=200,
+        random_state=5,
+    )
+    new, info, state = al.BatchProposer(space, 8, **kw).propose(
+        theta, chi2, round_index=0, n_rounds=3
+    )
     regions = info["trust_regions"]
-    assert [r["chi2"] for r in regions] == [13.0, 13.5, 14.0] and [r["quota"] for r in regions] == [3, 3, 2]
+    assert [r["chi2"] for r in regions] == [13.0, 13.5, 14.0] and [r["quota"] for r in regions] == [
+        3,
+        3,
+        2,
+    ]
     assert sum(r["quota"] for r in regions) == 8 and all(k >= 0 for k in info["from_trust_region"])
     assert len(state["trust_regions"]) == len(regions)
     shape = al.trust_region_shape(info["gp"]["lengthscales_unit"])
@@ -449,7 +532,9 @@ def test_trust_region_picks_sit_around_the_centres_and_adapt_their_radius():
     # the next round: region 0's picks "missed" (wall), the others' "hit"
     chi2_new = np.where(np.array(info["from_trust_region"]) == 0, 1e4, chi2.min() + 0.1)
     theta2, chi22 = np.vstack([theta, new]), np.concatenate([chi2, chi2_new])
-    _, info2, _ = al.BatchProposer(space, 8, **kw).propose(theta2, chi22, round_index=1, n_rounds=3, state=state)
+    _, info2, _ = al.BatchProposer(space, 8, **kw).propose(
+        theta2, chi22, round_index=1, n_rounds=3, state=state
+    )
     by_centre = {tuple(r["centre"]): r for r in info2["trust_regions"]}
     first = by_centre[tuple(regions[0]["centre"])]  # still the best point: its region shrinks
     assert first["previous_hit_rate"] == 0.0 and first["radius"] == pytest.approx(0.01)
@@ -471,18 +556,42 @@ def test_posterior_round_proposes_distinct_new_points_where_the_posterior_is():
     f = AnalyticFunction("gaussian", space, {"rho": 0.8})
     theta = latin_hypercube(space, 300, 4)
     chi2 = f.chi2(theta)
-    settings = {"threshold": 10.0, "recall_target": 0.99, "regressor_margin": 5.0, "fractions": [0.6, 0.2, 0.2],
-                "target_transform": "delta_chi2", "objective": "reg:absoluteerror", "eval_metric": "mae",
-                "classifier_params": {}, "regressor_params": {}, "n_estimators": 200, "early_stopping_rounds": 20,
-                "n_trials": 0, "n_folds": 2, "tuning_rounds": 50, "tuning_early_stopping": 10, "seed": 0}
-    kw = dict(space=space, prior=Prior(space), batch_size=24, surrogate_settings=settings, round_index=3, seed=1,
-              n_walkers=16, n_steps=600)
+    settings = {
+        "threshold": 10.0,
+        "recall_target": 0.99,
+        "regressor_margin": 5.0,
+        "fractions": [0.6, 0.2, 0.2],
+        "target_transform": "delta_chi2",
+        "objective": "reg:absoluteerror",
+        "eval_metric": "mae",
+        "classifier_params": {},
+        "regressor_params": {},
+        "n_estimators": 200,
+        "early_stopping_rounds": 20,
+        "n_trials": 0,
+        "n_folds": 2,
+        "tuning_rounds": 50,
+        "tuning_early_stopping": 10,
+        "seed": 0,
+    }
+    kw = dict(
+        space=space,
+        prior=Prior(space),
+        batch_size=24,
+        surrogate_settings=settings,
+        round_index=3,
+        seed=1,
+        n_walkers=16,
+        n_steps=600,
+    )
     new, info = propose_posterior_batch(theta, chi2, np.ones(len(theta), bool), **kw)
     again, _ = propose_posterior_batch(theta, chi2, np.ones(len(theta), bool), **kw)
     np.testing.assert_array_equal(new, again)
     assert new.shape == (24, 2) and np.all(space.contains(new)) and info["method"] == "posterior"
     u_new, u_old = space.to_unit(new), space.to_unit(theta)
-    assert np.linalg.norm(u_new[:, None] - u_new[None], axis=-1)[np.triu_indices(24, 1)].min() > 1e-3
+    assert (
+        np.linalg.norm(u_new[:, None] - u_new[None], axis=-1)[np.triu_indices(24, 1)].min() > 1e-3
+    )
     assert np.linalg.norm(u_new[:, None] - u_old[None], axis=-1).min() > 1e-3
     dchi2 = f.chi2(new) - f.minima()[0][1]
     assert np.mean(dchi2 < 4.0) > 0.5

@@ -25,8 +25,23 @@ def start_evaluate(points: pd.DataFrame, tmp_path, tag, env=None):
     src = tmp_path / f"{tag}.csv"
     points.to_csv(src, index=False, float_format="%.17g")
     out = tmp_path / f"{tag}_out.csv"
-    cmd = [str(BIN / "globalfit"), "evaluate", str(src), "-o", str(out), "--config", str(ROOT / "config" / "config.yaml"), "--no-cache"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
+    cmd = [
+        str(BIN / "globalfit"),
+        "evaluate",
+        str(src),
+        "-o",
+        str(out),
+        "--config",
+        str(ROOT / "config" / "config.yaml"),
+        "--no-cache",
+    ]
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
     return proc, out
 
 
@@ -68,10 +83,37 @@ def test_refuses_to_run_with_hash_randomisation(monkeypatch):
 def test_evaluate_cli_rejects_bad_points(tmp_path):
     bad = tmp_path / "bad.csv"
     pd.DataFrame([[0, 0, 0, 0, 0, 9.0]], columns=NAMES).to_csv(bad, index=False)
-    proc = subprocess.run([str(BIN / "globalfit"), "evaluate", str(bad), "-o", str(tmp_path / "o.csv"), "--config", str(ROOT / "config/config.yaml")], capture_output=True, text=True)
-    assert proc.returncode == 2 and "'log10_fa', row 0 (line 2): 9.0 is outside the bounds" in proc.stderr
+    proc = subprocess.run(
+        [
+            str(BIN / "globalfit"),
+            "evaluate",
+            str(bad),
+            "-o",
+            str(tmp_path / "o.csv"),
+            "--config",
+            str(ROOT / "config/config.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert (
+        proc.returncode == 2
+        and "'log10_fa', row 0 (line 2): 9.0 is outside the bounds" in proc.stderr
+    )
     pd.DataFrame([[0, 0, 0, 0, 0]], columns=NAMES[:5]).to_csv(bad, index=False)
-    proc = subprocess.run([str(BIN / "globalfit"), "evaluate", str(bad), "-o", str(tmp_path / "o.csv"), "--config", str(ROOT / "config/config.yaml")], capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            str(BIN / "globalfit"),
+            "evaluate",
+            str(bad),
+            "-o",
+            str(tmp_path / "o.csv"),
+            "--config",
+            str(ROOT / "config/config.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2 and "missing parameter column(s) ['log10_fa']" in proc.stderr
     assert not (tmp_path / "o.csv").exists()
 
@@ -101,7 +143,13 @@ def test_default_config_features_follow_alpaca_running():
         "print(json.dumps(out))"
     )
     args = {"theta": theta.tolist(), "names": names, "ma": cfg["oracle"]["options"]["ma"]}
-    proc = subprocess.run([sys.executable, "-c", code], input=json.dumps(args), capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        input=json.dumps(args),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     true = {k: np.array(v) for k, v in json.loads(proc.stdout.strip().splitlines()[-1]).items()}
     X = fmap(theta)
@@ -110,9 +158,15 @@ def test_default_config_features_follow_alpaca_running():
         expected = true[key] * scale
         got = X[:, fmap.names.index(name)]
         # 1 % of the coupling's typical size (couplings of order 1 give c_mumu ~ 1, c_bs ~ 0.1)
-        np.testing.assert_allclose(got, expected, atol=0.01 * {"c_mumu": 1.0, "c_bs": 0.1}[key] * scale.max(), rtol=0.01)
+        np.testing.assert_allclose(
+            got, expected, atol=0.01 * {"c_mumu": 1.0, "c_bs": 0.1}[key] * scale.max(), rtol=0.01
+        )
     # Γ(a → gg) / Γ(a → μμ), which sets the approximate BR(a → μμ) = 1 / (1 + that ratio)
     c_gg, c_mumu = (X[:, fmap.names.index(n)] for n in ("c_gg_over_fa", "c_mumu_over_fa"))
     np.testing.assert_allclose(10.15 * c_gg**2 / c_mumu**2, true["gg_over_mumu"], rtol=0.03)
-    np.testing.assert_allclose(X[:, fmap.names.index("width")] / c_mumu**2, 1 + true["gg_over_mumu"], rtol=0.03)
-    np.testing.assert_allclose(X[:, fmap.names.index("br_a_mumu")], 1 / (1 + np.array(true["gg_over_mumu"])), rtol=0.03)
+    np.testing.assert_allclose(
+        X[:, fmap.names.index("width")] / c_mumu**2, 1 + true["gg_over_mumu"], rtol=0.03
+    )
+    np.testing.assert_allclose(
+        X[:, fmap.names.index("br_a_mumu")], 1 / (1 + np.array(true["gg_over_mumu"])), rtol=0.03
+    )

@@ -1,4 +1,3 @@
-
 import pytest
 import yaml
 from conftest import ROOT, run_snakemake
@@ -18,11 +17,17 @@ def test_default_config_is_the_tutorial_alp_fit():
     assert names == ["cqL33", "cuR", "cdR", "clL33", "ceR", "log10_fa"]
     assert all((p["lower"], p["upper"]) == (-3.0, 3.0) for p in cfg["parameters"][:5])
     assert (cfg["parameters"][5]["lower"], cfg["parameters"][5]["upper"]) == (6.0, 8.0)
-    assert cfg["oracle"] == {"name": "alp", "options": {"ma": 2.0, "sectors": "all"}, "plugin": None}
+    assert cfg["oracle"] == {
+        "name": "alp",
+        "options": {"ma": 2.0, "sectors": "all"},
+        "plugin": None,
+    }
 
 
 def test_defaults_are_filled_and_every_schema_key_is_documented():
-    cfg = gfconfig.validate_schema({"parameters": [{"name": "a", "lower": 0, "upper": 1}], "oracle": {"name": "bowl"}})
+    cfg = gfconfig.validate_schema(
+        {"parameters": [{"name": "a", "lower": 0, "upper": 1}], "oracle": {"name": "bowl"}}
+    )
     assert cfg["evaluation"]["chunk_size"] == 16 and cfg["design"]["n_initial"] == 288
     assert cfg["parameters"][0]["prior"]["type"] == "soft_uniform"
 
@@ -43,7 +48,10 @@ def mutate(fn):
 
 
 BAD = {
-    "reversed bounds": (lambda c: c["parameters"][1].update(lower=3.0, upper=-3.0), "parameters[1] (cuR)"),
+    "reversed bounds": (
+        lambda c: c["parameters"][1].update(lower=3.0, upper=-3.0),
+        "parameters[1] (cuR)",
+    ),
     "unknown oracle": (lambda c: c["oracle"].update(name="alpha"), "oracle.name"),
     "zero chunk size": (lambda c: c["evaluation"].update(chunk_size=0), "evaluation.chunk_size"),
     "negative initial points": (lambda c: c["design"].update(n_initial=-5), "design.n_initial"),
@@ -56,9 +64,14 @@ BAD = {
     "unknown alp option": (lambda c: c["oracle"]["options"].update(mass=2), "oracle.options"),
     "negative ALP mass": (lambda c: c["oracle"]["options"].update(ma=-1.0), "oracle.options.ma"),
     "plugin without target": (lambda c: c["oracle"].update(name="plugin"), "oracle.plugin"),
-    "zero parallel chunks": (lambda c: c["evaluation"].update(parallel_chunks=0), "evaluation.parallel_chunks"),
+    "zero parallel chunks": (
+        lambda c: c["evaluation"].update(parallel_chunks=0),
+        "evaluation.parallel_chunks",
+    ),
     "feature of an unknown parameter": (
-        lambda c: c.setdefault("surrogate", {}).update(features=[{"name": "g", "expression": "ceR / fa"}]),
+        lambda c: c.setdefault("surrogate", {}).update(
+            features=[{"name": "g", "expression": "ceR / fa"}]
+        ),
         "surrogate.features[0] ('g'): unknown name 'fa'",
     ),
 }

@@ -69,7 +69,11 @@ def test_failures_are_recorded_and_do_not_stop_the_batch(tmp_path):
     table = evaluate_points(theta, s, cache=cache_for(tmp_path, s), timeout=2.0, jobs=1)
     assert list(table.status) == ["error", "ok", "nonfinite", "ok", "timeout", "ok"]
     assert "injected failure" in table.message[0]
-    assert table.chi2[1] == pytest.approx(1 + 30 * 0.5) and np.isnan(table.chi2[0]) and np.isnan(table.chi2[4])
+    assert (
+        table.chi2[1] == pytest.approx(1 + 30 * 0.5)
+        and np.isnan(table.chi2[0])
+        and np.isnan(table.chi2[4])
+    )
     assert table.seconds[4] < 10  # the hung worker was killed, not waited for
     assert list(table.ok) == [False, True, False, True, False, True]
     assert table.breakdown_names == ("norm",) and table.breakdown[1, 0] == pytest.approx(0.5)
@@ -97,13 +101,30 @@ def test_cache_serves_every_point_once_whatever_the_chunking(tmp_path):
     )
 
 
-@pytest.mark.parametrize("n, size, parallel, expected", [(160, 40, 2, 4), (32, 40, 2, 2), (200, 40, 2, 6), (5, 40, 2, 2), (1, 40, 2, 1), (60, 10, 4, 8), (33, 16, 1, 3)])
-def test_chunks_are_balanced_bounded_and_a_multiple_of_the_parallel_jobs(n, size, parallel, expected):
+@pytest.mark.parametrize(
+    "n, size, parallel, expected",
+    [
+        (160, 40, 2, 4),
+        (32, 40, 2, 2),
+        (200, 40, 2, 6),
+        (5, 40, 2, 2),
+        (1, 40, 2, 1),
+        (60, 10, 4, 8),
+        (33, 16, 1, 3),
+    ],
+)
+def test_chunks_are_balanced_bounded_and_a_multiple_of_the_parallel_jobs(
+    n, size, parallel, expected
+):
     k = chunk_count(n, size, parallel)
     assert k == expected
     slices = split_chunks(n, k)
     sizes = [s.stop - s.start for s in slices]
-    assert sum(sizes) == n and slices[0].start == 0 and all(a.stop == b.start for a, b in zip(slices, slices[1:]))
+    assert (
+        sum(sizes) == n
+        and slices[0].start == 0
+        and all(a.stop == b.start for a, b in zip(slices, slices[1:]))
+    )
     assert max(sizes) - min(sizes) <= 1 and max(sizes) <= size and min(sizes) >= 1
 
 

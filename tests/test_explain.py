@@ -40,7 +40,8 @@ def analytic():
     X = rng.uniform(-1, 1, size=(3000, 6))
     y = f_ref(X)
     reg = Chi2Regressor(FAST, n_estimators=300, early_stopping_rounds=20, seed=0, nthread=1).fit(
-        X[:2200], y[:2200], X[2200:], y[2200:])
+        X[:2200], y[:2200], X[2200:], y[2200:]
+    )
     delta = y - y.min()  # true Δχ² of every point, for the bands
     return reg, X, delta
 
@@ -54,7 +55,9 @@ def shap_result(analytic):
 @pytest.fixture(scope="module")
 def interactions(analytic):
     reg, X, delta = analytic
-    return E.pairwise_interactions(reg.booster_, X, delta, NAMES, n_points=200, edges=(2.0, 5.0), seed=0)
+    return E.pairwise_interactions(
+        reg.booster_, X, delta, NAMES, n_points=200, edges=(2.0, 5.0), seed=0
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -104,7 +107,9 @@ def test_pipeline_finds_the_interacting_pair(interactions, analytic):
     assert interactions.sample_theta.shape == (200, 6)
     # seeded: the same seed gives the same sample, another seed another one
     reg, X, delta = analytic
-    again = E.pairwise_interactions(reg.booster_, X, delta, NAMES, n_points=200, edges=(2.0, 5.0), seed=0)
+    again = E.pairwise_interactions(
+        reg.booster_, X, delta, NAMES, n_points=200, edges=(2.0, 5.0), seed=0
+    )
     np.testing.assert_array_equal(again.pairs, interactions.pairs)
     assert not np.array_equal(E.sample_rows(3000, 200, 1), E.sample_rows(3000, 200, 0))
 
@@ -131,8 +136,11 @@ def test_points_land_in_their_band_and_table_is_per_band(shap_result):
     low, mid = r.band == 0, r.band == 1
     assert np.all(r.delta[low] < 2) and np.all((r.delta[mid] >= 2) & (r.delta[mid] < 5))
     assert np.all(r.delta[r.band == -1] >= 5)
-    assert t.attrs["counts"] == {"delta_chi2 < 2": int(low.sum()), "2 <= delta_chi2 < 5": int(mid.sum()),
-                                 E.ALL: r.delta.size}
+    assert t.attrs["counts"] == {
+        "delta_chi2 < 2": int(low.sum()),
+        "2 <= delta_chi2 < 5": int(mid.sum()),
+        E.ALL: r.delta.size,
+    }
     np.testing.assert_allclose(t["delta_chi2 < 2"], np.abs(r.values[low]).mean(axis=0))
     # the bands answer a physics question: near the minimum (x2·x4 ≈ −1) the pair dominates more
     assert t.loc["x2", "delta_chi2 < 2"] > 2 * t.loc["x2", "2 <= delta_chi2 < 5"]
@@ -176,12 +184,14 @@ def sir_sampler(space, *, n_proposals=30_000, n_draws=4000, seed=0):
     """Stand-in posterior sampler (sampling-importance-resampling from the uniform prior). The same
     seed and FULL-dimensional draws for every call: the full and reduced models see the same random
     numbers, so their posteriors differ only where the models do."""
+
     def sample(model, cols):
         rng = np.random.default_rng(seed)
         theta = space.from_unit(rng.uniform(size=(n_proposals, space.dim)))[:, list(cols)]
         chi2 = model.predict_chi2(theta)
         w = np.exp(-0.5 * (chi2 - chi2.min()))
         return theta[rng.choice(n_proposals, size=n_draws, p=w / w.sum())]
+
     return sample
 
 
@@ -190,9 +200,14 @@ def ablation_setup():
     space = ParameterSpace(tuple(f"p{i}" for i in range(6)), -3 * np.ones(6), 3 * np.ones(6))
     theta = space.from_unit(np.random.default_rng(3).uniform(size=(1500, 6)))
     chi2 = chi2_sep(theta)
-    settings = dict(classifier_params={"max_depth": 4, "learning_rate": 0.3},
-                    regressor_params={"max_depth": 4, "learning_rate": 0.2},
-                    n_estimators=400, early_stopping_rounds=20, seed=0, nthread=1)
+    settings = dict(
+        classifier_params={"max_depth": 4, "learning_rate": 0.3},
+        regressor_params={"max_depth": 4, "learning_rate": 0.2},
+        n_estimators=400,
+        early_stopping_rounds=20,
+        seed=0,
+        nthread=1,
+    )
     fit = E.surrogate_fitter(theta, chi2, space, **settings)
     full = fit(list(range(6)))
     th_in, d_in = E.in_region_points(theta, chi2, threshold=10.0)
@@ -213,7 +228,13 @@ def test_ablation_drops_the_irrelevant_parameter(ablation_setup):
     assert abl.mae_reduced <= abl.mae_full + max(0.1 * abl.mae_full, 0.05)
     d = abl.as_dict()
     json.dumps(d, allow_nan=False)
-    assert set(d["ks"]) == set(abl.remaining) and set(d["quantiles_full"]["p0"]) == {"q2.5", "q16", "q50", "q84", "q97.5"}
+    assert set(d["ks"]) == set(abl.remaining) and set(d["quantiles_full"]["p0"]) == {
+        "q2.5",
+        "q16",
+        "q50",
+        "q84",
+        "q97.5",
+    }
 
 
 def test_ablation_keeps_a_relevant_parameter(ablation_setup):
@@ -230,15 +251,19 @@ def test_emcee_sampler_plumbing(ablation_setup):
     from globalfit.inference import Prior
 
     space, _, (model, _), _, _ = ablation_setup
-    sample = E.emcee_sampler(Prior(space), np.array([[0.5, -1.0, 0.0, 1.0, -0.5, 0.0]]), n_walkers=12,
-                             n_steps=60, seed=1)
+    sample = E.emcee_sampler(
+        Prior(space), np.array([[0.5, -1.0, 0.0, 1.0, -0.5, 0.0]]), n_walkers=12, n_steps=60, seed=1
+    )
     s = sample(model, range(6))  # the full model: all six columns
     assert s.ndim == 2 and s.shape[1] == 6 and s.shape[0] > 0
     assert np.all(np.abs(s) <= 3)
     np.testing.assert_array_equal(s, sample(model, range(6)))  # seeded
-    reduced, _ = E.surrogate_fitter(model.split_.theta[:, :5], model.split_.chi2,
-                                    ParameterSpace(space.names[:5], space.lower[:5], space.upper[:5]),
-                                    **E.surrogate_settings(model))(range(5))
+    reduced, _ = E.surrogate_fitter(
+        model.split_.theta[:, :5],
+        model.split_.chi2,
+        ParameterSpace(space.names[:5], space.lower[:5], space.upper[:5]),
+        **E.surrogate_settings(model),
+    )(range(5))
     with pytest.raises(ValueError, match=r"\(n, 5\)"):
         sample(reduced, range(6))  # a model of 5 parameters cannot take 6 columns
     assert sample(reduced, range(5)).shape[1] == 5
@@ -250,8 +275,13 @@ def test_emcee_sampler_plumbing(ablation_setup):
 
 def test_importance_json_structure(tmp_path, shap_result, interactions, ablation_setup):
     space, fit, full, imp, _ = ablation_setup
-    abl = E.run_ablation(imp, space.names, fit=fit, sample=sir_sampler(space, n_proposals=5000, n_draws=1000),
-                         full=full)
+    abl = E.run_ablation(
+        imp,
+        space.names,
+        fit=fit,
+        sample=sir_sampler(space, n_proposals=5000, n_draws=1000),
+        full=full,
+    )
     summary = E.importance_summary(shap_result, interactions, abl, top_k=5, provenance={"seed": 0})
     path = E.write_importance_json(summary, tmp_path / "importance.json")
     data = json.loads(path.read_text())
@@ -261,12 +291,16 @@ def test_importance_json_structure(tmp_path, shap_result, interactions, ablation
     assert data["ranking"][-1] == IRRELEVANT and data["band_edges"] == [2.0, 5.0]
     for which in ("best_fit", "mean_abs"):
         pairs = data["interactions"][which]
-        assert len(pairs) == 5 and all(set(p) == {"pair", "value"} and len(p["pair"]) == 2 for p in pairs)
+        assert len(pairs) == 5 and all(
+            set(p) == {"pair", "value"} and len(p["pair"]) == 2 for p in pairs
+        )
         mags = [abs(p["value"]) for p in pairs]
         assert mags == sorted(mags, reverse=True)
     assert data["interactions"]["mean_abs"][0]["pair"] == ["x2", "x4"]
     a = data["ablation"]
-    assert {"dropped", "mae_full", "mae_reduced", "ks", "verdict", "can_drop", "thresholds"} <= set(a)
+    assert {"dropped", "mae_full", "mae_reduced", "ks", "verdict", "can_drop", "thresholds"} <= set(
+        a
+    )
     assert a["dropped"] == "p5" and isinstance(a["verdict"], str)
     # no interactions / ablation yet: the keys are there, as null
     bare = E.importance_summary(shap_result)
@@ -282,8 +316,12 @@ def test_explain_surrogate_and_plots_write_pngs(tmp_path, ablation_setup):
     ex = E.explain_surrogate(model, th, d, n_interaction_points=60, seed=0)
     assert ex.classifier.scale.startswith("log-odds") and ex.best_fit.values.shape == (1, 6)
     assert ex.best_fit.delta[0] == 0.0
-    abl = E.run_ablation(ex.regressor.table()[E.ALL].to_dict(), space.names,
-                         fit=lambda cols: (model, 0.1), sample=lambda m, cols: np.random.default_rng(0).normal(size=(500, len(cols))))
+    abl = E.run_ablation(
+        ex.regressor.table()[E.ALL].to_dict(),
+        space.names,
+        fit=lambda cols: (model, 0.1),
+        sample=lambda m, cols: np.random.default_rng(0).normal(size=(500, len(cols))),
+    )
     paths = [
         P.plot_importance_bars(ex.regressor, tmp_path / "bars.png"),
         P.plot_beeswarm(ex.regressor, tmp_path / "beeswarm.png"),
@@ -291,7 +329,9 @@ def test_explain_surrogate_and_plots_write_pngs(tmp_path, ablation_setup):
         P.plot_dependence(ex.regressor, tmp_path / "dependence.png"),
         P.plot_waterfall(ex.best_fit, tmp_path / "waterfall.png"),
         P.plot_interaction_network(ex.interactions, tmp_path / "network.png"),
-        P.plot_interaction_network(ex.interactions, tmp_path / "network_shapiq.png", which="best_fit", style="shapiq"),
+        P.plot_interaction_network(
+            ex.interactions, tmp_path / "network_shapiq.png", which="best_fit", style="shapiq"
+        ),
         P.plot_interaction_matrix(ex.interactions, tmp_path / "matrix.png"),
         P.plot_ablation(abl, tmp_path / "ablation.png"),
     ]

@@ -15,13 +15,20 @@ from globalfit.features import FeatureMap
 from globalfit.space import ParameterSpace
 from globalfit.surrogate import Surrogate, check_compiled_agreement, roc_auc
 
-SPACE = ParameterSpace(names=("a", "b", "c"), lower=np.array([-1.0, -1.0, 0.0]), upper=np.array([1.0, 1.0, 1.0]))
+SPACE = ParameterSpace(
+    names=("a", "b", "c"), lower=np.array([-1.0, -1.0, 0.0]), upper=np.array([1.0, 1.0, 1.0])
+)
 DIAGONAL = [{"name": "a_plus_b", "expression": "a + b"}]
 
 
 def test_feature_values_follow_the_expressions():
-    fm = FeatureMap(("a", "b", "c"), [{"name": "g", "expression": "(b + 0.5 * a) * 10**(1 - c)"},
-                                      {"name": "h", "expression": "log10(abs(a) + 1e-3)"}])
+    fm = FeatureMap(
+        ("a", "b", "c"),
+        [
+            {"name": "g", "expression": "(b + 0.5 * a) * 10**(1 - c)"},
+            {"name": "h", "expression": "log10(abs(a) + 1e-3)"},
+        ],
+    )
     theta = np.array([[0.2, -0.4, 0.5], [-1.0, 1.0, 0.0]])
     X = fm(theta)
     assert fm.names == ("a", "b", "c", "g", "h")
@@ -41,15 +48,22 @@ def test_compiled_features_equal_numpy_ones_to_a_float32_ulp(tmp_path):
 
     from globalfit.surrogate import CompiledFeatures, compile_features
 
-    every_function = [{"name": "g", "expression": "(b + 0.5 * a) * 10**(1 - c)"},
-                      {"name": "h", "expression": "log10(abs(a) + 1e-3) - g**2 / (1 + sqrt(c)) + exp(-a) * sinh(b)"},
-                      {"name": "k", "expression": "arcsinh(h) * tanh(-b) + log(c) + +a"}]
+    every_function = [
+        {"name": "g", "expression": "(b + 0.5 * a) * 10**(1 - c)"},
+        {
+            "name": "h",
+            "expression": "log10(abs(a) + 1e-3) - g**2 / (1 + sqrt(c)) + exp(-a) * sinh(b)",
+        },
+        {"name": "k", "expression": "arcsinh(h) * tanh(-b) + log(c) + +a"},
+    ]
     alp = yaml.safe_load((Path(__file__).parents[1] / "config" / "config.yaml").read_text())
     alp_space = ParameterSpace.from_config(alp["parameters"])
     cases = [(SPACE, every_function), (alp_space, alp["surrogate"]["features"])]
     for i, (space, features) in enumerate(cases):
         fm = FeatureMap(space.names, features)
-        compiled = CompiledFeatures(compile_features(fm, tmp_path / f"f{i}.so"), space.dim, len(fm.names))
+        compiled = CompiledFeatures(
+            compile_features(fm, tmp_path / f"f{i}.so"), space.dim, len(fm.names)
+        )
         theta = space.from_unit(np.random.default_rng(i).uniform(size=(20_000, space.dim)))
         theta[:3] = space.lower  # log(0) = -inf and friends: missing in both
         got, expected = compiled(theta), fm(theta).astype(np.float32)
@@ -92,8 +106,11 @@ def test_feature_names_must_be_new_identifiers():
 
 
 def test_features_may_use_earlier_features_only():
-    chained = [{"name": "g", "expression": "a * b"}, {"name": "h", "expression": "g**2 / (g**2 + c)"},
-               {"name": "k", "expression": "exp(-h) * a"}]
+    chained = [
+        {"name": "g", "expression": "a * b"},
+        {"name": "h", "expression": "g**2 / (g**2 + c)"},
+        {"name": "k", "expression": "exp(-h) * a"},
+    ]
     fm = FeatureMap(("a", "b", "c"), chained)
     theta = np.array([[0.2, -0.4, 0.5], [-1.0, 1.0, 0.25]])
     g = theta[:, 0] * theta[:, 1]
@@ -104,7 +121,9 @@ def test_features_may_use_earlier_features_only():
     assert fm.restricted_to(("a", "c")) == []
     assert [f["name"] for f in fm.restricted_to(("a", "b"))] == ["g"]
     with pytest.raises(ValueError, match=r"surrogate.features\[0\] \('g'\).*unknown name 'h'"):
-        FeatureMap(("a", "b"), [{"name": "g", "expression": "h + a"}, {"name": "h", "expression": "a * b"}])
+        FeatureMap(
+            ("a", "b"), [{"name": "g", "expression": "h + a"}, {"name": "h", "expression": "a * b"}]
+        )
     with pytest.raises(ValueError, match="identifier"):
         FeatureMap(("a", "b"), [{"name": "exp", "expression": "a + b"}])
 
@@ -114,7 +133,9 @@ def test_non_finite_feature_on_training_points_names_it():
     theta[5, 0] = 0.0
     chi2 = 10 + 50 * theta[:, 0] ** 2
     with pytest.raises(ValueError, match="'inv_a' = 1 / a is not finite at training point row 5"):
-        Surrogate(SPACE, features=[{"name": "inv_a", "expression": "1 / a"}], seed=0).fit(theta, chi2)
+        Surrogate(SPACE, features=[{"name": "inv_a", "expression": "1 / a"}], seed=0).fit(
+            theta, chi2
+        )
 
 
 def valley_chi2(theta):
@@ -134,7 +155,9 @@ def valley_models():
     theta[:150, 1] = np.clip(near - theta[:150, 0], -1, 1)  # a quarter of the points near the slab
     chi2 = valley_chi2(theta)
     kw = dict(n_estimators=300, early_stopping_rounds=30, seed=0)
-    return Surrogate(SPACE, **kw).fit(theta, chi2), Surrogate(SPACE, features=DIAGONAL, **kw).fit(theta, chi2)
+    return Surrogate(SPACE, **kw).fit(theta, chi2), Surrogate(SPACE, features=DIAGONAL, **kw).fit(
+        theta, chi2
+    )
 
 
 def test_a_feature_along_the_wall_sharpens_the_classifier(valley_models):
@@ -142,7 +165,10 @@ def test_a_feature_along_the_wall_sharpens_the_classifier(valley_models):
     fresh = uniform(4000, 9)
     chi2 = valley_chi2(fresh)
     inside = chi2 - min(plain.chi2_best_, derived.chi2_best_) < plain.threshold
-    auc = {name: roc_auc(inside, s.predict_proba(fresh)) for name, s in (("plain", plain), ("derived", derived))}
+    auc = {
+        name: roc_auc(inside, s.predict_proba(fresh))
+        for name, s in (("plain", plain), ("derived", derived))
+    }
     assert auc["derived"] > 0.99 > auc["plain"], auc
     assert derived.features_of(fresh).shape == (4000, 4)
     np.testing.assert_allclose(derived.features_of(fresh)[:, 3], fresh[:, 0] + fresh[:, 1])
@@ -158,14 +184,21 @@ def test_bundle_with_features_round_trips_and_compiles(valley_models, tmp_path):
         p0, c0 = derived.predict(fresh)
         p1, c1 = loaded.predict(fresh)
         np.testing.assert_allclose(p1, p0, atol=1e-5)
-        np.testing.assert_allclose(c1[p1 >= loaded.threshold_p_], c0[p1 >= loaded.threshold_p_], atol=1e-3)
+        np.testing.assert_allclose(
+            c1[p1 >= loaded.threshold_p_], c0[p1 >= loaded.threshold_p_], atol=1e-3
+        )
     agreement = check_compiled_agreement(tmp_path / "b", n=2000)
     assert all(v["agree"] for v in agreement.values()), agreement
     # the compiled surrogate computes its inputs with the bundle's compiled features
-    assert "CompiledFeatures" in repr(Surrogate.load(tmp_path / "b", backend="compiled")._model_inputs)
+    assert "CompiledFeatures" in repr(
+        Surrogate.load(tmp_path / "b", backend="compiled")._model_inputs
+    )
     (lib,) = (tmp_path / "b").glob("features-*.so")
     lib.unlink()
-    with pytest.raises(FileNotFoundError, match=r"no compiled features library \(features-\w+\.so is missing\): run globalfit.surrogate.compile_bundle"):
+    with pytest.raises(
+        FileNotFoundError,
+        match=r"no compiled features library \(features-\w+\.so is missing\): run globalfit.surrogate.compile_bundle",
+    ):
         Surrogate.load(tmp_path / "b", backend="compiled")
     from globalfit.surrogate import compile_bundle
 
@@ -176,14 +209,28 @@ def test_explanations_name_the_features_and_ablation_drops_dependent_ones(valley
     _, derived = valley_models
     split = derived.split_
     m = split.in_region
-    ex = explain_surrogate(derived, split.theta[m], split.delta[m], n_interaction_points=32, classifier=False)
+    ex = explain_surrogate(
+        derived, split.theta[m], split.delta[m], n_interaction_points=32, classifier=False
+    )
     assert ex.regressor.names == ("a", "b", "c", "a_plus_b")
     theta, chi2 = split.theta, split.chi2
-    fit = surrogate_fitter(theta, chi2, SPACE, **{**surrogate_settings(derived), "n_estimators": 50})
+    fit = surrogate_fitter(
+        theta, chi2, SPACE, **{**surrogate_settings(derived), "n_estimators": 50}
+    )
     reduced, _ = fit([1, 2])  # without a: a + b cannot be formed
     assert reduced.features == [] and reduced.feature_names == ("b", "c")
     kept, _ = fit([0, 1])
     assert kept.features == DIAGONAL
-    retuned, _ = retuning_fitter(theta, chi2, SPACE, tmp_path, n_trials=1, n_folds=2, tuning_rounds=30, seed=0,
-                                 features=DIAGONAL, n_estimators=50)([1, 2])
+    retuned, _ = retuning_fitter(
+        theta,
+        chi2,
+        SPACE,
+        tmp_path,
+        n_trials=1,
+        n_folds=2,
+        tuning_rounds=30,
+        seed=0,
+        features=DIAGONAL,
+        n_estimators=50,
+    )([1, 2])
     assert retuned.features == [] and retuned.feature_names == ("b", "c")

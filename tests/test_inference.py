@@ -41,7 +41,9 @@ def gauss3():
     """Correlated Gaussian χ² in a [−3, 3]³ box: mean 0, Σ = 36 · gaussian_covariance (10 σ to
     every edge, so the box cut does not matter)."""
     space = box(3)
-    fn = AnalyticFunction("gaussian", space, {"center": 0.5, "sigma": SIGMA_U, "rho": RHO, "chi2_min": 0.0})
+    fn = AnalyticFunction(
+        "gaussian", space, {"center": 0.5, "sigma": SIGMA_U, "rho": RHO, "chi2_min": 0.0}
+    )
     cov = gaussian_covariance(3, SIGMA_U, RHO) * space.width[0] ** 2
     return space, fn, cov
 
@@ -51,7 +53,10 @@ def gauss3():
 
 def test_soft_uniform_prior_matches_formula():
     space = box(1, -3.0, 3.0)
-    prior = Prior.from_config([{"name": "x0", "lower": -3, "upper": 3, "prior": {"type": "soft_uniform", "width": 0.2}}], space)
+    prior = Prior.from_config(
+        [{"name": "x0", "lower": -3, "upper": 3, "prior": {"type": "soft_uniform", "width": 0.2}}],
+        space,
+    )
     x = np.array([-3.0, -2.9, -2.0, 0.0, 2.5, 3.0])
     a, b, w = -3.0, 3.0, 0.2
     expected = -np.log1p(np.exp((a - x) / w)) - np.log1p(np.exp((x - b) / w))
@@ -60,15 +65,27 @@ def test_soft_uniform_prior_matches_formula():
     assert prior.log_prior([[3.0]])[0] == pytest.approx(np.log(0.5), abs=1e-6)
     assert np.all(prior.log_prior([[-3.0001], [3.0001], [np.nan]]) == -np.inf)
     # no overflow far from the walls (the formula is evaluated with logaddexp)
-    tiny = Prior.from_config([{"name": "x0", "lower": -3, "upper": 3, "prior": {"type": "soft_uniform", "width": 1e-4}}], space)
+    tiny = Prior.from_config(
+        [{"name": "x0", "lower": -3, "upper": 3, "prior": {"type": "soft_uniform", "width": 1e-4}}],
+        space,
+    )
     assert np.all(np.isfinite(tiny.log_prior([[0.0], [-2.9999], [2.99]])))
 
 
 def test_gaussian_and_uniform_priors_and_box_cut():
     params = [
         {"name": "c", "lower": -3, "upper": 3, "prior": {"type": "uniform"}},
-        {"name": "f", "lower": 6, "upper": 8, "prior": {"type": "gaussian", "mean": 7.0, "sd": 0.5}},
-        {"name": "g", "lower": 0, "upper": 1},  # no prior block: the schema default, soft walls of width 0.05
+        {
+            "name": "f",
+            "lower": 6,
+            "upper": 8,
+            "prior": {"type": "gaussian", "mean": 7.0, "sd": 0.5},
+        },
+        {
+            "name": "g",
+            "lower": 0,
+            "upper": 1,
+        },  # no prior block: the schema default, soft walls of width 0.05
     ]
     prior = Prior.from_config(params)
     th = np.array([[0.0, 7.0, 0.5], [2.9, 7.5, 0.0], [1.0, 6.2, 1.0]])
@@ -79,7 +96,16 @@ def test_gaussian_and_uniform_priors_and_box_cut():
     outside = np.array([[3.1, 7.0, 0.5], [0.0, 5.99, 0.5], [0.0, 8.01, 0.5], [0.0, 7.0, -0.01]])
     assert np.all(prior.log_prior(outside) == -np.inf)
     # a uniform prior narrower than the box
-    narrow = Prior.from_config([{"name": "c", "lower": -3, "upper": 3, "prior": {"type": "uniform", "lower": -1, "upper": 1}}])
+    narrow = Prior.from_config(
+        [
+            {
+                "name": "c",
+                "lower": -3,
+                "upper": 3,
+                "prior": {"type": "uniform", "lower": -1, "upper": 1},
+            }
+        ]
+    )
     np.testing.assert_array_equal(narrow.log_prior([[0.0], [1.5]]), [0.0, -np.inf])
 
 
@@ -87,18 +113,40 @@ def test_prior_config_errors_and_default():
     with pytest.raises(ValueError, match="type must be one of"):
         Prior.from_config([{"name": "a", "lower": 0, "upper": 1, "prior": {"type": "cauchy"}}])
     with pytest.raises(ValueError, match="needs 'mean' and 'sd'"):
-        Prior.from_config([{"name": "a", "lower": 0, "upper": 1, "prior": {"type": "gaussian", "mean": 0.5}}])
+        Prior.from_config(
+            [{"name": "a", "lower": 0, "upper": 1, "prior": {"type": "gaussian", "mean": 0.5}}]
+        )
     with pytest.raises(ValueError, match="unknown key"):
-        Prior.from_config([{"name": "a", "lower": 0, "upper": 1, "prior": {"type": "uniform", "scale": 1}}])
+        Prior.from_config(
+            [{"name": "a", "lower": 0, "upper": 1, "prior": {"type": "uniform", "scale": 1}}]
+        )
     # keys of other types (filled in as schema defaults) are ignored
-    g = Prior.from_config([{"name": "a", "lower": 0, "upper": 1, "prior": {"type": "gaussian", "mean": 0.5, "sd": 0.1, "width": 0.05}}])
+    g = Prior.from_config(
+        [
+            {
+                "name": "a",
+                "lower": 0,
+                "upper": 1,
+                "prior": {"type": "gaussian", "mean": 0.5, "sd": 0.1, "width": 0.05},
+            }
+        ]
+    )
     assert g.log_prior([[0.6]])[0] == pytest.approx(-0.5)
     with pytest.raises(ValueError, match="width must be"):
-        Prior.from_config([{"name": "a", "lower": 0, "upper": 1, "prior": {"type": "soft_uniform", "width": 0}}])
+        Prior.from_config(
+            [{"name": "a", "lower": 0, "upper": 1, "prior": {"type": "soft_uniform", "width": 0}}]
+        )
     # the workflow default for the ALP fit
     names = ["cqL33", "cuR", "cdR", "clL33", "ceR", "log10_fa"]
-    params = [{"name": n, "lower": 6 if n == "log10_fa" else -3, "upper": 8 if n == "log10_fa" else 3,
-               "prior": DEFAULT_ALP_PRIORS[n]} for n in names]
+    params = [
+        {
+            "name": n,
+            "lower": 6 if n == "log10_fa" else -3,
+            "upper": 8 if n == "log10_fa" else 3,
+            "prior": DEFAULT_ALP_PRIORS[n],
+        }
+        for n in names
+    ]
     prior = Prior.from_config(params)
     lp = prior.log_prior([[0, 0, 0, 0, 0, 7.0], [0, 0, 0, 0, 0, 8.0], [0, 0, 0, 0, 3.5, 7.0]])
     assert lp[0] == pytest.approx(0.0, abs=1e-10)  # plateau and Gaussian peak
@@ -126,7 +174,9 @@ def test_log_posterior_counts_invalid_chi2():
 
 def test_gaussian_posterior_mean_and_covariance(gauss3):
     space, fn, cov = gauss3
-    res = sample_posterior(fn.chi2, Prior(space), np.full((1, 3), 0.1), n_walkers=32, n_steps=5000, seed=1)
+    res = sample_posterior(
+        fn.chi2, Prior(space), np.full((1, 3), 0.1), n_walkers=32, n_steps=5000, seed=1
+    )
     assert res.converged, res.notes
     s = res.samples
     sd = np.sqrt(np.diag(cov))
@@ -197,16 +247,40 @@ def test_emcee_identity_holds_under_other_cpus_kernels():
     if cpuinfo.exists():
         line = next((ln for ln in cpuinfo.read_text().splitlines() if ln.startswith("flags")), "")
         flags = set(line.partition(":")[2].split())
-    variants = [{"NPY_DISABLE_CPU_FEATURES": " ".join(
-        f for f in ("AVX512F", "AVX512CD", "AVX512_SKX", "AVX512_CLX", "AVX512_CNL", "AVX512_ICL", "AVX2", "FMA3")
-        if __cpu_features__.get(f))}]
-    if blas_architecture() is not None:  # OpenBLAS built with DYNAMIC_ARCH honours OPENBLAS_CORETYPE
-        variants += [{"OPENBLAS_CORETYPE": k} for k, need in OPENBLAS_KERNELS.items() if need <= flags]
+    variants = [
+        {
+            "NPY_DISABLE_CPU_FEATURES": " ".join(
+                f
+                for f in (
+                    "AVX512F",
+                    "AVX512CD",
+                    "AVX512_SKX",
+                    "AVX512_CLX",
+                    "AVX512_CNL",
+                    "AVX512_ICL",
+                    "AVX2",
+                    "FMA3",
+                )
+                if __cpu_features__.get(f)
+            )
+        }
+    ]
+    if (
+        blas_architecture() is not None
+    ):  # OpenBLAS built with DYNAMIC_ARCH honours OPENBLAS_CORETYPE
+        variants += [
+            {"OPENBLAS_CORETYPE": k} for k, need in OPENBLAS_KERNELS.items() if need <= flags
+        ]
     script = Path(__file__).with_name("emcee_identity.py")
     seen = []
     for extra in variants:
-        proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300,
-                              env={**os.environ, **extra})
+        proc = subprocess.run(
+            [sys.executable, str(script)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, **extra},
+        )
         assert proc.returncode == 0, (extra, proc.stderr[-3000:])
         out = json.loads(proc.stdout.strip().splitlines()[-1])
         assert out["mismatches"] == [], (extra, out)
@@ -231,7 +305,9 @@ def test_interrupted_run_resumes_to_identical_chain(gauss3, tmp_path, caplog):
     prior = Prior(space)
     starts = np.full((1, 3), 0.05)
     kw = dict(n_walkers=12, seed=11, progress_every=0)
-    full = sample_posterior(fn.chi2, prior, starts, n_steps=100, backend_path=tmp_path / "full.h5", **kw)
+    full = sample_posterior(
+        fn.chi2, prior, starts, n_steps=100, backend_path=tmp_path / "full.h5", **kw
+    )
 
     # 1) a run stopped cleanly after k steps, then called again with n_steps
     part = tmp_path / "part.h5"
@@ -266,8 +342,9 @@ def test_interrupted_run_resumes_to_identical_chain(gauss3, tmp_path, caplog):
     done = sample_posterior(fn.chi2, prior, starts, n_steps=100, backend_path=crash, **kw)
     assert done.resumed_from == 100
     with caplog.at_level(logging.WARNING, logger="globalfit.inference"):
-        other = sample_posterior(fn.chi2, prior, starts, n_steps=50, backend_path=crash,
-                                 **{**kw, "seed": 12})
+        other = sample_posterior(
+            fn.chi2, prior, starts, n_steps=50, backend_path=crash, **{**kw, "seed": 12}
+        )
     assert other.resumed_from == 0 and (tmp_path / "crash.h5.stale").exists()
     assert "different run" in caplog.text
 
@@ -302,7 +379,9 @@ def test_sigterm_killed_process_resumes(gauss3, tmp_path):
 
     space, fn, _ = gauss3
     path = tmp_path / "chain.h5"
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(path)], stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(path)], stderr=subprocess.PIPE, text=True
+    )
     try:
         seen = 0
         for line in proc.stderr:  # wait for a few progress lines, then kill
@@ -321,7 +400,9 @@ def test_sigterm_killed_process_resumes(gauss3, tmp_path):
         k = int(f["mcmc"].attrs["iteration"])
     assert 0 < k < 1500
     kw = dict(n_walkers=12, n_steps=1500, seed=11, progress_every=0)
-    resumed = sample_posterior(fn.chi2, Prior(space), np.full((1, 3), 0.05), backend_path=path, **kw)
+    resumed = sample_posterior(
+        fn.chi2, Prior(space), np.full((1, 3), 0.05), backend_path=path, **kw
+    )
     assert resumed.resumed_from == k and resumed.n_steps == 1500
     full = sample_posterior(fn.chi2, Prior(space), np.full((1, 3), 0.05), **kw)
     np.testing.assert_array_equal(resumed.chain, full.chain)
@@ -330,15 +411,24 @@ def test_sigterm_killed_process_resumes(gauss3, tmp_path):
 def test_unconverged_chain_is_flagged(gauss3, caplog):
     space, fn, _ = gauss3
     with caplog.at_level(logging.WARNING, logger="globalfit.inference"):
-        res = sample_posterior(fn.chi2, Prior(space), np.zeros((1, 3)), n_walkers=12, n_steps=80, seed=0)
+        res = sample_posterior(
+            fn.chi2, Prior(space), np.zeros((1, 3)), n_walkers=12, n_steps=80, seed=0
+        )
     assert not res.converged
     assert any("NOT CONVERGED" in n for n in res.notes) and "NOT CONVERGED" in caplog.text
     assert res.diagnostics()["converged"] is False
     from globalfit.inference import NotConvergedError
 
     with pytest.raises(NotConvergedError):
-        sample_posterior(fn.chi2, Prior(space), np.zeros((1, 3)), n_walkers=12, n_steps=80, seed=0,
-                         on_unconverged="raise")
+        sample_posterior(
+            fn.chi2,
+            Prior(space),
+            np.zeros((1, 3)),
+            n_walkers=12,
+            n_steps=80,
+            seed=0,
+            on_unconverged="raise",
+        )
 
 
 def test_initial_ball_stays_inside_box():
@@ -411,7 +501,11 @@ def test_disjoint_profile_intervals():
     prof = profile_1d(chi2, space, "x0", best=np.array([1.5, 0.0]), n_grid=121)
     ivs = prof.intervals(1.0)
     assert len(ivs) == 2
-    np.testing.assert_allclose([ivs[0].lower, ivs[0].upper], [-1.5 - 0.5 * np.sqrt(0.5), -1.5 + 0.5 * np.sqrt(0.5)], atol=5e-3)
+    np.testing.assert_allclose(
+        [ivs[0].lower, ivs[0].upper],
+        [-1.5 - 0.5 * np.sqrt(0.5), -1.5 + 0.5 * np.sqrt(0.5)],
+        atol=5e-3,
+    )
     np.testing.assert_allclose([ivs[1].lower, ivs[1].upper], [1.0, 2.0], atol=5e-3)
     ivs10 = prof.intervals(10.0)
     assert len(ivs10) == 1 and ivs10[0].lower_at_edge and ivs10[0].upper_at_edge
@@ -424,7 +518,9 @@ def test_best_fit_finds_deeper_twin_well(method):
     (deep, chi2_deep), (shallow, chi2_shallow) = fn.minima()
     assert chi2_deep < chi2_shallow
     # start next to the *shallower* well, plus seeded random starts
-    bf = best_fit(fn.chi2, space, starts=shallow[None, :] + 0.05, n_random=16, seed=3, method=method)
+    bf = best_fit(
+        fn.chi2, space, starts=shallow[None, :] + 0.05, n_random=16, seed=3, method=method
+    )
     np.testing.assert_allclose(bf.theta, deep, atol=2e-3 * space.width[0])
     assert bf.chi2 == pytest.approx(chi2_deep, abs=1e-6)
     # both wells are reported among the distinct local minima
@@ -457,7 +553,9 @@ def test_reweighting_known_weights_and_failures():
     true_f = np.append(true, [np.nan, 3.0])
     surr_f = np.append(surrogate, [100.0, 100.0])
     failed = np.array([False] * 5 + [True])
-    m2 = reweighting_metrics(true_f, surr_f, failed=failed, ess_threshold=0.5, max_failed_fraction=0.5)
+    m2 = reweighting_metrics(
+        true_f, surr_f, failed=failed, ess_threshold=0.5, max_failed_fraction=0.5
+    )
     assert m2["n_failed"] == 2 and m2["n_used"] == 4
     assert m2["ess_fraction"] == pytest.approx(49 / 76) and m2["trustworthy"]
     assert "2 failed" in m2["sentence"]
@@ -495,8 +593,16 @@ def test_inference_plots_write_files(tmp_path, gauss3):
     t[0] = np.nan
     paths = [
         P.corner_plot(s, space.names, tmp_path / "corner.png", truths=[0, 0, 0]),
-        P.derived_corner_plot({"x0+x1": s[:, 0] + s[:, 1], "x2^2": s[:, 2] ** 2}, tmp_path / "derived.png"),
-        P.trace_plot(chain, space.names, tmp_path / "trace.png", burn=10, log_prob=-0.5 * fn.chi2(s).reshape(50, 8)),
+        P.derived_corner_plot(
+            {"x0+x1": s[:, 0] + s[:, 1], "x2^2": s[:, 2] ** 2}, tmp_path / "derived.png"
+        ),
+        P.trace_plot(
+            chain,
+            space.names,
+            tmp_path / "trace.png",
+            burn=10,
+            log_prob=-0.5 * fn.chi2(s).reshape(50, 8),
+        ),
         P.profile_1d_plot(p1, tmp_path / "profile_1d.png"),
         P.profile_2d_plot(p2, tmp_path / "profile_2d.png", best=bf.theta[:2]),
         P.chi2_scatter_plot(t, t + rng.normal(0, 0.3, 50), tmp_path / "chi2_scatter.png"),

@@ -13,54 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import BIN, ROOT, write_config
+from conftest import ANALYTIC, BIN, ROOT, copy_project, planned_jobs, snakemake, write_config
 
 from globalfit.chunking import chunk_count
 from globalfit.evaluation import EvaluationTable
 from globalfit.fingerprint import run_fingerprint
 
 pytestmark = pytest.mark.workflow
-ANALYTIC = ROOT / "tests" / "configs" / "analytic.yaml"
-
-
-def copy_project(dest: Path) -> Path:
-    """A copy of the workflow and package sources, so a test can edit code without touching ours
-    (jobs import the installed package; the copy's sources feed the code hashes of the DAG)."""
-    dest.mkdir(parents=True)
-    shutil.copy(ROOT / "Snakefile", dest / "Snakefile")
-    for d in ("workflow", "src", "config", "envs"):
-        shutil.copytree(ROOT / d, dest / d, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    return dest
-
-
-def snakemake(project: Path, configfile: Path, *args, timeout=900, check=True, **kw):
-    cmd = [str(BIN / "snakemake"), "-s", str(project / "Snakefile"), "--directory", str(project),
-           "--configfile", str(configfile), *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
-    return proc
-
-
-def planned_jobs(proc) -> list[tuple[str, str]]:
-    """(rule, wildcards) of the jobs a dry run would execute."""
-    jobs, rule = [], None
-    for line in (proc.stdout + proc.stderr).splitlines():
-        s = line.strip()
-        if s.startswith(("rule ", "localrule ")) and s.endswith(":"):
-            rule = s.split()[1].rstrip(":")
-            jobs.append([rule, ""])
-        elif s.startswith("wildcards:") and jobs:
-            jobs[-1][1] = s.split(":", 1)[1].strip()
-    return [tuple(j) for j in jobs]
-
-
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-    """The analytic fit, run to the end once (--cores 2) in a copy of the project."""
-    project = copy_project(tmp_path_factory.mktemp("run") / "project")
-    snakemake(project, ANALYTIC, "--cores", "2")
-    return project
 
 
 def test_touching_nothing_reruns_nothing(finished_run):
@@ -77,19 +36,32 @@ def test_surrogate_hyperparameter_reruns_surrogate_and_downstream_only(finished_
     # the posterior round (round 3: 2 GP rounds + 1) fits a surrogate with these settings, so it
     # and only it is proposed and evaluated again; the design and the GP rounds are untouched
     assert {"propose_posterior"} <= rules
-    rounds = {m.group(1) for r, w in jobs if r in ("evaluate_chunk", "gather_round", "propose_posterior")
-              for m in [re.search(r"round(?:s/|=)(\d+)", w)] if m}
+    rounds = {
+        m.group(1)
+        for r, w in jobs
+        if r in ("evaluate_chunk", "gather_round", "propose_posterior")
+        for m in [re.search(r"round(?:s/|=)(\d+)", w)]
+        if m
+    }
     assert rounds == {"3"}
 
 
 def test_validation_evaluates_only_points_not_in_the_cache(finished_run, tmp_path):
     project = copy_project(tmp_path / "project")
     shutil.copytree(finished_run / "results", project / "results")
-    shutil.copytree(finished_run / ".snakemake", project / ".snakemake", ignore=shutil.ignore_patterns("locks", "incomplete"))
+    shutil.copytree(
+        finished_run / ".snakemake",
+        project / ".snakemake",
+        ignore=shutil.ignore_patterns("locks", "incomplete"),
+    )
     cache = project / "results" / "cache"
     before = {p.name for p in cache.rglob("*.json") if p.parent.name != cache.name}
     # more validation samples: the earlier ones are drawn again and must come from the cache
-    cfg = write_config(tmp_path / "c.yaml", ANALYTIC, inference={**yaml.safe_load(open(ANALYTIC))["inference"], "validation_samples": 30})
+    cfg = write_config(
+        tmp_path / "c.yaml",
+        ANALYTIC,
+        inference={**yaml.safe_load(open(ANALYTIC))["inference"], "validation_samples": 30},
+    )
     snakemake(project, cfg, "--cores", "2", str(Path("results") / "inference" / "validation.json"))
     val = EvaluationTable.read(project / "results" / "inference" / "validation.h5")
     after = {p.name for p in cache.rglob("*.json") if p.parent.name != cache.name}
@@ -101,7 +73,9 @@ def test_validation_evaluates_only_points_not_in_the_cache(finished_run, tmp_pat
 def test_editing_a_plot_function_reruns_only_plots(finished_run, tmp_path):
     project = copy_project(tmp_path / "project")
     for d in ("results", ".snakemake"):
-        shutil.copytree(finished_run / d, project / d, ignore=shutil.ignore_patterns("locks", "incomplete"))
+        shutil.copytree(
+            finished_run / d, project / d, ignore=shutil.ignore_patterns("locks", "incomplete")
+        )
     plots = project / "src" / "globalfit" / "plots" / "surrogate.py"
     plots.write_text(plots.read_text() + "\n# a cosmetic edit\n")
     rules = {r for r, _ in planned_jobs(snakemake(project, ANALYTIC, "-n", "--cores", "1"))}
@@ -111,13 +85,17 @@ def test_editing_a_plot_function_reruns_only_plots(finished_run, tmp_path):
 
 def test_oracle_options_and_code_rerun_the_evaluations(finished_run, tmp_path):
     cfg = yaml.safe_load(open(ANALYTIC))
-    changed = write_config(tmp_path / "c.yaml", ANALYTIC, oracle={**cfg["oracle"], "options": {"width": 0.11}})
+    changed = write_config(
+        tmp_path / "c.yaml", ANALYTIC, oracle={**cfg["oracle"], "options": {"width": 0.11}}
+    )
     jobs = planned_jobs(snakemake(finished_run, changed, "-n", "--cores", "1"))
     assert [w for r, w in jobs if r == "evaluate_chunk" and "rounds/0" in w]
 
     project = copy_project(tmp_path / "project")
     for d in ("results", ".snakemake"):
-        shutil.copytree(finished_run / d, project / d, ignore=shutil.ignore_patterns("locks", "incomplete"))
+        shutil.copytree(
+            finished_run / d, project / d, ignore=shutil.ignore_patterns("locks", "incomplete")
+        )
     src = project / "src" / "globalfit" / "oracles" / "analytic.py"
     src.write_text(src.read_text() + "\n# the oracle's code changed\n")
     jobs = planned_jobs(snakemake(project, ANALYTIC, "-n", "--cores", "1"))
@@ -135,13 +113,29 @@ def test_same_results_with_one_and_two_cores(finished_run, tmp_path):
 
 # Result files of the analytic run that the fingerprint must read (one of each kind at least).
 FINGERPRINTED = (
-    "dataset.h5", "dataset.csv", "rounds/0/evaluated/000.h5", "rounds/1/proposal.h5", "rounds/1/gp_state.json",
-    "rounds/1/proposal_info.json", "active_learning/diagnostics.csv", "evaluation/summary.csv",
-    "surrogate/metadata.json", "surrogate/metrics.json", "surrogate/split.csv",
-    "surrogate/tuning/regressor_trials.csv", "surrogate predictions", "inference/chain.h5",
-    "inference/sampling.json", "inference/best_fit_surrogate.json", "inference/profiles.h5",
-    "inference/validation.h5", "inference/validation.json", "inference/summary.json", "confirm/evaluated/000.h5",
-    "explain/importance.json", "run_summary.json",
+    "dataset.h5",
+    "dataset.csv",
+    "rounds/0/evaluated/000.h5",
+    "rounds/1/proposal.h5",
+    "rounds/1/gp_state.json",
+    "rounds/1/proposal_info.json",
+    "active_learning/diagnostics.csv",
+    "evaluation/summary.csv",
+    "surrogate/metadata.json",
+    "surrogate/metrics.json",
+    "surrogate/split.csv",
+    "surrogate/tuning/regressor_trials.csv",
+    "surrogate predictions",
+    "inference/chain.h5",
+    "inference/sampling.json",
+    "inference/best_fit_surrogate.json",
+    "inference/profiles.h5",
+    "inference/validation.h5",
+    "inference/validation.json",
+    "inference/summary.json",
+    "confirm/evaluated/000.h5",
+    "explain/importance.json",
+    "run_summary.json",
 )
 
 
@@ -179,7 +173,9 @@ def test_fingerprint_sees_every_number_and_no_timing(finished_run, tmp_path):
     results = finished_run / "results"
     fp = run_fingerprint(results)
     assert set(FINGERPRINTED) <= set(fp), set(FINGERPRINTED) - set(fp)
-    assert not any(k.startswith(("cache/", "state/", "logs/", "benchmarks/")) or k.endswith(".png") for k in fp)
+    assert not any(
+        k.startswith(("cache/", "state/", "logs/", "benchmarks/")) or k.endswith(".png") for k in fp
+    )
     n_checked = {"json": 0, "h5": 0, "csv": 0, "excluded": 0}
 
     for rel in (k for k in fp if k.endswith(".json")):
@@ -219,7 +215,9 @@ def test_fingerprint_sees_every_number_and_no_timing(finished_run, tmp_path):
         assert h5_digest(work) == base
 
     for rel in (k for k in fp if k.endswith(".csv")):
-        df = pd.read_csv(results / rel, float_precision="round_trip", keep_default_na=False, dtype=str)
+        df = pd.read_csv(
+            results / rel, float_precision="round_trip", keep_default_na=False, dtype=str
+        )
         base = csv_digest(results / rel)
         for col in df.columns:
             changed = df.copy()
@@ -248,9 +246,21 @@ def test_killed_run_resumes_with_every_point_evaluated_once(tmp_path):
     path = tmp_path / "counting.yaml"
     path.write_text(yaml.safe_dump(cfg))
     target = "results/dataset.h5"
-    cmd = [str(BIN / "snakemake"), "-s", str(project / "Snakefile"), "--directory", str(project),
-           "--configfile", str(path), "--cores", "2", target]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    cmd = [
+        str(BIN / "snakemake"),
+        "-s",
+        str(project / "Snakefile"),
+        "--directory",
+        str(project),
+        "--configfile",
+        str(path),
+        "--cores",
+        "2",
+        target,
+    ]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     evaluated = project / "results" / "rounds" / "0" / "evaluated"
     deadline = time.time() + 300
     while time.time() < deadline and len(list(evaluated.glob("*.h5"))) < 1:
@@ -258,7 +268,11 @@ def test_killed_run_resumes_with_every_point_evaluated_once(tmp_path):
     n_done = len(list(evaluated.glob("*.h5")))
     os.killpg(proc.pid, signal.SIGKILL)  # snakemake and every job it started
     proc.wait()
-    n_chunks = chunk_count(cfg["design"]["n_initial"], cfg["evaluation"]["chunk_size"], cfg["evaluation"].get("parallel_chunks", 1))
+    n_chunks = chunk_count(
+        cfg["design"]["n_initial"],
+        cfg["evaluation"]["chunk_size"],
+        cfg["evaluation"].get("parallel_chunks", 1),
+    )
     assert 1 <= n_done < n_chunks, n_done
 
     # what a user does after a crash: release the lock the killed run left, then resume
@@ -286,12 +300,19 @@ def test_failures_are_counted_and_the_workflow_completes(tmp_path):
     res = project / "results"
     ds = EvaluationTable.read(res / "dataset.h5")
     counts = ds.status_counts()
-    assert counts["error"] > 0 and counts["nonfinite"] > 0 and counts["timeout"] > 0 and counts["ok"] > 0
+    assert (
+        counts["error"] > 0
+        and counts["nonfinite"] > 0
+        and counts["timeout"] > 0
+        and counts["ok"] > 0
+    )
     assert not np.isfinite(ds.chi2[ds.status == "error"]).any()
     import pandas as pd
 
     summary = pd.read_csv(res / "evaluation" / "summary.csv")
-    assert summary[["error", "nonfinite", "timeout"]].sum().to_dict() == {k: counts[k] for k in ("error", "nonfinite", "timeout")}
+    assert summary[["error", "nonfinite", "timeout"]].sum().to_dict() == {
+        k: counts[k] for k in ("error", "nonfinite", "timeout")
+    }
     metrics = json.loads((res / "surrogate" / "metrics.json").read_text())
     assert metrics["counts"]["excluded_not_ok"] == len(ds) - counts["ok"]
     assert (res / "inference" / "summary.json").exists()

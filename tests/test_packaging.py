@@ -5,7 +5,13 @@ import re
 import yaml
 from conftest import ROOT
 
-CRITICAL = {"alpaca-alps": "1.2.0", "flavio": "2.7.1", "treelite": "4.1.2", "tl2cgen": "1.0.0", "xgboost": "2.1.4"}
+CRITICAL = {
+    "alpaca-alps": "1.2.0",
+    "flavio": "2.7.1",
+    "treelite": "4.1.2",
+    "tl2cgen": "1.0.0",
+    "xgboost": "2.1.4",
+}
 
 
 def lock_pins():

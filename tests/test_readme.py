@@ -23,5 +23,13 @@ def test_default_run_is_the_default_config():
 
     summary = json.loads((ROOT / "docs" / "default_run.json").read_text())
     cfg = gfconfig.load(ROOT / "config" / "config.yaml")
-    sections = ("parameters", "oracle", "design", "evaluation", "active_learning", "surrogate", "inference")
+    sections = (
+        "parameters",
+        "oracle",
+        "design",
+        "evaluation",
+        "active_learning",
+        "surrogate",
+        "inference",
+    )
     assert summary["config_hash"] == hash_object({s: cfg.get(s) for s in sections})

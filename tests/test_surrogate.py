@@ -46,7 +46,9 @@ def sample(space, f, n_uniform, n_near, seed, sd=0.15):
     would concentrate them), all inside the box. Returns theta (n, d), chi2 (n,)."""
     rng = np.random.default_rng(seed)
     centres = np.array([space.to_unit(m[0][None])[0] for m in f.minima()])
-    near = centres[rng.integers(0, len(centres), 4 * n_near)] + sd * rng.normal(size=(4 * n_near, space.dim))
+    near = centres[rng.integers(0, len(centres), 4 * n_near)] + sd * rng.normal(
+        size=(4 * n_near, space.dim)
+    )
     near = near[np.all((near >= 0) & (near <= 1), axis=1)][:n_near]
     theta = space.from_unit(np.vstack([rng.uniform(size=(n_uniform, space.dim)), near]))
     return theta, f.chi2(theta)
@@ -63,7 +65,9 @@ def problem():
 @pytest.fixture(scope="module")
 def fitted(problem):
     space, f, theta, chi2 = problem
-    return Surrogate(space, seed=0, nthread=1, classifier_params=FAST, regressor_params=FAST).fit(theta, chi2)
+    return Surrogate(space, seed=0, nthread=1, classifier_params=FAST, regressor_params=FAST).fit(
+        theta, chi2
+    )
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +99,9 @@ def test_calibrate_threshold_reaches_target_and_is_tight():
         t = calibrate_threshold(p, target)
         assert np.mean(p >= t) >= target
         higher = p[p > t]
-        if higher.size:  # the next larger cut would miss the target: the threshold is the largest one
+        if (
+            higher.size
+        ):  # the next larger cut would miss the target: the threshold is the largest one
             assert np.mean(p >= higher.min()) < target
     assert calibrate_threshold(p, 1.0) == p.min()
     with pytest.raises(ValueError, match="without in-region"):
@@ -206,7 +212,9 @@ def test_classifier_weighted_chi2_is_minus_two_log_expected_likelihood(fitted):
     assert np.array_equal(weighted[~kept], chi2[~kept]) and (chi2[~kept] == fitted.wall_chi2).all()
     np.testing.assert_array_equal(fitted.predict_chi2_inside(x, classifier_weighted=True), weighted)
     np.testing.assert_array_equal(fitted.predict_chi2_inside(x), chi2)
-    flagged = fitted.predict_chi2(np.array([[0.0, 5.0, 0.0]]), out_of_bounds="flag", classifier_weighted=True)
+    flagged = fitted.predict_chi2(
+        np.array([[0.0, 5.0, 0.0]]), out_of_bounds="flag", classifier_weighted=True
+    )
     assert flagged[0] == np.inf
 
 
@@ -230,12 +238,20 @@ def test_out_of_fold_calibration_averages_seeded_fold_assignments(fitted):
 
 def test_deterministic_given_seed(problem, fitted):
     space, f, theta, chi2 = problem
-    again = Surrogate(space, seed=0, nthread=1, classifier_params=FAST, regressor_params=FAST).fit(theta, chi2)
-    assert bytes(again.regressor_booster_.save_raw("ubj")) == bytes(fitted.regressor_booster_.save_raw("ubj"))
-    assert bytes(again.classifier_booster_.save_raw("ubj")) == bytes(fitted.classifier_booster_.save_raw("ubj"))
+    again = Surrogate(space, seed=0, nthread=1, classifier_params=FAST, regressor_params=FAST).fit(
+        theta, chi2
+    )
+    assert bytes(again.regressor_booster_.save_raw("ubj")) == bytes(
+        fitted.regressor_booster_.save_raw("ubj")
+    )
+    assert bytes(again.classifier_booster_.save_raw("ubj")) == bytes(
+        fitted.classifier_booster_.save_raw("ubj")
+    )
     x = space.from_unit(np.random.default_rng(2).uniform(size=(500, 3)))
     assert all(np.array_equal(a, b) for a, b in zip(again.predict(x), fitted.predict(x)))
-    other = Surrogate(space, seed=1, nthread=1, classifier_params=FAST, regressor_params=FAST).fit(theta, chi2)
+    other = Surrogate(space, seed=1, nthread=1, classifier_params=FAST, regressor_params=FAST).fit(
+        theta, chi2
+    )
     assert not np.array_equal(other.split_.test, fitted.split_.test)
 
 
@@ -260,7 +276,11 @@ def test_compiled_agrees_with_xgboost_on_1e4_points(bundle):
 
 def test_bundle_layout_metadata_and_metrics(bundle, fitted):
     meta = json.loads((bundle / "metadata.json").read_text())
-    assert meta["parameters"] == {"names": ["p0", "p1", "p2"], "lower": [-2.0, -1.5, -1.0], "upper": [2.0, 2.5, 3.0]}
+    assert meta["parameters"] == {
+        "names": ["p0", "p1", "p2"],
+        "lower": [-2.0, -1.5, -1.0],
+        "upper": [2.0, 2.5, 3.0],
+    }
     assert meta["threshold"] == 10.0 and meta["wall_chi2"] == WALL_CHI2
     assert meta["classifier"]["threshold"] == fitted.threshold_p_
     assert meta["classifier"]["calibration_repeats"] == fitted.calibration_repeats == 5
@@ -274,8 +294,14 @@ def test_bundle_layout_metadata_and_metrics(bundle, fitted):
     metrics = json.loads((bundle / "metrics.json").read_text())
     required = {
         "test": ["mae_in_region", "rmse_in_region"],
-        "classifier": ["recall_test", "recall_test_lower95", "wall_discard_rate", "roc_auc",
-                       "recall_validation", "threshold"],
+        "classifier": [
+            "recall_test",
+            "recall_test_lower95",
+            "wall_discard_rate",
+            "roc_auc",
+            "recall_validation",
+            "threshold",
+        ],
         "counts": ["train", "validation", "test"],
     }
     for group, keys in required.items():
@@ -332,7 +358,15 @@ def test_predict_csv_adds_columns_and_keeps_extra(bundle, fitted, tmp_path, prob
     df.to_csv(tmp_path / "in.csv", index=False)
     out = predict_csv(bundle, tmp_path / "in.csv", tmp_path / "sub" / "out.csv", backend="xgboost")
     back = pd.read_csv(tmp_path / "sub" / "out.csv")
-    assert list(back.columns) == ["label", "p2", "p1", "p0", "p_in_region", "in_region", "chi2_surrogate"]
+    assert list(back.columns) == [
+        "label",
+        "p2",
+        "p1",
+        "p0",
+        "p_in_region",
+        "in_region",
+        "chi2_surrogate",
+    ]
     assert list(back["label"]) == list(df["label"])
     p, chi2 = fitted.predict(x)
     np.testing.assert_allclose(back["p_in_region"], p, rtol=1e-12)
@@ -348,9 +382,18 @@ def test_predict_csv_adds_columns_and_keeps_extra(bundle, fitted, tmp_path, prob
     "edit, message",
     [
         (lambda d: d.drop(columns=["p1"]), r"missing parameter column\(s\) \['p1'\]"),
-        (lambda d: d.assign(p2=[0.0, 0.5, 7.0]), r"column 'p2', row 2 \(line 4\): 7.0 is outside the bounds \[-1.0, 3.0\]"),
-        (lambda d: d.assign(p0=["0.1", "abc", "0.3"]), r"column 'p0', row 1 \(line 3\): value 'abc' is not a finite number"),
-        (lambda d: d.assign(p1=[0.1, None, 0.3]), r"column 'p1', row 1 \(line 3\).*not a finite number"),
+        (
+            lambda d: d.assign(p2=[0.0, 0.5, 7.0]),
+            r"column 'p2', row 2 \(line 4\): 7.0 is outside the bounds \[-1.0, 3.0\]",
+        ),
+        (
+            lambda d: d.assign(p0=["0.1", "abc", "0.3"]),
+            r"column 'p0', row 1 \(line 3\): value 'abc' is not a finite number",
+        ),
+        (
+            lambda d: d.assign(p1=[0.1, None, 0.3]),
+            r"column 'p1', row 1 \(line 3\).*not a finite number",
+        ),
     ],
 )
 def test_predict_csv_rejects_bad_input(bundle, tmp_path, edit, message):
@@ -367,8 +410,15 @@ def test_optuna_study_resumes_from_sqlite(tmp_path, fitted):
     from globalfit.surrogate import param_importances, save_trials_csv, tune_regressor
 
     split = fitted.split_
-    kw = dict(storage=tmp_path / "tuning" / "study.sqlite", study_name="regressor", n_folds=3,
-              num_boost_round=60, early_stopping_rounds=10, seed=3, nthread=1)
+    kw = dict(
+        storage=tmp_path / "tuning" / "study.sqlite",
+        study_name="regressor",
+        n_folds=3,
+        num_boost_round=60,
+        early_stopping_rounds=10,
+        seed=3,
+        nthread=1,
+    )
     first = tune_regressor(split, n_trials=3, **kw)
     assert first.n_trials_run_ == 3 and len(first.study_.trials) == 3
     resumed = tune_regressor(split, n_trials=5, **kw)
@@ -379,8 +429,15 @@ def test_optuna_study_resumes_from_sqlite(tmp_path, fitted):
     straight = tune_regressor(split, n_trials=5, **kw)
     assert [t.params for t in straight.study_.trials] == [t.params for t in resumed.study_.trials]
     assert straight.best_params_ == resumed.best_params_
-    assert set(resumed.best_params_) == {"max_depth", "learning_rate", "subsample", "colsample_bytree",
-                                         "min_child_weight", "reg_alpha", "reg_lambda"}
+    assert set(resumed.best_params_) == {
+        "max_depth",
+        "learning_rate",
+        "subsample",
+        "colsample_bytree",
+        "min_child_weight",
+        "reg_alpha",
+        "reg_lambda",
+    }
     assert resumed.best_value_ == min(t.value for t in resumed.study_.trials)
 
     # a process killed mid-trial leaves a RUNNING trial: it is closed as FAIL and re-done
@@ -392,7 +449,9 @@ def test_optuna_study_resumes_from_sqlite(tmp_path, fitted):
     after = tune_regressor(split, n_trials=2, **kw)
     states = [t.state.name for t in after.study_.trials]
     assert states == ["FAIL", "COMPLETE", "COMPLETE"] and after.n_trials_run_ == 2
-    assert [t.params for t in after.study_.trials[1:]] == [t.params for t in straight.study_.trials[:2]]
+    assert [t.params for t in after.study_.trials[1:]] == [
+        t.params for t in straight.study_.trials[:2]
+    ]
 
     table = save_trials_csv(resumed.study_, tmp_path / "trials.csv")
     assert len(pd.read_csv(tmp_path / "trials.csv")) == 5 and "params_max_depth" in table
@@ -408,11 +467,21 @@ def test_tuned_classifier_params_fit(tmp_path, fitted, problem):
     folds = kfold_indices(103, 4, seed=0, labels=np.arange(103) % 5 == 0)
     assert sorted(np.concatenate([te for _, te in folds]).tolist()) == list(range(103))
     assert all(np.sum(np.arange(103)[te] % 5 == 0) in (5, 6) for _, te in folds)  # stratified
-    tuner = tune_classifier(fitted.split_, storage=tmp_path / "c.sqlite", n_trials=2, n_folds=3,
-                            num_boost_round=40, early_stopping_rounds=10, seed=0, nthread=1)
+    tuner = tune_classifier(
+        fitted.split_,
+        storage=tmp_path / "c.sqlite",
+        n_trials=2,
+        n_folds=3,
+        num_boost_round=40,
+        early_stopping_rounds=10,
+        seed=0,
+        nthread=1,
+    )
     assert 0 < tuner.best_value_ < 0.69  # logloss better than a coin
     space, f, theta, chi2 = problem
-    sur = Surrogate(space, classifier_params=tuner.best_params_, n_estimators=60, seed=0).fit_split(fitted.split_)
+    sur = Surrogate(space, classifier_params=tuner.best_params_, n_estimators=60, seed=0).fit_split(
+        fitted.split_
+    )
     assert sur.classifier_.recall_out_of_fold_ >= 0.99
 
 
@@ -424,7 +493,9 @@ def test_hyperparameter_grid_shows_under_and_over_fitting(fitted, tmp_path):
         plot_predicted_vs_true,
     )
 
-    grid = hyperparameter_grid(fitted.split_, depths=(1, 8), learning_rates=(0.02, 0.8), n_estimators=80)
+    grid = hyperparameter_grid(
+        fitted.split_, depths=(1, 8), learning_rates=(0.02, 0.8), n_estimators=80
+    )
     last = grid[grid["iteration"] == 79].set_index(["depth", "learning_rate"])
     # shallow and slow under-fits: far higher training error than deep and fast
     assert last.loc[(1, 0.02), "train"] > 3 * last.loc[(8, 0.8), "train"]
@@ -432,12 +503,15 @@ def test_hyperparameter_grid_shows_under_and_over_fitting(fitted, tmp_path):
     assert last.loc[(8, 0.8), "validation"] > 2 * last.loc[(8, 0.8), "train"]
     assert plot_hyperparameter_grid(grid, tmp_path / "grid.png").stat().st_size > 0
     c = fitted.regressor_.curves_
-    assert plot_learning_curves(c, tmp_path / "lc.png", best_iteration=fitted.regressor_.best_iteration_).is_file()
+    assert plot_learning_curves(
+        c, tmp_path / "lc.png", best_iteration=fitted.regressor_.best_iteration_
+    ).is_file()
     s = fitted.split_
     m = s.in_region[s.test]
     pred = fitted.predict_chi2_unmasked(s.theta[s.test][m])
-    assert plot_predicted_vs_true(s.chi2[s.test][m], pred, tmp_path / "pvt.png", chi2_best=s.chi2_best,
-                                  threshold=s.threshold).is_file()
+    assert plot_predicted_vs_true(
+        s.chi2[s.test][m], pred, tmp_path / "pvt.png", chi2_best=s.chi2_best, threshold=s.threshold
+    ).is_file()
 
 
 def test_train_bundle_runs_the_whole_stage(tmp_path, problem):
@@ -447,14 +521,35 @@ def test_train_bundle_runs_the_whole_stage(tmp_path, problem):
     space, f, theta, chi2 = problem
     ok = np.ones(chi2.size, dtype=bool)
     ok[::50] = False
-    sur = train_bundle(theta[:1200], chi2[:1200], space, tmp_path / "b", ok=ok[:1200], n_trials=2, n_folds=3,
-                       tuning_rounds=40, tuning_early_stopping=10, compile=False, seed=0, nthread=1,
-                       n_estimators=100, threshold=10.0, study_dir=tmp_path / "studies")
+    sur = train_bundle(
+        theta[:1200],
+        chi2[:1200],
+        space,
+        tmp_path / "b",
+        ok=ok[:1200],
+        n_trials=2,
+        n_folds=3,
+        tuning_rounds=40,
+        tuning_early_stopping=10,
+        compile=False,
+        seed=0,
+        nthread=1,
+        n_estimators=100,
+        threshold=10.0,
+        study_dir=tmp_path / "studies",
+    )
     assert sur.metrics_["counts"]["excluded_not_ok"] == 24
     assert set(sur.regressor_params) >= {"max_depth", "learning_rate"}  # tuned values were used
     assert (tmp_path / "studies" / "classifier.sqlite").is_file()
-    for name in ("metadata.json", "metrics.json", "classifier.ubj", "regressor.ubj", "split.csv",
-                 "tuning/regressor_trials.csv", "tuning/classifier_importance.json"):
+    for name in (
+        "metadata.json",
+        "metrics.json",
+        "classifier.ubj",
+        "regressor.ubj",
+        "split.csv",
+        "tuning/regressor_trials.csv",
+        "tuning/classifier_importance.json",
+    ):
         assert (tmp_path / "b" / name).is_file(), name
     plots = plot_bundle(tmp_path / "b", tmp_path / "plots")
     for name in ("regressor_curves.png", "classifier_importance.png", "predicted_vs_true.png"):

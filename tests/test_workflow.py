@@ -15,10 +15,26 @@ pytestmark = pytest.mark.workflow
 
 
 def test_default_config_dry_run_lists_the_dag(tmp_path):
-    proc = run_snakemake(tmp_path, ROOT / "config" / "config.yaml", "-n", "--cores", "2", timeout=300)
+    proc = run_snakemake(
+        tmp_path, ROOT / "config" / "config.yaml", "-n", "--cores", "2", timeout=300
+    )
     out = proc.stdout
-    counts = {line.split()[0]: int(line.split()[1]) for line in out.splitlines() if len(line.split()) == 2 and line.split()[1].isdigit()}
-    for rule in ("design", "propose", "gather_round", "surrogate", "sample", "frequentist", "validation", "inference_summary", "derived_chunk"):
+    counts = {
+        line.split()[0]: int(line.split()[1])
+        for line in out.splitlines()
+        if len(line.split()) == 2 and line.split()[1].isdigit()
+    }
+    for rule in (
+        "design",
+        "propose",
+        "gather_round",
+        "surrogate",
+        "sample",
+        "frequentist",
+        "validation",
+        "inference_summary",
+        "derived_chunk",
+    ):
         assert rule in counts, rule
     from globalfit import config as gfconfig
     from globalfit.chunking import chunk_count
@@ -28,9 +44,12 @@ def test_default_config_dry_run_lists_the_dag(tmp_path):
     n = {k: cfg["evaluation"][k] for k in ("chunk_size", "parallel_chunks")}
     chunks = (
         chunk_count(cfg["design"]["n_initial"], **n)  # Latin hypercube
-        + (al["rounds"] + al["posterior_rounds"]) * chunk_count(al["batch_size"], **n)  # GP + posterior rounds
+        + (al["rounds"] + al["posterior_rounds"])
+        * chunk_count(al["batch_size"], **n)  # GP + posterior rounds
         + chunk_count(cfg["inference"]["validation_samples"], **n)  # posterior validation
-        + chunk_count(6, **n)  # four surrogate minima, the best point and the Standard Model, confirmed
+        + chunk_count(
+            6, **n
+        )  # four surrogate minima, the best point and the Standard Model, confirmed
     )
     assert counts["evaluate_chunk"] == chunks
     assert counts["propose"] == al["rounds"]
@@ -51,7 +70,10 @@ def test_analytic_fit_end_to_end(tmp_path, analytic_config):
     n_rounds = al["rounds"] + al["posterior_rounds"]
     n = cfg["design"]["n_initial"] + n_rounds * al["batch_size"]
     assert len(ds) == n and ds.theta.dtype == np.float64
-    assert np.bincount(ds.round).tolist() == [cfg["design"]["n_initial"]] + [al["batch_size"]] * n_rounds
+    assert (
+        np.bincount(ds.round).tolist()
+        == [cfg["design"]["n_initial"]] + [al["batch_size"]] * n_rounds
+    )
     space = ParameterSpace.from_config(cfg["parameters"])
     truth = AnalyticFunction(cfg["oracle"]["name"], space, cfg["oracle"]["options"]).chi2(ds.theta)
     np.testing.assert_array_equal(ds.chi2, truth)
@@ -67,14 +89,21 @@ def test_analytic_fit_end_to_end(tmp_path, analytic_config):
     assert diag["round"].tolist() == list(range(1, n_rounds + 1))
     assert diag["method"].tolist() == ["gp"] * al["rounds"] + ["posterior"] * al["posterior_rounds"]
     metrics = json.loads((res / "surrogate" / "metrics.json").read_text())
-    assert metrics["counts"]["train"] + metrics["counts"]["validation"] + metrics["counts"]["test"] == n
+    assert (
+        metrics["counts"]["train"] + metrics["counts"]["validation"] + metrics["counts"]["test"]
+        == n
+    )
     summary = json.loads((res / "inference" / "summary.json").read_text())
     for key in ("best_fit", "sm", "significance", "validation", "convergence"):
         assert summary[key] is not None, key
     assert summary["best_fit"]["chi2_true"] <= ds.chi2.min() + 1.0
     assert summary["significance"]["dof"] == cfg["inference"]["dof"]
-    assert summary["sm"]["chi2"] == AnalyticFunction(cfg["oracle"]["name"], space, cfg["oracle"]["options"]).chi2(
-        np.array([[0.0, 0.0, 1.0]]))[0]
+    assert (
+        summary["sm"]["chi2"]
+        == AnalyticFunction(cfg["oracle"]["name"], space, cfg["oracle"]["options"]).chi2(
+            np.array([[0.0, 0.0, 1.0]])
+        )[0]
+    )
     assert (res / "inference" / "plots" / "corner.png").stat().st_size > 10_000
 
     # nothing changed: nothing reruns
@@ -82,7 +111,9 @@ def test_analytic_fit_end_to_end(tmp_path, analytic_config):
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
     # another chunking reruns the evaluation jobs, but the cache answers every point
-    spec = OracleSpec.from_config({**cfg, "oracle": {"options": {}, "plugin": None, **cfg["oracle"]}})
+    spec = OracleSpec.from_config(
+        {**cfg, "oracle": {"options": {}, "plugin": None, **cfg["oracle"]}}
+    )
     cache = EvaluationCache(res / "cache", spec.identity_hash())
     n_cached = len(cache)
     other = write_config(tmp_path / "rechunked.yaml", analytic_config, evaluation={"chunk_size": 7})

@@ -1,3 +1,4 @@
+__all__ = ["chunk_count", "split_chunks"]
 """How a batch of points is cut into evaluation chunks (one Snakemake/SLURM job each).
 
 Standard library only: the Snakefile calls :func:`chunk_count` to name the chunk files, even
@@ -10,7 +11,9 @@ def chunk_count(n: int, chunk_size: int, parallel_chunks: int = 1) -> int:
     rounded up to a multiple of parallel_chunks (never more chunks than points), so a batch
     smaller than a chunk still keeps parallel_chunks workers busy."""
     if n < 1 or chunk_size < 1 or parallel_chunks < 1:
-        raise ValueError(f"chunk_count: n, chunk_size, parallel_chunks must be >= 1, got {n}, {chunk_size}, {parallel_chunks}")
+        raise ValueError(
+            f"chunk_count: n, chunk_size, parallel_chunks must be >= 1, got {n}, {chunk_size}, {parallel_chunks}"
+        )
     k = -(-n // chunk_size)
     return min(n, -(-k // parallel_chunks) * parallel_chunks)
 

@@ -7,12 +7,27 @@ module (via ``src/`` on sys.path) in a Snakemake environment without the scienti
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
 from globalfit.features import FeatureMap
+
+__all__ = [
+    "ALP_OPTIONS",
+    "ALP_PARAMETERS",
+    "ANALYTIC",
+    "ConfigError",
+    "SCHEMA_PATH",
+    "cache_dir",
+    "canonical",
+    "check",
+    "load",
+    "load_schema",
+    "validate_schema",
+]
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 ANALYTIC = ("bowl", "twin_wells", "gaussian")
@@ -62,7 +77,9 @@ def check(config: Mapping[str, Any]) -> None:
             raise ConfigError(f"{key}: duplicate parameter name")
         seen.add(p["name"])
         if not p["lower"] < p["upper"]:
-            raise ConfigError(f"{key}: lower bound {p['lower']} must be below upper bound {p['upper']}")
+            raise ConfigError(
+                f"{key}: lower bound {p['lower']} must be below upper bound {p['upper']}"
+            )
         prior = p.get("prior", {})
         if prior.get("type") == "gaussian" and ("mean" not in prior or "sd" not in prior):
             raise ConfigError(f"{key}.prior: a gaussian prior needs mean and sd")
@@ -77,13 +94,19 @@ def check(config: Mapping[str, Any]) -> None:
     if name == "alp":
         unknown = set(options) - ALP_OPTIONS
         if unknown:
-            raise ConfigError(f"oracle.options: unknown ALP option(s) {sorted(unknown)}; known: {sorted(ALP_OPTIONS)}")
+            raise ConfigError(
+                f"oracle.options: unknown ALP option(s) {sorted(unknown)}; known: {sorted(ALP_OPTIONS)}"
+            )
         ma = options.get("ma", 2.0)
         if not isinstance(ma, (int, float)) or ma <= 0:
-            raise ConfigError(f"oracle.options.ma: the ALP mass must be a positive number of GeV, got {ma!r}")
+            raise ConfigError(
+                f"oracle.options.ma: the ALP mass must be a positive number of GeV, got {ma!r}"
+            )
         names = [p["name"] for p in params]
         if sorted(names) != sorted(ALP_PARAMETERS):
-            raise ConfigError(f"parameters: the alp oracle needs exactly {list(ALP_PARAMETERS)}, got {names}")
+            raise ConfigError(
+                f"parameters: the alp oracle needs exactly {list(ALP_PARAMETERS)}, got {names}"
+            )
     if name in ANALYTIC and "delay" in options and not options["delay"] >= 0:
         raise ConfigError("oracle.options.delay: must be >= 0 seconds")
     try:

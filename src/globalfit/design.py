@@ -7,6 +7,8 @@ from scipy.stats import qmc
 
 from globalfit.space import ParameterSpace
 
+__all__ = ["latin_hypercube"]
+
 
 def latin_hypercube(space: ParameterSpace, n: int, seed: int) -> np.ndarray:
     """-> (n, d) float64 points, one per stratum along every axis; same seed, same points."""

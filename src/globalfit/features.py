@@ -16,15 +16,25 @@ a bad expression before any job runs.
 from __future__ import annotations
 
 import ast
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
+
+__all__ = ["C_FUNCTIONS", "C_SYMBOL", "FLOAT32_MAX", "FUNCTIONS", "FeatureMap"]
 
 FUNCTIONS = ("abs", "sqrt", "exp", "log", "log10", "sinh", "arcsinh", "tanh")
 FLOAT32_MAX = 3.4028234663852886e38
 _OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.USub, ast.UAdd)
 
 #: C (math.h) names of :data:`FUNCTIONS`, for :meth:`FeatureMap.c_source`.
-C_FUNCTIONS = {"abs": "fabs", "sqrt": "sqrt", "exp": "exp", "log": "log", "log10": "log10", "sinh": "sinh",
-               "arcsinh": "asinh", "tanh": "tanh"}
+C_FUNCTIONS = {
+    "abs": "fabs",
+    "sqrt": "sqrt",
+    "exp": "exp",
+    "log": "log",
+    "log10": "log10",
+    "sinh": "sinh",
+    "arcsinh": "asinh",
+    "tanh": "tanh",
+}
 _C_BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 _C_UNARY = {ast.USub: "-", ast.UAdd: "+"}
 #: The entry point of the C source: theta (n, d) float64 row-major -> X (n, d + k) float32.
@@ -42,17 +52,27 @@ def _check_expression(tree: ast.Expression, params: Mapping[str, set], where: st
             elif node.id in FUNCTIONS and id(node) not in callees:
                 raise ValueError(f"{where}: the function {node.id!r} must be called")
             elif node.id not in FUNCTIONS:
-                raise ValueError(f"{where}: unknown name {node.id!r} (parameters and earlier features: "
-                                 f"{', '.join(params)}; functions: {', '.join(FUNCTIONS)})")
+                raise ValueError(
+                    f"{where}: unknown name {node.id!r} (parameters and earlier features: "
+                    f"{', '.join(params)}; functions: {', '.join(FUNCTIONS)})"
+                )
         elif isinstance(node, ast.Call):
-            if not (isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS) or node.keywords or len(node.args) != 1:
-                raise ValueError(f"{where}: only one-argument calls of {', '.join(FUNCTIONS)} are allowed")
+            if (
+                not (isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS)
+                or node.keywords
+                or len(node.args) != 1
+            ):
+                raise ValueError(
+                    f"{where}: only one-argument calls of {', '.join(FUNCTIONS)} are allowed"
+                )
             callees.add(id(node.func))
         elif isinstance(node, ast.Constant):
             if not isinstance(node.value, (int, float)) or isinstance(node.value, bool):
                 raise ValueError(f"{where}: only numeric constants are allowed, got {node.value!r}")
         elif not isinstance(node, (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Load) + _OPERATORS):
-            raise ValueError(f"{where}: {type(node).__name__} is not allowed in a feature expression")
+            raise ValueError(
+                f"{where}: {type(node).__name__} is not allowed in a feature expression"
+            )
     if not used:
         raise ValueError(f"{where}: the expression uses no parameter")
     return used
@@ -78,7 +98,9 @@ def _c_expression(node: ast.AST, variable: Mapping[str, str]) -> str:
         return f"({a} {_C_BINARY[type(node.op)]} {b})"
     if isinstance(node, ast.Call):
         return f"{C_FUNCTIONS[node.func.id]}({_c_expression(node.args[0], variable)})"
-    raise ValueError(f"cannot translate {type(node).__name__} to C")  # _check_expression let it through
+    raise ValueError(
+        f"cannot translate {type(node).__name__} to C"
+    )  # _check_expression let it through
 
 
 class FeatureMap:
@@ -91,14 +113,18 @@ class FeatureMap:
 
     def __init__(self, parameters: Sequence[str], features: Sequence[Mapping] = ()):
         self.parameters = tuple(parameters)
-        self.features = [{"name": str(f["name"]), "expression": str(f["expression"])} for f in features]
+        self.features = [
+            {"name": str(f["name"]), "expression": str(f["expression"])} for f in features
+        ]
         self._code, self._trees, self.uses = [], [], []
         known = {p: {p} for p in self.parameters}  # name -> the parameters it depends on
         for i, f in enumerate(self.features):
             where = f"surrogate.features[{i}] ({f['name']!r})"
             if not f["name"].isidentifier() or f["name"] in known or f["name"] in FUNCTIONS:
-                raise ValueError(f"{where}: the name must be an identifier and differ from the parameters, "
-                                 "the functions and other features")
+                raise ValueError(
+                    f"{where}: the name must be an identifier and differ from the parameters, "
+                    "the functions and other features"
+                )
             try:
                 tree = ast.parse(f["expression"], mode="eval")
             except SyntaxError as exc:
@@ -168,7 +194,9 @@ class FeatureMap:
             lines.append(f"    const double p{j} = t[{j}];  /* {self.parameters[j]} */")
             lines.append(f"    x[{j}] = (float)p{j};")
         for i, (tree, f) in enumerate(zip(self._trees, self.features)):
-            lines.append(f"    const double f{i} = {_c_expression(tree, variable)};  /* {f['name']} */")
+            lines.append(
+                f"    const double f{i} = {_c_expression(tree, variable)};  /* {f['name']} */"
+            )
             # not finite as float32 (overflow, NaN): missing, as in __call__
             lines.append(f"    x[{d + i}] = fabs(f{i}) <= {FLOAT32_MAX!r} ? (float)f{i} : NAN;")
             variable[f["name"]] = f"f{i}"
@@ -180,11 +208,13 @@ class FeatureMap:
         import numpy as np
 
         X = self(theta)
-        bad = ~np.isfinite(X[:, len(self.parameters):])
+        bad = ~np.isfinite(X[:, len(self.parameters) :])
         if bad.any():
             j = int(np.argmax(bad.any(axis=0)))
             i = int(np.argmax(bad[:, j]))
             f = self.features[j]
-            raise ValueError(f"surrogate feature {f['name']!r} = {f['expression']} is not finite at {what} "
-                             f"row {i} ({dict(zip(self.parameters, np.round(theta[i], 6)))})")
+            raise ValueError(
+                f"surrogate feature {f['name']!r} = {f['expression']} is not finite at {what} "
+                f"row {i} ({dict(zip(self.parameters, np.round(theta[i], 6)))})"
+            )
         return X

@@ -29,19 +29,45 @@ __all__ = [
 ]
 
 # JSON keys, CSV columns, HDF5 dataset and attribute names whose values are not results.
-EXCLUDED_FIELDS = frozenset({
-    # timings and speeds: differ between runs that computed the same numbers
-    "timings", "seconds", "cpu_seconds", "cpu_seconds_fit", "cpu_seconds_import", "cpu_seconds_propose",
-    "wall_seconds", "job_seconds", "oracle_cpu_seconds", "mean_seconds_per_point", "proposal_cpu_seconds",
-    "import_cpu_seconds", "evaluation_cpu_seconds", "proposal_share", "wall_time_s",
-    "log_prob_evals_per_s", "duration", "datetime_start", "datetime_complete",
-    # provenance: which code, machine and inputs, not what was computed (the oracle's identity
-    # hashes its module's source, which a refactoring may move)
-    "commit", "package_version", "machine", "globalfit_version", "version", "oracle", "oracle_hash",
-    "config_hash", "globalfit_fingerprint",
-    # history: what earlier runs left in the cache or in results/state/
-    "cached", "n_cached", "resumed_from_step",
-})
+EXCLUDED_FIELDS = frozenset(
+    {
+        # timings and speeds: differ between runs that computed the same numbers
+        "timings",
+        "seconds",
+        "cpu_seconds",
+        "cpu_seconds_fit",
+        "cpu_seconds_import",
+        "cpu_seconds_propose",
+        "wall_seconds",
+        "job_seconds",
+        "oracle_cpu_seconds",
+        "mean_seconds_per_point",
+        "proposal_cpu_seconds",
+        "import_cpu_seconds",
+        "evaluation_cpu_seconds",
+        "proposal_share",
+        "wall_time_s",
+        "log_prob_evals_per_s",
+        "duration",
+        "datetime_start",
+        "datetime_complete",
+        # provenance: which code, machine and inputs, not what was computed (the oracle's identity
+        # hashes its module's source, which a refactoring may move)
+        "commit",
+        "package_version",
+        "machine",
+        "globalfit_version",
+        "version",
+        "oracle",
+        "oracle_hash",
+        "config_hash",
+        "globalfit_fingerprint",
+        # history: what earlier runs left in the cache or in results/state/
+        "cached",
+        "n_cached",
+        "resumed_from_step",
+    }
+)
 
 # Parts of results/ that are not read (relative paths or name patterns), with the reason.
 EXCLUDED_FILES = {
@@ -62,7 +88,9 @@ _READ = (".json", ".h5", ".csv")
 def _canonical(obj):
     """JSON-like data with excluded keys dropped, floats as exact strings (NaN and ±inf too)."""
     if isinstance(obj, dict):
-        return {str(k): _canonical(v) for k, v in sorted(obj.items()) if str(k) not in EXCLUDED_FIELDS}
+        return {
+            str(k): _canonical(v) for k, v in sorted(obj.items()) if str(k) not in EXCLUDED_FIELDS
+        }
     if isinstance(obj, (list, tuple)):
         return [_canonical(v) for v in obj]
     if isinstance(obj, bool) or obj is None or isinstance(obj, str):
@@ -85,7 +113,11 @@ def _update(h, arr) -> None:
     arr = np.ascontiguousarray(arr)
     h.update(f"{arr.dtype.kind}{arr.shape}".encode())
     if arr.dtype.kind in "OUS":
-        h.update("\x1f".join(v.decode() if isinstance(v, bytes) else str(v) for v in arr.reshape(-1)).encode())
+        h.update(
+            "\x1f".join(
+                v.decode() if isinstance(v, bytes) else str(v) for v in arr.reshape(-1)
+            ).encode()
+        )
     else:
         h.update(arr.astype(arr.dtype.newbyteorder("<")).tobytes())
 

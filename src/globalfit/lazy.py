@@ -8,8 +8,8 @@ the modules that the surrogate needs.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from importlib import import_module
-from typing import Callable, Mapping
 
 __all__ = ["lazy_exports"]
 

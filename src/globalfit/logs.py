@@ -5,10 +5,14 @@ from __future__ import annotations
 import logging
 import sys
 
+__all__ = ["snakemake_log", "start"]
+
 
 def start(log_path: str | None, name: str = "globalfit") -> logging.Logger:
     """Send log records (and warnings) of every module to ``log_path`` (stderr if None)."""
-    handler = logging.FileHandler(log_path, mode="w") if log_path else logging.StreamHandler(sys.stderr)
+    handler = (
+        logging.FileHandler(log_path, mode="w") if log_path else logging.StreamHandler(sys.stderr)
+    )
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -5,9 +5,21 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+from collections.abc import Iterable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
+
+__all__ = [
+    "PACKAGE_DIR",
+    "canonical_json",
+    "code_hash",
+    "hash_files",
+    "hash_object",
+    "package_version",
+    "reached_modules",
+    "versions",
+]
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -64,7 +76,9 @@ def _imported_names(path: Path, package_dir: Path) -> set[str]:
                 up = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join([*up, *([base] if base else [])])
             found.add(base)
-            found.update(f"{base}.{alias.name}" for alias in node.names)  # submodules imported by name
+            found.update(
+                f"{base}.{alias.name}" for alias in node.names
+            )  # submodules imported by name
     out = set()
     for name in found:
         parts = name.split(".")

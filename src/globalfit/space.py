@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping
 
 import numpy as np
+
+__all__ = ["ParameterSpace", "read_points_csv"]
 
 
 @dataclass(frozen=True)
@@ -26,18 +28,22 @@ class ParameterSpace:
         upper = np.asarray(self.upper, dtype=np.float64).reshape(-1)
         names = tuple(self.names)
         if not (len(names) == lower.size == upper.size) or not names:
-            raise ValueError("parameter names, lower and upper bounds must have the same, non-zero length")
+            raise ValueError(
+                "parameter names, lower and upper bounds must have the same, non-zero length"
+            )
         if len(set(names)) != len(names):
             raise ValueError(f"duplicate parameter names: {names}")
         for n, lo, hi in zip(names, lower, upper):
             if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-                raise ValueError(f"parameter {n!r}: bounds [{lo}, {hi}] must be finite with lower < upper")
+                raise ValueError(
+                    f"parameter {n!r}: bounds [{lo}, {hi}] must be finite with lower < upper"
+                )
         object.__setattr__(self, "names", names)
         object.__setattr__(self, "lower", lower)
         object.__setattr__(self, "upper", upper)
 
     @classmethod
-    def from_config(cls, parameters: Iterable[Mapping]) -> "ParameterSpace":
+    def from_config(cls, parameters: Iterable[Mapping]) -> ParameterSpace:
         """Build from the config's ``parameters`` list of {name, lower, upper, ...}."""
         parameters = list(parameters)
         return cls(
@@ -77,11 +83,15 @@ class ParameterSpace:
         if arr.ndim == 1 and arr.size == self.dim:
             arr = arr[None, :]
         if arr.ndim != 2 or arr.shape[1] != self.dim:
-            raise ValueError(f"{what}: expected shape (n, {self.dim}) for parameters {self.names}, got {arr.shape}")
+            raise ValueError(
+                f"{what}: expected shape (n, {self.dim}) for parameters {self.names}, got {arr.shape}"
+            )
         bad = ~np.isfinite(arr)
         if bad.any():
             i, j = np.argwhere(bad)[0]
-            raise ValueError(f"{what}: row {i} has a non-finite value for {self.names[j]!r}: {arr[i, j]}")
+            raise ValueError(
+                f"{what}: row {i} has a non-finite value for {self.names[j]!r}: {arr[i, j]}"
+            )
         if require_inside:
             out = (arr < self.lower) | (arr > self.upper)
             if out.any():
@@ -108,7 +118,9 @@ def read_points_csv(path, space: ParameterSpace):
     table = pd.read_csv(path, float_precision="round_trip")  # θ exactly as written
     missing = [n for n in space.names if n not in table.columns]
     if missing:
-        raise ValueError(f"{path}: missing parameter column(s) {missing}; expected {list(space.names)}")
+        raise ValueError(
+            f"{path}: missing parameter column(s) {missing}; expected {list(space.names)}"
+        )
     theta = np.empty((len(table), space.dim))
     for j, name in enumerate(space.names):
         col = pd.to_numeric(table[name], errors="coerce")

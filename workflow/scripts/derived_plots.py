@@ -22,4 +22,6 @@ values = {k: np.concatenate(v) for k, v in parts.items()}
 constant = [k for k, v in values.items() if np.ptp(v) == 0]
 if constant:
     log.info("constant on every sample (shown with a nominal range): %s", constant)
-derived_corner_plot(values, snakemake.output[0], title=f"derived quantities on {len(values['c_t'])} thinned samples")
+derived_corner_plot(
+    values, snakemake.output[0], title=f"derived quantities on {len(values['c_t'])} thinned samples"
+)

@@ -16,4 +16,9 @@ write_batch(
     space.names,
     attrs={**snakemake.params.provenance, "round": 0},
 )
-log.info("Latin hypercube of %d points (seed %d) in %d chunks", len(theta), design["seed"], len(snakemake.output.chunks))
+log.info(
+    "Latin hypercube of %d points (seed %d) in %d chunks",
+    len(theta),
+    design["seed"],
+    len(snakemake.output.chunks),
+)

@@ -14,7 +14,9 @@ from globalfit.surrogate import Surrogate  # noqa: E402
 
 log = snakemake_log(snakemake)
 ex = snakemake.params.explain
-surrogate = Surrogate.load(snakemake.input.bundle, backend="xgboost", nthread=snakemake.params.nthread)
+surrogate = Surrogate.load(
+    snakemake.input.bundle, backend="xgboost", nthread=snakemake.params.nthread
+)
 theta, delta, names = points_from_bundle(snakemake.input.bundle)
 best = json.load(open(snakemake.input.summary))["best_fit"]["theta"]
 explanation = explain_surrogate(

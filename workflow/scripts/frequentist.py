@@ -24,13 +24,30 @@ best = best_fit(chi2, space, starts, seed=inf["seed"])
 log.info("surrogate best fit chi2 %.4f at %s", best.chi2, best.as_dict()["theta"])
 profiles = []
 for name in space.names:
-    profiles.append(profile_1d(chi2, space, name, best=best, starts=starts, n_grid=inf["profile_grid"], seed=inf["seed"]))
+    profiles.append(
+        profile_1d(
+            chi2,
+            space,
+            name,
+            best=best,
+            starts=starts,
+            n_grid=inf["profile_grid"],
+            seed=inf["seed"],
+        )
+    )
     log.info("profile of %s done", name)
 pair = tuple(inf.get("profile_pair") or space.names[:2])
-two = profile_2d(chi2, space, pair, best=best, starts=starts, n_grid=inf["profile_2d_grid"], seed=inf["seed"])
+two = profile_2d(
+    chi2, space, pair, best=best, starts=starts, n_grid=inf["profile_2d_grid"], seed=inf["seed"]
+)
 save_profiles(snakemake.output.profiles, profiles, two)
 with open(snakemake.output.best_fit, "w") as f:
-    json.dump({"best_fit": best.as_dict(), "profiles": {p.name: p.as_dict() for p in profiles}}, f, indent=1, default=float)
+    json.dump(
+        {"best_fit": best.as_dict(), "profiles": {p.name: p.as_dict() for p in profiles}},
+        f,
+        indent=1,
+        default=float,
+    )
 
 # the surrogate's few best local minima and the best evaluated point (cached: free): the true
 # oracle decides which is the best fit; a surrogate minimum need not beat the data's best point

@@ -14,14 +14,30 @@ labels = [f"${p['latex']}$" if p.get("latex") else p["name"] for p in snakemake.
 summary = json.load(open(snakemake.input.summary))
 best = [summary["best_fit"]["theta"][n] for n in names]
 result = SamplingResult.from_backend(snakemake.input.chain, names=names)
-P.corner_plot(result.samples, labels, snakemake.output.corner, truths=best, title="posterior (surrogate), best fit in red")
-P.trace_plot(result.chain, labels, snakemake.output.trace, burn=result.burn, log_prob=result.log_prob)
+P.corner_plot(
+    result.samples,
+    labels,
+    snakemake.output.corner,
+    truths=best,
+    title="posterior (surrogate), best fit in red",
+)
+P.trace_plot(
+    result.chain, labels, snakemake.output.trace, burn=result.burn, log_prob=result.log_prob
+)
 profiles, two = load_profiles(snakemake.input.profiles)
 P.profile_1d_plot(profiles, snakemake.output.profiles, truths=summary["best_fit"]["theta"])
 pair = [names.index(n) for n in two.names]
-P.profile_2d_plot(two, snakemake.output.profile_2d, best=[best[j] for j in pair], samples=result.samples[:, pair])
+P.profile_2d_plot(
+    two, snakemake.output.profile_2d, best=[best[j] for j in pair], samples=result.samples[:, pair]
+)
 with h5py.File(snakemake.input.validation, "r") as f:
     chi2_true, chi2_surrogate, status = f["chi2"][()], f["chi2_surrogate"][()], f["status"][()]
 failed = status.astype(str) != "ok"
-P.chi2_scatter_plot(chi2_true, chi2_surrogate, snakemake.output.validation, failed=failed, title=summary["validation"]["sentence"][:90])
+P.chi2_scatter_plot(
+    chi2_true,
+    chi2_surrogate,
+    snakemake.output.validation,
+    failed=failed,
+    title=summary["validation"]["sentence"][:90],
+)
 log.info("plots written")

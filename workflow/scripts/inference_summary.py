@@ -20,7 +20,9 @@ confirm = EvaluationTable.concat([EvaluationTable.read(p) for p in snakemake.inp
 n_min = len(confirm) - (inf["reference_point"] is not None)
 candidates = np.flatnonzero(confirm.ok[:n_min])
 if candidates.size == 0:
-    raise RuntimeError(f"the true oracle failed at every best-fit candidate: {list(confirm.message[:n_min])}")
+    raise RuntimeError(
+        f"the true oracle failed at every best-fit candidate: {list(confirm.message[:n_min])}"
+    )
 i = candidates[np.argmin(confirm.chi2[candidates])]
 best_fit = {
     "theta": dict(zip(names, map(float, confirm.theta[i]))),
@@ -36,7 +38,11 @@ best_fit = {
 summary = {"best_fit": best_fit, "sm": None, "significance": None}
 if inf["reference_point"] is not None:
     chi2_sm = float(confirm.chi2[-1])
-    summary["sm"] = {"theta": inf["reference_point"], "chi2": chi2_sm, "status": str(confirm.status[-1])}
+    summary["sm"] = {
+        "theta": inf["reference_point"],
+        "chi2": chi2_sm,
+        "status": str(confirm.status[-1]),
+    }
     w = wilks_significance(chi2_sm, best_fit["chi2_true"], inf["dof"])
     summary["significance"] = {
         "delta_chi2": w["delta_chi2"],

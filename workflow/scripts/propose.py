@@ -23,7 +23,12 @@ proposer = BatchProposer(
     **{k: v for k, v in settings.items() if k != "rounds" and not k.startswith("posterior_")},
 )
 theta, info, new_state = proposer.propose(
-    data.theta, data.chi2, data.ok, round_index=round_index - 1, n_rounds=snakemake.params.n_rounds, state=state
+    data.theta,
+    data.chi2,
+    data.ok,
+    round_index=round_index - 1,
+    n_rounds=snakemake.params.n_rounds,
+    state=state,
 )
 write_batch(
     snakemake.output.proposal,
@@ -36,4 +41,11 @@ with open(snakemake.output.state, "w") as f:
     json.dump(new_state, f, indent=1)
 with open(snakemake.output.info, "w") as f:
     json.dump(info, f, indent=1)
-log.info("round %d: %d points proposed from %d fitted; delta=%.3g; %.1f CPU s", round_index, len(theta), info["n_fit"], info["delta"], info["cpu_seconds"])
+log.info(
+    "round %d: %d points proposed from %d fitted; delta=%.3g; %.1f CPU s",
+    round_index,
+    len(theta),
+    info["n_fit"],
+    info["delta"],
+    info["cpu_seconds"],
+)

@@ -42,5 +42,10 @@ write_batch(
 )
 with open(snakemake.output.info, "w") as f:
     json.dump(info, f, indent=1)
-log.info("posterior round %d: %d points from the posterior of a surrogate fitted to %d points; %.1f CPU s",
-         round_index, len(theta), info["n_fit"], info["cpu_seconds"])
+log.info(
+    "posterior round %d: %d points from the posterior of a surrogate fitted to %d points; %.1f CPU s",
+    round_index,
+    len(theta),
+    info["n_fit"],
+    info["cpu_seconds"],
+)

@@ -48,4 +48,9 @@ summary["prior"] = prior.describe()
 summary["classifier_weighted"] = inf["classifier_weighted"]
 with open(snakemake.output.sampling, "w") as f:
     json.dump(summary, f, indent=1, default=float)
-log.info("converged: %s, max tau %.1f, acceptance %.2f", result.converged, np.max(result.tau), np.mean(result.acceptance))
+log.info(
+    "converged: %s, max tau %.1f, acceptance %.2f",
+    result.converged,
+    np.max(result.tau),
+    np.mean(result.acceptance),
+)

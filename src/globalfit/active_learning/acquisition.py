@@ -7,6 +7,8 @@ import math
 import numpy as np
 from scipy.special import erfcx, ndtr
 
+__all__ = ["expected_improvement", "log_expected_improvement"]
+
 
 def _log_h(z: np.ndarray) -> np.ndarray:
     """log(z Φ(z) + φ(z)), stable for z ≪ 0 (via the scaled complementary error function)."""
@@ -25,7 +27,9 @@ def _log_h(z: np.ndarray) -> np.ndarray:
 
 def log_expected_improvement(mean, sd, y_best: float, delta: float = 0.0) -> np.ndarray:
     """log EI (n,) for a maximised target; σ = 0 gives log max(μ - y* - δ, 0)."""
-    mean, sd = np.broadcast_arrays(np.asarray(mean, dtype=np.float64), np.asarray(sd, dtype=np.float64))
+    mean, sd = np.broadcast_arrays(
+        np.asarray(mean, dtype=np.float64), np.asarray(sd, dtype=np.float64)
+    )
     gain = mean - y_best - delta
     out = np.empty(mean.shape)
     pos = sd > 1e-150

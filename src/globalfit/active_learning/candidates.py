@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = ["gaussian_candidates", "hull_candidates"]
+
 
 def hull_candidates(
     u_best: np.ndarray, n: int, rng: np.random.Generator, *, n_neighbours: int | None = None
@@ -34,7 +36,9 @@ def hull_candidates(
     return np.clip(np.einsum("nv,nvd->nd", weights, u_best[vertices]), 0.0, 1.0)
 
 
-def gaussian_candidates(centres: np.ndarray, n: int, sd: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def gaussian_candidates(
+    centres: np.ndarray, n: int, sd: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """n points from Gaussians around centres drawn uniformly from ``centres`` (k, d), per-axis sd
     ``sd`` ((d,) or (k, d), unit cube), reflected into the cube.
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
 from globalfit.active_learning.target import transform_target
+
+__all__ = ["DIAGNOSTICS_COLUMNS", "diagnostics_row"]
 
 DIAGNOSTICS_COLUMNS = (
     "round",
@@ -63,12 +65,18 @@ def diagnostics_row(
     q = len(info["pred_mean"] if method == "gp" else info["pred_chi2"])
     if chi2_batch.shape != (q,):
         raise ValueError(f"diagnostics_row: expected {q} batch χ² values, got {chi2_batch.shape}")
-    ok = np.isfinite(chi2_batch) if ok_batch is None else (np.asarray(ok_batch, dtype=bool) & np.isfinite(chi2_batch))
+    ok = (
+        np.isfinite(chi2_batch)
+        if ok_batch is None
+        else (np.asarray(ok_batch, dtype=bool) & np.isfinite(chi2_batch))
+    )
     if method == "gp":
         target = info["target"]
         mean = np.asarray(info["pred_mean"])[ok]
         sd = np.hypot(np.asarray(info["pred_sd"])[ok], math.sqrt(info["gp"]["noise_variance"]))
-        y_true = transform_target(chi2_batch[ok], target["chi2_ref"], scale=target["scale"], cap=target["cap"])
+        y_true = transform_target(
+            chi2_batch[ok], target["chi2_ref"], scale=target["scale"], cap=target["cap"]
+        )
         err = y_true - mean
     else:
         err = sd = np.zeros(0)
@@ -88,11 +96,15 @@ def diagnostics_row(
         "best_chi2_before": float(best_before),
         "best_chi2_after": float(best_after),
         "gp_rmse": float(np.sqrt(np.mean(err[valid] ** 2))) if valid.any() else float("nan"),
-        "gp_frac_within_2sd": float(np.mean(np.abs(err[valid]) <= 2 * sd[valid])) if valid.any() else float("nan"),
+        "gp_frac_within_2sd": float(np.mean(np.abs(err[valid]) <= 2 * sd[valid]))
+        if valid.any()
+        else float("nan"),
         "frac_dchi2_below_2_3": float(np.mean(dchi2 < 2.3)),
         "frac_dchi2_below_10": float(np.mean(dchi2 < 10.0)),
         "proposal_cpu_seconds": proposal,
         "import_cpu_seconds": float(info.get("cpu_seconds_import", 0.0)),
         "evaluation_cpu_seconds": float(evaluation_cpu_seconds),
-        "proposal_share": proposal / evaluation_cpu_seconds if evaluation_cpu_seconds > 0 else float("inf"),
+        "proposal_share": proposal / evaluation_cpu_seconds
+        if evaluation_cpu_seconds > 0
+        else float("inf"),
     }

@@ -5,12 +5,21 @@ from __future__ import annotations
 import math
 import os
 import time
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 from scipy.linalg import cho_solve, cholesky, solve_triangular
 
 from globalfit.active_learning.target import DEFAULT_START
+
+__all__ = [
+    "GPModel",
+    "JITTER",
+    "LENGTHSCALE_MIN",
+    "STATE_FORMAT",
+    "VARIANCE_MIN",
+    "select_inducing_points",
+]
 
 STATE_FORMAT = "globalfit.active_learning.gp/1"
 
@@ -61,7 +70,9 @@ def _gpflow():
     return tf, gpflow
 
 
-def _se_kernel(a: np.ndarray, b: np.ndarray, lengthscales: np.ndarray, variance: float) -> np.ndarray:
+def _se_kernel(
+    a: np.ndarray, b: np.ndarray, lengthscales: np.ndarray, variance: float
+) -> np.ndarray:
     """Squared-exponential kernel matrix (len(a), len(b)), numerically as gpflow's."""
     a = a / lengthscales
     b = b / lengthscales
@@ -75,7 +86,7 @@ class _PoolPosterior:
     cov(x, x') = k(x, x') - t1(x)·t1(x') [+ t2(x)·t2(x') for the sparse GP].
     """
 
-    def __init__(self, model: "GPModel", u_pool: np.ndarray):
+    def __init__(self, model: GPModel, u_pool: np.ndarray):
         self.model = model
         self.u = u_pool
         ls, var = model.lengthscales_, model.kernel_variance_std_
@@ -95,7 +106,9 @@ class _PoolPosterior:
 
     def cov_column(self, j: int) -> np.ndarray:
         model = self.model
-        col = _se_kernel(self.u, self.u[j : j + 1], model.lengthscales_, model.kernel_variance_std_)[:, 0]
+        col = _se_kernel(
+            self.u, self.u[j : j + 1], model.lengthscales_, model.kernel_variance_std_
+        )[:, 0]
         col -= self.t1.T @ self.t1[:, j]
         if self.t2 is not None:
             col += self.t2.T @ self.t2[:, j]
@@ -148,7 +161,9 @@ class GPModel:
         ws = self.warm_start
         if ws:
             if ws.get("format") != STATE_FORMAT:
-                raise ValueError(f"GP warm start: unknown state format {ws.get('format')!r}, expected {STATE_FORMAT!r}")
+                raise ValueError(
+                    f"GP warm start: unknown state format {ws.get('format')!r}, expected {STATE_FORMAT!r}"
+                )
             ls = np.asarray(ws["lengthscales"], dtype=np.float64)
             if ls.shape != (d,):
                 raise ValueError(f"GP warm start: {ls.size} length scales for {d} parameters")
@@ -169,13 +184,15 @@ class GPModel:
             s["noise_variance"] = max(s["noise_variance"], 1.01 * self.noise_floor)
         return starts
 
-    def fit(self, u: np.ndarray, y: np.ndarray) -> "GPModel":
+    def fit(self, u: np.ndarray, y: np.ndarray) -> GPModel:
         """u : (n, d) unit-cube inputs, y : (n,) finite target values. Returns self."""
         t0 = time.process_time()
         u = np.ascontiguousarray(u, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64).reshape(-1)
         if u.ndim != 2 or len(u) != len(y):
-            raise ValueError(f"GPModel.fit: u must be (n, d) and y (n,), got {u.shape} and {y.shape}")
+            raise ValueError(
+                f"GPModel.fit: u must be (n, d) and y (n,), got {u.shape} and {y.shape}"
+            )
         if len(y) < 2 or not (np.all(np.isfinite(u)) and np.all(np.isfinite(y))):
             raise ValueError("GPModel.fit: need at least two points with finite inputs and targets")
         if not self.noise_floor > 0:
@@ -197,11 +214,15 @@ class GPModel:
             np.full(d, DEFAULT_START["lengthscale"]), transform=positive(lower=LENGTHSCALE_MIN)
         )
         kernel.variance = gpflow.Parameter(1.0, transform=positive(lower=VARIANCE_MIN))
-        likelihood = gpflow.likelihoods.Gaussian(variance=1.0, variance_lower_bound=self.noise_floor)
+        likelihood = gpflow.likelihoods.Gaussian(
+            variance=1.0, variance_lower_bound=self.noise_floor
+        )
         if self.Z_ is None:
             model = gpflow.models.GPR((u, ys), kernel=kernel, likelihood=likelihood)
         else:
-            model = gpflow.models.SGPR((u, ys), kernel=kernel, inducing_variable=self.Z_.copy(), likelihood=likelihood)
+            model = gpflow.models.SGPR(
+                (u, ys), kernel=kernel, inducing_variable=self.Z_.copy(), likelihood=likelihood
+            )
             gpflow.set_trainable(model.inducing_variable, False)
         loss = model.training_loss
         opt = gpflow.optimizers.Scipy()
@@ -235,7 +256,14 @@ class GPModel:
                 )
         if best is None:
             raise RuntimeError("GPModel.fit: hyperparameter optimisation failed from every start")
-        value, self.start_, self.n_iter_, self.lengthscales_, self.kernel_variance_std_, self.noise_variance_std_ = best
+        (
+            value,
+            self.start_,
+            self.n_iter_,
+            self.lengthscales_,
+            self.kernel_variance_std_,
+            self.noise_variance_std_,
+        ) = best
         self.objective_ = -value
         self._precompute(ys[:, 0])
         self.cpu_seconds_ = time.process_time() - t0
@@ -252,7 +280,12 @@ class GPModel:
             sigma = math.sqrt(noise)
             kuu = _se_kernel(self.Z_, self.Z_, ls, var) + JITTER * np.eye(len(self.Z_))
             self._L = cholesky(kuu, lower=True, check_finite=False)
-            a = solve_triangular(self._L, _se_kernel(self.Z_, self.X_, ls, var), lower=True, check_finite=False) / sigma
+            a = (
+                solve_triangular(
+                    self._L, _se_kernel(self.Z_, self.X_, ls, var), lower=True, check_finite=False
+                )
+                / sigma
+            )
             self._LB = cholesky(a @ a.T + np.eye(len(self.Z_)), lower=True, check_finite=False)
             self._c = solve_triangular(self._LB, a @ ys / sigma, lower=True, check_finite=False)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -11,8 +11,12 @@ from globalfit.active_learning.diagnostics import diagnostics_row
 from globalfit.active_learning.proposer import BatchProposer
 from globalfit.space import ParameterSpace
 
+__all__ = ["run_active_learning"]
 
-def _evaluate(chi2_fn: Callable[[np.ndarray], np.ndarray], theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+
+def _evaluate(
+    chi2_fn: Callable[[np.ndarray], np.ndarray], theta: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, float]:
     t0 = time.process_time()
     chi2 = np.asarray(chi2_fn(theta), dtype=np.float64).reshape(-1)
     if chi2.shape != (len(theta),):
@@ -47,7 +51,9 @@ def run_active_learning(
     state, infos, rows = None, [], []
     for r in range(n_rounds):
         best_before = float(np.min(chi2[ok])) if ok.any() else float("inf")
-        theta_new, info, state = proposer.propose(theta, chi2, ok, round_index=r, n_rounds=n_rounds, state=state)
+        theta_new, info, state = proposer.propose(
+            theta, chi2, ok, round_index=r, n_rounds=n_rounds, state=state
+        )
         chi2_new, ok_new, cpu_eval = _evaluate(chi2_fn, theta_new)
         theta = np.vstack([theta, theta_new])
         chi2 = np.concatenate([chi2, chi2_new])

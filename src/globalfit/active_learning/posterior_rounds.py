@@ -26,14 +26,16 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Mapping
 from functools import partial
-from typing import Mapping
 
 import numpy as np
 from scipy.spatial import cKDTree
 
 from globalfit.inference.priors import Prior
 from globalfit.space import ParameterSpace
+
+__all__ = ["propose_posterior_batch"]
 
 
 def propose_posterior_batch(
@@ -71,16 +73,22 @@ def propose_posterior_batch(
     kwargs = train_kwargs_from_config(surrogate_settings)
     kwargs["n_trials"] = min(int(kwargs["n_trials"]), int(n_trials))
     with tempfile.TemporaryDirectory(prefix="globalfit-posterior-round-") as tmp:
-        surrogate = train_bundle(theta, chi2, space, tmp, ok=ok, compile=False, nthread=nthread, **kwargs)
+        surrogate = train_bundle(
+            theta, chi2, space, tmp, ok=ok, compile=False, nthread=nthread, **kwargs
+        )
     cpu_fit = time.process_time() - t_cpu
 
     ss_chain, ss_draw = np.random.SeedSequence([int(seed), int(round_index)]).spawn(2)
     order = np.argsort(np.where(ok, chi2, np.inf), kind="stable")
     starts = theta[order[: min(8, int(ok.sum()))]]
     result = sample_posterior(
-        partial(surrogate.predict_chi2_inside, classifier_weighted=classifier_weighted), prior, starts,
-        n_walkers=n_walkers, n_steps=n_steps,
-        seed=int(ss_chain.generate_state(1)[0]), progress_every=0,
+        partial(surrogate.predict_chi2_inside, classifier_weighted=classifier_weighted),
+        prior,
+        starts,
+        n_walkers=n_walkers,
+        n_steps=n_steps,
+        seed=int(ss_chain.generate_state(1)[0]),
+        progress_every=0,
     )
     chain = result.chain[n_steps // 2 :].reshape(-1, space.dim)  # the second half: past burn-in
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -25,6 +25,8 @@ from globalfit.active_learning.trust_regions import (
     update_trust_radius,
 )
 from globalfit.space import ParameterSpace
+
+__all__ = ["BatchProposer"]
 
 
 def _kriging_believer(
@@ -57,7 +59,9 @@ def _kriging_believer(
         log_ei = log_expected_improvement(mean, y_std * np.sqrt(var), y_best, delta)
         log_ei = np.where(allowed, log_ei, -np.inf)
         j = int(forced[i]) if i < len(forced) else int(np.argmax(log_ei))
-        if not np.isfinite(log_ei[j]) and i >= len(forced):  # EI 0 everywhere: the most uncertain point
+        if not np.isfinite(log_ei[j]) and i >= len(
+            forced
+        ):  # EI 0 everywhere: the most uncertain point
             j = int(np.argmax(np.where(allowed, var, -np.inf)))
         picks.append(j)
         eis.append(float(np.exp(log_ei[j])))
@@ -167,32 +171,60 @@ class BatchProposer:
             self.n_candidates >= 4 * self.batch_size,
             f"n_candidates: need ≥ 4 × batch_size = {4 * self.batch_size}, got {self.n_candidates}",
         )
-        need(0 < self.hull_fraction <= 1, f"hull_fraction: need 0 < value ≤ 1, got {self.hull_fraction}")
+        need(
+            0 < self.hull_fraction <= 1,
+            f"hull_fraction: need 0 < value ≤ 1, got {self.hull_fraction}",
+        )
         need(0 <= self.hull_share <= 1, f"hull_share: need 0 ≤ value ≤ 1, got {self.hull_share}")
-        need(0 <= self.local_share <= 1 - self.hull_share,
-             f"local_share: need 0 ≤ value ≤ 1 − hull_share, got {self.local_share}")
+        need(
+            0 <= self.local_share <= 1 - self.hull_share,
+            f"local_share: need 0 ≤ value ≤ 1 − hull_share, got {self.local_share}",
+        )
         need(
             0 <= self.delta_end <= self.delta_start,
             f"delta_start/delta_end: need 0 ≤ delta_end ≤ delta_start, got {self.delta_start}, {self.delta_end}",
         )
-        need(self.target_scale > 0 and self.target_cap > 0, "target_scale/target_cap: must be positive")
-        need(self.sparse_above >= 1 and self.n_inducing >= 2, "sparse_above/n_inducing: must be ≥ 1 and ≥ 2")
+        need(
+            self.target_scale > 0 and self.target_cap > 0,
+            "target_scale/target_cap: must be positive",
+        )
+        need(
+            self.sparse_above >= 1 and self.n_inducing >= 2,
+            "sparse_above/n_inducing: must be ≥ 1 and ≥ 2",
+        )
         need(self.noise_floor > 0, f"noise_floor: must be positive, got {self.noise_floor}")
         need(self.min_distance >= 0, f"min_distance: must be ≥ 0, got {self.min_distance}")
         for key in ("trust_region_share_start", "trust_region_share_end"):
-            need(0 <= getattr(self, key) <= 1, f"{key}: need 0 ≤ value ≤ 1, got {getattr(self, key)}")
-        need(int(self.trust_region_centres) == self.trust_region_centres and self.trust_region_centres >= 1,
-             f"trust_region_centres: need an integer ≥ 1, got {self.trust_region_centres}")
-        need(self.trust_region_delta > 0 and self.trust_region_separation >= 0,
-             "trust_region_delta/trust_region_separation: must be positive / ≥ 0")
-        need(0 < self.trust_region_radius_min <= self.trust_region_radius <= self.trust_region_radius_max,
-             "trust_region_radius: need 0 < trust_region_radius_min ≤ trust_region_radius ≤ trust_region_radius_max, "
-             f"got {self.trust_region_radius_min}, {self.trust_region_radius}, {self.trust_region_radius_max}")
-        need(int(self.trust_region_pool) == self.trust_region_pool and self.trust_region_pool >= self.batch_size,
-             f"trust_region_pool: need an integer ≥ batch_size = {self.batch_size}, got {self.trust_region_pool}")
-        need(int(self.trust_region_local_points) == self.trust_region_local_points
-             and self.trust_region_local_points >= self.space.dim + 2,
-             f"trust_region_local_points: need an integer ≥ d + 2 = {self.space.dim + 2}, got {self.trust_region_local_points}")
+            need(
+                0 <= getattr(self, key) <= 1, f"{key}: need 0 ≤ value ≤ 1, got {getattr(self, key)}"
+            )
+        need(
+            int(self.trust_region_centres) == self.trust_region_centres
+            and self.trust_region_centres >= 1,
+            f"trust_region_centres: need an integer ≥ 1, got {self.trust_region_centres}",
+        )
+        need(
+            self.trust_region_delta > 0 and self.trust_region_separation >= 0,
+            "trust_region_delta/trust_region_separation: must be positive / ≥ 0",
+        )
+        need(
+            0
+            < self.trust_region_radius_min
+            <= self.trust_region_radius
+            <= self.trust_region_radius_max,
+            "trust_region_radius: need 0 < trust_region_radius_min ≤ trust_region_radius ≤ trust_region_radius_max, "
+            f"got {self.trust_region_radius_min}, {self.trust_region_radius}, {self.trust_region_radius_max}",
+        )
+        need(
+            int(self.trust_region_pool) == self.trust_region_pool
+            and self.trust_region_pool >= self.batch_size,
+            f"trust_region_pool: need an integer ≥ batch_size = {self.batch_size}, got {self.trust_region_pool}",
+        )
+        need(
+            int(self.trust_region_local_points) == self.trust_region_local_points
+            and self.trust_region_local_points >= self.space.dim + 2,
+            f"trust_region_local_points: need an integer ≥ d + 2 = {self.space.dim + 2}, got {self.trust_region_local_points}",
+        )
         need(
             isinstance(self.random_state, (int, np.integer)) and self.random_state >= 0,
             f"random_state: need an integer ≥ 0, got {self.random_state!r}",
@@ -201,9 +233,14 @@ class BatchProposer:
     def _trust_region_share(self, round_index: int, n_rounds: int) -> float:
         """Share of the batch picked inside trust regions: linear from the first to the last round."""
         t = round_index / (n_rounds - 1) if n_rounds > 1 else 1.0
-        return float(self.trust_region_share_start + (self.trust_region_share_end - self.trust_region_share_start) * t)
+        return float(
+            self.trust_region_share_start
+            + (self.trust_region_share_end - self.trust_region_share_start) * t
+        )
 
-    def _trust_regions(self, u_fit, theta_fit, chi2_fit, lengthscales, round_index, n_rounds, state, rng) -> list[dict]:
+    def _trust_regions(
+        self, u_fit, theta_fit, chi2_fit, lengthscales, round_index, n_rounds, state, rng
+    ) -> list[dict]:
         """This round's trust regions: centre, radius (adapted from the previous round's picks),
         hit rate of those picks, pick quota and candidate pool (see the module docstring)."""
         q_tr = int(round(self._trust_region_share(round_index, n_rounds) * self.batch_size))
@@ -215,14 +252,28 @@ class BatchProposer:
         for region in (state or {}).get("trust_regions", []):
             picks = region["picks"]
             # a failed pick is not among the fitted points: a miss
-            hits = sum(known.get(tuple(p), np.inf) - chi2_ref < self.trust_region_delta for p in picks)
-            rate = hits / len(picks) if picks else None
-            radius = region["radius"] if not picks else update_trust_radius(
-                region["radius"], rate, radius_min=self.trust_region_radius_min, radius_max=self.trust_region_radius_max
+            hits = sum(
+                known.get(tuple(p), np.inf) - chi2_ref < self.trust_region_delta for p in picks
             )
-            previous.append((self.space.to_unit(np.asarray(region["centre"])[None])[0], radius, rate))
+            rate = hits / len(picks) if picks else None
+            radius = (
+                region["radius"]
+                if not picks
+                else update_trust_radius(
+                    region["radius"],
+                    rate,
+                    radius_min=self.trust_region_radius_min,
+                    radius_max=self.trust_region_radius_max,
+                )
+            )
+            previous.append(
+                (self.space.to_unit(np.asarray(region["centre"])[None])[0], radius, rate)
+            )
         centres = trust_region_centres(
-            u_fit, chi2_fit, max_centres=self.trust_region_centres, within=self.trust_region_delta,
+            u_fit,
+            chi2_fit,
+            max_centres=self.trust_region_centres,
+            within=self.trust_region_delta,
             separation=self.trust_region_separation,
         )
         shape = trust_region_shape(lengthscales)
@@ -242,7 +293,9 @@ class BatchProposer:
                     "previous_hit_rate": rate,
                     "quota": q_tr // len(centres) + (k < q_tr % len(centres)),
                     "shape": [float(v) for v in shape],
-                    "pool": gaussian_candidates(u_fit[i][None], self.trust_region_pool, radius * shape, rng),
+                    "pool": gaussian_candidates(
+                        u_fit[i][None], self.trust_region_pool, radius * shape, rng
+                    ),
                 }
             )
         return regions
@@ -261,19 +314,32 @@ class BatchProposer:
             return np.zeros((0, d)), []
         centre = self.space.to_unit(np.asarray(region["centre"])[None])[0]
         shape = np.asarray(region["shape"])
-        near = np.argsort(np.linalg.norm((u_fit - centre) / shape, axis=1), kind="stable")[: self.trust_region_local_points]
-        start = {"format": STATE_FORMAT, "lengthscales": list(np.minimum(3 * region["radius"] * shape, 1.0)),
-                 "kernel_variance": 1.0, "noise_variance": 0.01}
-        local = GPModel(noise_floor=self.noise_floor, warm_start=start, max_iter=self.max_iter,
-                        random_state=rng).fit(u_fit[near], y[near])
+        near = np.argsort(np.linalg.norm((u_fit - centre) / shape, axis=1), kind="stable")[
+            : self.trust_region_local_points
+        ]
+        start = {
+            "format": STATE_FORMAT,
+            "lengthscales": list(np.minimum(3 * region["radius"] * shape, 1.0)),
+            "kernel_variance": 1.0,
+            "noise_variance": 0.01,
+        }
+        local = GPModel(
+            noise_floor=self.noise_floor, warm_start=start, max_iter=self.max_iter, random_state=rng
+        ).fit(u_fit[near], y[near])
         region["lengthscales_unit"] = [float(v) for v in local.lengthscales_]
         allowed = tree_all.query(pool, k=1)[0] > self.min_distance
         if len(taken):
             allowed &= cKDTree(taken).query(pool, k=1)[0] > self.min_distance
         post = _PoolPosterior(local, pool)
         idx, ei = _kriging_believer(
-            post, local.y_mean_, local.y_std_, float(local.predict(u_fit[near])[0].max()),
-            delta_rel * float(np.std(y[near])), min(region["quota"], int(allowed.sum())), self.min_distance, allowed,
+            post,
+            local.y_mean_,
+            local.y_std_,
+            float(local.predict(u_fit[near])[0].max()),
+            delta_rel * float(np.std(y[near])),
+            min(region["quota"], int(allowed.sum())),
+            self.min_distance,
+            allowed,
         )
         return pool[idx], [float(v) for v in ei]
 
@@ -309,15 +375,21 @@ class BatchProposer:
         chi2 = np.asarray(chi2, dtype=np.float64).reshape(-1)
         ok = np.ones(n, dtype=bool) if ok is None else np.asarray(ok)
         if chi2.shape != (n,) or ok.shape != (n,):
-            raise ValueError(f"active learning: chi2 and ok must have shape ({n},), got {chi2.shape} and {ok.shape}")
+            raise ValueError(
+                f"active learning: chi2 and ok must have shape ({n},), got {chi2.shape} and {ok.shape}"
+            )
         if ok.dtype != bool:
             raise ValueError(f"active learning: ok must be a boolean mask, got dtype {ok.dtype}")
         if not (0 <= round_index < n_rounds):
-            raise ValueError(f"active learning: need 0 ≤ round_index < n_rounds, got {round_index}, {n_rounds}")
+            raise ValueError(
+                f"active learning: need 0 ≤ round_index < n_rounds, got {round_index}, {n_rounds}"
+            )
         fit = ok & np.isfinite(chi2)
         n_fit = int(fit.sum())
         if n_fit < d + 2:
-            raise ValueError(f"active learning: {n_fit} successfully evaluated points, need at least d + 2 = {d + 2}")
+            raise ValueError(
+                f"active learning: {n_fit} successfully evaluated points, need at least d + 2 = {d + 2}"
+            )
 
         ss_cand, ss_hull, ss_gp, ss_local, ss_tr = np.random.SeedSequence(
             [int(self.random_state), int(round_index)]
@@ -347,8 +419,12 @@ class BatchProposer:
             [
                 qmc.LatinHypercube(d=d, rng=np.random.default_rng(ss_cand)).random(n_lhs),
                 hull_candidates(u_fit[best], n_hull, np.random.default_rng(ss_hull)),
-                gaussian_candidates(u_fit[best[: d + 1]], n_local, 0.1 * np.minimum(model.lengthscales_, 1.0),
-                                    np.random.default_rng(ss_local)),
+                gaussian_candidates(
+                    u_fit[best[: d + 1]],
+                    n_local,
+                    0.1 * np.minimum(model.lengthscales_, 1.0),
+                    np.random.default_rng(ss_local),
+                ),
             ]
         )
         n_global = len(pool)
@@ -356,10 +432,14 @@ class BatchProposer:
         delta_rel = delta_schedule(round_index, n_rounds, self.delta_start, self.delta_end)
         tree_all = cKDTree(u_all)
         rng_tr = np.random.default_rng(ss_tr)
-        regions = self._trust_regions(u_fit, theta[fit], chi2_fit, model.lengthscales_, round_index, n_rounds, state, rng_tr)
+        regions = self._trust_regions(
+            u_fit, theta[fit], chi2_fit, model.lengthscales_, round_index, n_rounds, state, rng_tr
+        )
         tr_u, tr_ei, tr_owner = [np.zeros((0, d))], [], []
         for k, region in enumerate(regions):
-            u_k, ei_k = self._trust_region_picks(region, u_fit, y, tree_all, np.vstack(tr_u), delta_rel, rng_tr)
+            u_k, ei_k = self._trust_region_picks(
+                region, u_fit, y, tree_all, np.vstack(tr_u), delta_rel, rng_tr
+            )
             tr_u.append(u_k)
             tr_ei.extend(ei_k)
             tr_owner.extend([k] * len(u_k))
@@ -375,7 +455,14 @@ class BatchProposer:
         delta = delta_rel * float(np.std(y))
         # the trust regions' picks come first and condition the global picks (kriging believer)
         idx, ei = _kriging_believer(
-            post, model.y_mean_, model.y_std_, y_best, delta, self.batch_size, self.min_distance, allowed,
+            post,
+            model.y_mean_,
+            model.y_std_,
+            y_best,
+            delta,
+            self.batch_size,
+            self.min_distance,
+            allowed,
             forced=np.arange(n_global, len(pool)),
         )
         ei[: len(tr_ei)] = tr_ei  # a trust-region pick's EI is its own GP's
@@ -394,7 +481,9 @@ class BatchProposer:
         new_state = {
             **model.get_state(),
             "round_index": int(round_index),
-            "trust_regions": [{key: r[key] for key in ("centre", "radius", "picks")} for r in regions],
+            "trust_regions": [
+                {key: r[key] for key in ("centre", "radius", "picks")} for r in regions
+            ],
         }
         info = {
             "round_index": int(round_index),
@@ -429,7 +518,10 @@ class BatchProposer:
             "n_candidates_hull": int((allowed & from_hull).sum()),
             "from_hull": [bool(v) for v in from_hull[idx]],
             "trust_region_share": self._trust_region_share(round_index, n_rounds),
-            "trust_regions": [{k: v for k, v in r.items() if k != "picks"} | {"n_picks": len(r["picks"])} for r in regions],
+            "trust_regions": [
+                {k: v for k, v in r.items() if k != "picks"} | {"n_picks": len(r["picks"])}
+                for r in regions
+            ],
             "from_trust_region": [int(v) for v in region_of[idx]],
             "ei": [float(v) for v in ei],
             "pred_mean": [float(v) for v in mean],

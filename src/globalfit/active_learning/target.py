@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = [
+    "DEFAULT_START",
+    "TARGET_KIND",
+    "delta_schedule",
+    "inverse_transform_target",
+    "transform_target",
+]
+
 TARGET_KIND = "-log10(1 + min(chi2 - chi2_ref, cap) / scale)"
 
 
 DEFAULT_START = {"lengthscale": 0.3, "kernel_variance": 1.0, "noise_variance": 1e-2}
 
 
-def transform_target(chi2, chi2_ref: float, *, scale: float = 1.0, cap: float = 100.0) -> np.ndarray:
+def transform_target(
+    chi2, chi2_ref: float, *, scale: float = 1.0, cap: float = 100.0
+) -> np.ndarray:
     """χ² (n,) -> maximised GP target y (n,) = -sign(Δ) log10(1 + |Δ| / scale), Δ = min(χ² - χ²_ref, cap).
 
     ``chi2_ref`` is normally the smallest χ² of the fitted points (then max y = 0); χ² below the

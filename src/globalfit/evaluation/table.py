@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping
 
 import h5py
 import numpy as np
 
 from globalfit.chunking import split_chunks
 from globalfit.evaluation.cache import _atomic
+
+__all__ = [
+    "EvaluationTable",
+    "STATUSES",
+    "batch_round",
+    "point_key",
+    "point_keys",
+    "read_points",
+    "write_batch",
+    "write_points",
+]
 
 STATUSES = ("ok", "error", "nonfinite", "timeout")
 
@@ -51,7 +62,17 @@ class EvaluationTable:
     breakdown_names: tuple[str, ...] = ()
     attrs: dict = field(default_factory=dict)
 
-    ROW_FIELDS = ("theta", "chi2", "status", "round", "seconds", "cpu_seconds", "cached", "message", "breakdown")
+    ROW_FIELDS = (
+        "theta",
+        "chi2",
+        "status",
+        "round",
+        "seconds",
+        "cpu_seconds",
+        "cached",
+        "message",
+        "breakdown",
+    )
 
     def __len__(self) -> int:
         return len(self.chi2)
@@ -74,7 +95,7 @@ class EvaluationTable:
         return {s: int(np.sum(self.status == s)) for s in STATUSES}
 
     @classmethod
-    def from_records(cls, names, records: list[dict], round_index: int = 0) -> "EvaluationTable":
+    def from_records(cls, names, records: list[dict], round_index: int = 0) -> EvaluationTable:
         """Build from cache records (dicts as written by :class:`EvaluationCache`)."""
         bnames = sorted({k for r in records for k in (r.get("breakdown") or {})})
         col = {b: j for j, b in enumerate(bnames)}
@@ -98,7 +119,7 @@ class EvaluationTable:
         )
 
     @classmethod
-    def concat(cls, tables: list["EvaluationTable"], attrs: dict | None = None) -> "EvaluationTable":
+    def concat(cls, tables: list[EvaluationTable], attrs: dict | None = None) -> EvaluationTable:
         tables = [t for t in tables if t is not None]
         if not tables:
             raise ValueError("nothing to concatenate")
@@ -113,7 +134,11 @@ class EvaluationTable:
             for j, b in enumerate(t.breakdown_names):
                 block[:, bnames.index(b)] = t.breakdown[:, j]
             blocks.append(block)
-        cat = {f: np.concatenate([getattr(t, f) for t in tables]) for f in cls.ROW_FIELDS if f != "breakdown"}
+        cat = {
+            f: np.concatenate([getattr(t, f) for t in tables])
+            for f in cls.ROW_FIELDS
+            if f != "breakdown"
+        }
         return cls(
             names=names,
             breakdown=np.concatenate(blocks) if blocks else np.zeros((0, 0)),
@@ -139,15 +164,24 @@ class EvaluationTable:
             f.create_dataset("cached", data=self.cached.astype(bool))
             f.create_dataset("message", data=self.message.astype(object), dtype=str_dt)
             f.create_dataset("breakdown", data=self.breakdown.astype("<f8"))
-            f.create_dataset("breakdown_names", data=np.array(self.breakdown_names, dtype=object), dtype=str_dt)
+            f.create_dataset(
+                "breakdown_names", data=np.array(self.breakdown_names, dtype=object), dtype=str_dt
+            )
             for k, v in all_attrs.items():
-                f.attrs[k] = v if isinstance(v, (str, int, float, np.integer, np.floating)) else json.dumps(v)
+                f.attrs[k] = (
+                    v
+                    if isinstance(v, (str, int, float, np.integer, np.floating))
+                    else json.dumps(v)
+                )
 
     @classmethod
-    def read(cls, path: Path | str) -> "EvaluationTable":
+    def read(cls, path: Path | str) -> EvaluationTable:
         with h5py.File(path, "r") as f:
+
             def strings(name):
-                return np.array([s.decode() if isinstance(s, bytes) else s for s in f[name][()]], dtype=object).astype(str)
+                return np.array(
+                    [s.decode() if isinstance(s, bytes) else s for s in f[name][()]], dtype=object
+                ).astype(str)
 
             return cls(
                 names=tuple(str(n) for n in f["theta"].attrs["names"]),
@@ -179,7 +213,9 @@ class EvaluationTable:
         self.to_frame().to_csv(path, index=False, float_format="%.17g")
 
 
-def write_points(path: Path | str, theta: np.ndarray, names: Iterable[str], attrs: Mapping | None = None) -> None:
+def write_points(
+    path: Path | str, theta: np.ndarray, names: Iterable[str], attrs: Mapping | None = None
+) -> None:
     """Write a batch of points (n, d) float64 to HDF5, atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -206,7 +242,9 @@ def batch_round(batch: str) -> int:
     return int(tail) if head == "rounds" else -1
 
 
-def write_batch(proposal: Path | str | None, chunks: list, theta: np.ndarray, names, attrs=None) -> None:
+def write_batch(
+    proposal: Path | str | None, chunks: list, theta: np.ndarray, names, attrs=None
+) -> None:
     """Write a batch of points (to ``proposal`` unless None) and split it evenly into the chunk
     files the workflow fans out (their number comes from :func:`chunk_count`)."""
     slices = split_chunks(len(theta), len(chunks))

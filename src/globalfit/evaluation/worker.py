@@ -30,6 +30,8 @@ from globalfit.evaluation.cache import EvaluationCache
 from globalfit.evaluation.table import EvaluationTable, point_key
 from globalfit.oracles import OracleSpec
 
+__all__ = ["OracleSetupError", "Worker", "evaluate_points"]
+
 log = logging.getLogger(__name__)
 _HEADER = struct.Struct("<Q")
 
@@ -70,7 +72,9 @@ class Worker:
         env = {**os.environ, "PYTHONHASHSEED": "0"}
         # the worker must import this package even when it runs from a source tree
         src = str(Path(__file__).resolve().parents[1])
-        env["PYTHONPATH"] = os.pathsep.join([src, *filter(None, [env.get("PYTHONPATH"), *sys.path])])
+        env["PYTHONPATH"] = os.pathsep.join(
+            [src, *filter(None, [env.get("PYTHONPATH"), *sys.path])]
+        )
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "globalfit.evaluation.worker"],
             stdin=subprocess.PIPE,
@@ -95,10 +99,24 @@ class Worker:
         except (EOFError, BrokenPipeError, OSError) as e:
             code = self.proc.poll()
             self.kill()
-            return _record("error", math.nan, {}, f"worker died ({e}; exit code {code})", time.perf_counter() - t0, math.nan)
+            return _record(
+                "error",
+                math.nan,
+                {},
+                f"worker died ({e}; exit code {code})",
+                time.perf_counter() - t0,
+                math.nan,
+            )
         if msg is None:
             self.kill()
-            return _record("timeout", math.nan, {}, f"no result within {timeout} s", time.perf_counter() - t0, math.nan)
+            return _record(
+                "timeout",
+                math.nan,
+                {},
+                f"no result within {timeout} s",
+                time.perf_counter() - t0,
+                math.nan,
+            )
         return msg
 
     @property
@@ -159,7 +177,12 @@ def _serve() -> None:
         except Exception as e:
             chi2, breakdown, status = math.nan, {}, "error"
             message = f"{type(e).__name__}: {e}"
-        _send(out, _record(status, chi2, breakdown, message, time.perf_counter() - w0, time.process_time() - c0))
+        _send(
+            out,
+            _record(
+                status, chi2, breakdown, message, time.perf_counter() - w0, time.process_time() - c0
+            ),
+        )
 
 
 def evaluate_points(
@@ -191,7 +214,14 @@ def evaluate_points(
         if k not in results and k not in todo:
             todo[k] = row
     n_cached = len(theta) - sum(keys.count(k) for k in todo)
-    log.info("%s: %d points, %d already known, %d to evaluate with %d worker(s)", label, len(theta), n_cached, len(todo), jobs)
+    log.info(
+        "%s: %d points, %d already known, %d to evaluate with %d worker(s)",
+        label,
+        len(theta),
+        n_cached,
+        len(todo),
+        jobs,
+    )
 
     if todo:
         work: queue.Queue = queue.Queue()
@@ -220,7 +250,13 @@ def evaluate_points(
                         done[0] += 1
                         log.info(
                             "%s: %d/%d evaluated (point %s: %s, chi2=%.6g, %.1f s; %.0f s elapsed)",
-                            label, done[0], len(todo), k[:10], rec["status"], rec["chi2"], rec["seconds"],
+                            label,
+                            done[0],
+                            len(todo),
+                            k[:10],
+                            rec["status"],
+                            rec["chi2"],
+                            rec["seconds"],
                             time.perf_counter() - t_start,
                         )
             finally:

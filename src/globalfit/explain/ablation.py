@@ -4,11 +4,25 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence
 
 import numpy as np
 from scipy import stats
+
+__all__ = [
+    "AblationResult",
+    "FitFn",
+    "JUDGED_QUANTILES",
+    "KS_TOL",
+    "MAE_ABS_TOL",
+    "MAE_REL_TOL",
+    "QUANTILE_SHIFT_TOL",
+    "REPORTED_QUANTILES",
+    "SampleFn",
+    "least_important",
+    "run_ablation",
+]
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +87,9 @@ class AblationResult:
             "dropped": self.dropped,
             "remaining": list(self.remaining),
             "importance_dropped": float(self.importance[self.dropped]),
-            "importance_share_dropped": float(self.importance[self.dropped] / max(sum(self.importance.values()), 1e-300)),
+            "importance_share_dropped": float(
+                self.importance[self.dropped] / max(sum(self.importance.values()), 1e-300)
+            ),
             "mae_full": float(self.mae_full),
             "mae_reduced": float(self.mae_reduced),
             "ks": {k: float(v) for k, v in self.ks.items()},
@@ -154,7 +170,9 @@ def run_ablation(
     log.info("ablation: dropping %s; full model test MAE %.4g", dropped, mae_full)
     model_red, mae_red = fit(cols)
     log.info("ablation: reduced model test MAE %.4g", mae_red)
-    s_full = np.asarray(full_samples if full_samples is not None else sample(model_full, all_cols), dtype=np.float64)
+    s_full = np.asarray(
+        full_samples if full_samples is not None else sample(model_full, all_cols), dtype=np.float64
+    )
     if s_full.ndim != 2 or s_full.shape[1] != len(names):
         raise ValueError(f"full posterior samples must be (n, {len(names)}), got {s_full.shape}")
     s_full = s_full[:, cols]
@@ -171,7 +189,11 @@ def run_ablation(
         ks[n] = float(stats.ks_2samp(a, b).statistic)
         sd = float(np.std(a))
         qa, qb = np.quantile(a, JUDGED_QUANTILES), np.quantile(b, JUDGED_QUANTILES)
-        shift[n] = float(np.max(np.abs(qb - qa)) / sd) if sd > 0 else (0.0 if np.allclose(qa, qb) else math.inf)
+        shift[n] = (
+            float(np.max(np.abs(qb - qa)) / sd)
+            if sd > 0
+            else (0.0 if np.allclose(qa, qb) else math.inf)
+        )
         qf[n], qr[n] = _quantiles(a), _quantiles(b)
 
     mae_limit = mae_full + max(mae_rel_tol * mae_full, mae_abs_tol)
@@ -184,14 +206,22 @@ def run_ablation(
     share = imp[dropped] / max(sum(imp.values()), 1e-300)
     change = (mae_red - mae_full) / mae_full if mae_full > 0 else math.inf
     rank = sorted(imp, key=imp.get, reverse=True).index(dropped) + 1
-    which = "the least important parameter" if rank == len(names) else f"importance rank {rank} of {len(names)}"
-    head = (f"Dropping {dropped} ({which}, mean |SHAP| {imp[dropped]:.3g} = "
-            f"{100 * share:.1f} % of the total) changes the test MAE from {mae_full:.3g} to {mae_red:.3g} "
-            f"({100 * change:+.0f} %) and moves no posterior quantile (16/50/84 %) of the remaining parameters by "
-            f"more than {shift[worst_shift]:.3g} posterior sd ({worst_shift}); the largest KS distance is "
-            f"{ks[worst_ks]:.3f} ({worst_ks}).")
-    crit = (f"criteria: MAE at most {mae_limit:.3g} (+{100 * mae_rel_tol:.0f} % or +{mae_abs_tol:g}), "
-            f"quantile shifts <= {quantile_shift_tol:g} sd, KS distance <= {ks_tol:g}")
+    which = (
+        "the least important parameter"
+        if rank == len(names)
+        else f"importance rank {rank} of {len(names)}"
+    )
+    head = (
+        f"Dropping {dropped} ({which}, mean |SHAP| {imp[dropped]:.3g} = "
+        f"{100 * share:.1f} % of the total) changes the test MAE from {mae_full:.3g} to {mae_red:.3g} "
+        f"({100 * change:+.0f} %) and moves no posterior quantile (16/50/84 %) of the remaining parameters by "
+        f"more than {shift[worst_shift]:.3g} posterior sd ({worst_shift}); the largest KS distance is "
+        f"{ks[worst_ks]:.3f} ({worst_ks})."
+    )
+    crit = (
+        f"criteria: MAE at most {mae_limit:.3g} (+{100 * mae_rel_tol:.0f} % or +{mae_abs_tol:g}), "
+        f"quantile shifts <= {quantile_shift_tol:g} sd, KS distance <= {ks_tol:g}"
+    )
     if can_drop:
         verdict = f"{head} {dropped} can be dropped ({crit})."
     else:
@@ -199,11 +229,32 @@ def run_ablation(
         if not ok_mae:
             fails.append(f"the MAE rises above {mae_limit:.3g}")
         if not ok_q:
-            fails.append(f"{worst_shift}'s quantiles move by {shift[worst_shift]:.3g} sd > {quantile_shift_tol:g}")
+            fails.append(
+                f"{worst_shift}'s quantiles move by {shift[worst_shift]:.3g} sd > {quantile_shift_tol:g}"
+            )
         if not ok_ks:
             fails.append(f"{worst_ks}'s KS distance {ks[worst_ks]:.3f} > {ks_tol:g}")
         verdict = f"{head} {dropped} should be kept: " + "; ".join(fails) + f" ({crit})."
-    thresholds = {"mae_rel_tol": mae_rel_tol, "mae_abs_tol": mae_abs_tol, "quantile_shift_tol_sd": quantile_shift_tol,
-                  "ks_tol": ks_tol, "judged_quantiles": list(JUDGED_QUANTILES)}
-    return AblationResult(dropped, remaining, imp, float(mae_full), float(mae_red), qf, qr, shift, ks, can_drop,
-                          verdict, thresholds, s_full, s_red)
+    thresholds = {
+        "mae_rel_tol": mae_rel_tol,
+        "mae_abs_tol": mae_abs_tol,
+        "quantile_shift_tol_sd": quantile_shift_tol,
+        "ks_tol": ks_tol,
+        "judged_quantiles": list(JUDGED_QUANTILES),
+    }
+    return AblationResult(
+        dropped,
+        remaining,
+        imp,
+        float(mae_full),
+        float(mae_red),
+        qf,
+        qr,
+        shift,
+        ks,
+        can_drop,
+        verdict,
+        thresholds,
+        s_full,
+        s_red,
+    )

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
+
+__all__ = [
+    "ALL",
+    "DEFAULT_BAND_EDGES",
+    "band_index",
+    "band_labels",
+    "in_region_points",
+    "points_from_bundle",
+]
 
 #: Default upper edges of the true-Δχ² bands: < 2.30 (68 % for two parameters) and 2.30–10.
 DEFAULT_BAND_EDGES = (2.30, 10.0)
@@ -22,7 +31,9 @@ def _check_points(theta, names, what="theta") -> np.ndarray:
     if X.ndim == 1 and X.size == len(names):
         X = X[None, :]
     if X.ndim != 2 or X.shape[1] != len(names):
-        raise ValueError(f"{what}: expected shape (n, {len(names)}) for parameters {list(names)}, got {X.shape}")
+        raise ValueError(
+            f"{what}: expected shape (n, {len(names)}) for parameters {list(names)}, got {X.shape}"
+        )
     if X.shape[0] == 0:
         raise ValueError(f"{what}: no points to explain")
     bad = ~np.isfinite(X)
@@ -46,7 +57,9 @@ def _check_edges(edges) -> tuple[float, ...]:
     if not e:
         raise ValueError("band edges: need at least one edge")
     if not all(np.isfinite(x) and x > 0 for x in e) or any(b <= a for a, b in zip(e, e[1:])):
-        raise ValueError(f"band edges must be finite, > 0 and strictly increasing, got {list(edges)}")
+        raise ValueError(
+            f"band edges must be finite, > 0 and strictly increasing, got {list(edges)}"
+        )
     return e
 
 
@@ -94,7 +107,9 @@ def in_region_points(
     delta = chi2 - best
     keep = use & (delta < threshold)
     if not keep.any():
-        raise ValueError(f"in_region_points: no point with delta_chi2 < {threshold} (chi2_best = {best})")
+        raise ValueError(
+            f"in_region_points: no point with delta_chi2 < {threshold} (chi2_best = {best})"
+        )
     return theta[keep], delta[keep]
 
 
@@ -106,7 +121,9 @@ def points_from_bundle(bundle_dir: Path | str) -> tuple[np.ndarray, np.ndarray, 
     names = tuple(meta["parameters"]["names"])
     path = bundle / "split.csv"
     if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: the bundle was not written by Surrogate.fit/save")
+        raise FileNotFoundError(
+            f"{path} is missing: the bundle was not written by Surrogate.fit/save"
+        )
     table = pd.read_csv(path)
     missing = [c for c in (*names, "delta_chi2", "in_region") if c not in table.columns]
     if missing:

@@ -6,6 +6,8 @@ import json
 
 import numpy as np
 
+__all__ = []
+
 
 def _with_nthread(booster, nthread: int):
     """A copy of the booster with an explicit thread count (a loaded model would use all cores)."""
@@ -26,7 +28,9 @@ def _margin(booster, X: np.ndarray, nthread: int = 1) -> np.ndarray:
 def _check_features(booster, names):
     nf = booster.num_features()
     if nf != len(names):
-        raise ValueError(f"the model has {nf} features but {len(names)} parameter names were given: {list(names)}")
+        raise ValueError(
+            f"the model has {nf} features but {len(names)} parameter names were given: {list(names)}"
+        )
 
 
 def _shapiq_ready(booster, nthread: int = 1):

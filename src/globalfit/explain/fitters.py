@@ -2,21 +2,39 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
 from globalfit.explain.ablation import FitFn, SampleFn
 
+__all__ = ["emcee_sampler", "retuning_fitter", "surrogate_fitter", "surrogate_settings"]
+
 
 def surrogate_settings(surrogate) -> dict:
     """The constructor settings of a fitted or loaded Surrogate (hyperparameters, split, seed), to
     train a reduced surrogate exactly like the full one."""
-    keys = ("threshold", "recall_target", "calibration_folds", "calibration_repeats", "regressor_margin", "fractions",
-            "target_transform", "regressor_objective", "regressor_eval_metric", "classifier_params", "regressor_params",
-            "n_estimators", "early_stopping_rounds", "wall_chi2", "features", "seed", "nthread")
+    keys = (
+        "threshold",
+        "recall_target",
+        "calibration_folds",
+        "calibration_repeats",
+        "regressor_margin",
+        "fractions",
+        "target_transform",
+        "regressor_objective",
+        "regressor_eval_metric",
+        "classifier_params",
+        "regressor_params",
+        "n_estimators",
+        "early_stopping_rounds",
+        "wall_chi2",
+        "features",
+        "seed",
+        "nthread",
+    )
     return {k: getattr(surrogate, k) for k in keys}
 
 
@@ -46,7 +64,9 @@ def surrogate_fitter(
 
     def fit(columns: Sequence[int]):
         cols = list(columns)
-        sub = ParameterSpace(tuple(space.names[j] for j in cols), space.lower[cols], space.upper[cols])
+        sub = ParameterSpace(
+            tuple(space.names[j] for j in cols), space.lower[cols], space.upper[cols]
+        )
         features = FeatureMap(space.names, settings.get("features", ())).restricted_to(sub.names)
         sur = Surrogate(sub, **{**settings, "features": features}).fit(theta[:, cols], chi2, ok)
         return sur, float(sur.metrics_["test"]["mae_in_region"])
@@ -76,11 +96,23 @@ def retuning_fitter(
 
     def fit(columns: Sequence[int]):
         cols = list(columns)
-        sub = ParameterSpace(tuple(space.names[j] for j in cols), space.lower[cols], space.upper[cols])
+        sub = ParameterSpace(
+            tuple(space.names[j] for j in cols), space.lower[cols], space.upper[cols]
+        )
         where = Path(workdir) / "-".join(sub.names)
-        features = FeatureMap(space.names, train_kwargs.get("features", ())).restricted_to(sub.names)
-        sur = train_bundle(theta[:, cols], chi2, sub, where / "bundle", ok=ok, compile=False,
-                           study_dir=where / "studies", **{**train_kwargs, "features": features})
+        features = FeatureMap(space.names, train_kwargs.get("features", ())).restricted_to(
+            sub.names
+        )
+        sur = train_bundle(
+            theta[:, cols],
+            chi2,
+            sub,
+            where / "bundle",
+            ok=ok,
+            compile=False,
+            study_dir=where / "studies",
+            **{**train_kwargs, "features": features},
+        )
         return sur, float(sur.metrics_["test"]["mae_in_region"])
 
     return fit
@@ -116,11 +148,20 @@ def emcee_sampler(
 
     def sample(model, columns: Sequence[int]) -> np.ndarray:
         cols = list(columns)
-        sub = ParameterSpace(tuple(space.names[j] for j in cols), space.lower[cols], space.upper[cols])
+        sub = ParameterSpace(
+            tuple(space.names[j] for j in cols), space.lower[cols], space.upper[cols]
+        )
         sub_prior = Prior(sub, tuple(prior.parameters[j] for j in cols))
         chi2 = partial(model.predict_chi2, classifier_weighted=classifier_weighted)
-        res = sample_posterior(chi2, sub_prior, starts[:, cols], n_walkers=n_walkers,
-                               n_steps=n_steps, seed=seed, **kwargs)
+        res = sample_posterior(
+            chi2,
+            sub_prior,
+            starts[:, cols],
+            n_walkers=n_walkers,
+            n_steps=n_steps,
+            seed=seed,
+            **kwargs,
+        )
         return res.samples
 
     return sample

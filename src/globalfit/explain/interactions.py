@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,8 @@ from globalfit.explain.bands import (
     band_labels,
 )
 from globalfit.explain.boosters import _check_features, _margin, _shapiq_ready
+
+__all__ = ["InteractionResult", "pairwise_interactions", "sample_rows"]
 
 
 def _kSII(booster, X: np.ndarray, d: int, nthread: int) -> tuple[np.ndarray, np.ndarray, float]:
@@ -47,8 +49,10 @@ def _kSII(booster, X: np.ndarray, d: int, nthread: int) -> tuple[np.ndarray, np.
     tol = 1e-3 + 1e-4 * np.abs(out)
     if np.any(err > tol):
         i = int(np.argmax(err - tol))
-        raise RuntimeError(f"shapiq k-SII values do not add up to the model output at row {i} "
-                           f"({total[i]} vs {out[i]}): the tree conversion does not match the model")
+        raise RuntimeError(
+            f"shapiq k-SII values do not add up to the model output at row {i} "
+            f"({total[i]} vs {out[i]}): the tree conversion does not match the model"
+        )
     return first, pairs, baseline
 
 
@@ -93,8 +97,12 @@ class InteractionResult:
         ab = np.abs(self.pairs)
         for i in range(d):
             for j in range(i + 1, d):
-                row = {"a": self.names[i], "b": self.names[j], "best_fit": float(self.best_pairs[i, j]),
-                       "mean_abs": float(ab[:, i, j].mean())}
+                row = {
+                    "a": self.names[i],
+                    "b": self.names[j],
+                    "best_fit": float(self.best_pairs[i, j]),
+                    "mean_abs": float(ab[:, i, j].mean()),
+                }
                 for k, lab in enumerate(self.labels):
                     m = self.sample_band == k
                     row[f"mean_abs[{lab}]"] = float(ab[m, i, j].mean()) if m.any() else math.nan
@@ -131,8 +139,16 @@ class InteractionResult:
             for j in range(i + 1, d):
                 lookup[(i, j)] = len(vals)
                 vals.append(pairs[i, j])
-        return shapiq.InteractionValues(np.asarray(vals), index=self.index, max_order=2, n_players=d, min_order=0,
-                                        interaction_lookup=lookup, estimated=False, baseline_value=base)
+        return shapiq.InteractionValues(
+            np.asarray(vals),
+            index=self.index,
+            max_order=2,
+            n_players=d,
+            min_order=0,
+            interaction_lookup=lookup,
+            estimated=False,
+            baseline_value=base,
+        )
 
 
 def sample_rows(n: int, n_points: int, seed: int) -> np.ndarray:
@@ -167,13 +183,27 @@ def pairwise_interactions(
     dl = _check_delta(delta, X.shape[0])
     edges = _check_edges(edges)
     _check_features(booster, names)
-    best = X[int(np.argmin(dl))] if theta_best is None else _check_points(theta_best, names, "theta_best")[0]
+    best = (
+        X[int(np.argmin(dl))]
+        if theta_best is None
+        else _check_points(theta_best, names, "theta_best")[0]
+    )
     rows = sample_rows(X.shape[0], n_points, seed)
     d = len(names)
     first, pairs, baseline = _kSII(booster, np.vstack([best[None, :], X[rows]]), d, nthread)
     total_best = baseline + first[0].sum() + np.triu(pairs[0], 1).sum()
     return InteractionResult(
-        names=names, theta_best=best, best_first=first[0], best_pairs=pairs[0], best_output=float(total_best),
-        sample_theta=X[rows], sample_delta=dl[rows], sample_band=band_index(dl[rows], edges),
-        first=first[1:], pairs=pairs[1:], baseline=baseline, labels=band_labels(edges), seed=int(seed),
+        names=names,
+        theta_best=best,
+        best_first=first[0],
+        best_pairs=pairs[0],
+        best_output=float(total_best),
+        sample_theta=X[rows],
+        sample_delta=dl[rows],
+        sample_band=band_index(dl[rows], edges),
+        first=first[1:],
+        pairs=pairs[1:],
+        baseline=baseline,
+        labels=band_labels(edges),
+        seed=int(seed),
     )

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
 from globalfit.explain.bands import DEFAULT_BAND_EDGES, _check_delta, _check_points
 from globalfit.explain.interactions import InteractionResult, pairwise_interactions
 from globalfit.explain.shapley import ShapResult, explain_points
+
+__all__ = ["SurrogateExplanation", "explain_surrogate"]
 
 
 @dataclass
@@ -49,20 +51,61 @@ def explain_surrogate(
     names = tuple(surrogate.feature_names)  # the parameters, then any derived features
     dl = _check_delta(delta, X.shape[0])
     transform = getattr(surrogate, "target_transform", "delta_chi2")
-    scale = {"delta_chi2": "delta_chi2", "log1p_delta_chi2": "log(1 + delta_chi2)"}.get(transform, transform)
-    reg = explain_points(surrogate.regressor_booster_, X, dl, names, edges=edges, model="regressor",
-                         scale=scale, nthread=nthread, backend=backend)
+    scale = {"delta_chi2": "delta_chi2", "log1p_delta_chi2": "log(1 + delta_chi2)"}.get(
+        transform, transform
+    )
+    reg = explain_points(
+        surrogate.regressor_booster_,
+        X,
+        dl,
+        names,
+        edges=edges,
+        model="regressor",
+        scale=scale,
+        nthread=nthread,
+        backend=backend,
+    )
     clf = None
     if classifier:
-        clf = explain_points(surrogate.classifier_booster_, X, dl, names, edges=edges, model="classifier",
-                             scale=f"log-odds of delta_chi2 < {surrogate.threshold:g}", nthread=nthread,
-                             backend=backend)
-    best = (X[int(np.argmin(dl))] if theta_best is None
-            else surrogate.features_of(_check_points(theta_best, tuple(surrogate.space.names), "theta_best"))[0])
+        clf = explain_points(
+            surrogate.classifier_booster_,
+            X,
+            dl,
+            names,
+            edges=edges,
+            model="classifier",
+            scale=f"log-odds of delta_chi2 < {surrogate.threshold:g}",
+            nthread=nthread,
+            backend=backend,
+        )
+    best = (
+        X[int(np.argmin(dl))]
+        if theta_best is None
+        else surrogate.features_of(
+            _check_points(theta_best, tuple(surrogate.space.names), "theta_best")
+        )[0]
+    )
     best_delta = float(dl[int(np.argmin(dl))]) if theta_best is None else 0.0
-    best_res = explain_points(surrogate.regressor_booster_, best[None, :], [best_delta], names, edges=edges,
-                              model="regressor (best fit)", scale=scale, nthread=nthread,
-                              backend=backend)
-    inter = pairwise_interactions(surrogate.regressor_booster_, X, dl, names, theta_best=best,
-                                  n_points=n_interaction_points, edges=edges, seed=seed, nthread=nthread)
+    best_res = explain_points(
+        surrogate.regressor_booster_,
+        best[None, :],
+        [best_delta],
+        names,
+        edges=edges,
+        model="regressor (best fit)",
+        scale=scale,
+        nthread=nthread,
+        backend=backend,
+    )
+    inter = pairwise_interactions(
+        surrogate.regressor_booster_,
+        X,
+        dl,
+        names,
+        theta_best=best,
+        n_points=n_interaction_points,
+        edges=edges,
+        seed=seed,
+        nthread=nthread,
+    )
     return SurrogateExplanation(reg, clf, best_res, inter)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,8 @@ from globalfit.explain.bands import (
     band_labels,
 )
 from globalfit.explain.boosters import _check_features, _margin, _shapiq_ready, _with_nthread
+
+__all__ = ["ShapResult", "explain_points", "mean_abs_table", "shap_values"]
 
 
 @dataclass
@@ -75,17 +77,23 @@ class ShapResult:
 
         m = self.select(band)
         return shap.Explanation(
-            values=self.values[m], base_values=np.full(int(m.sum()), self.base_value),
-            data=self.theta[m], feature_names=list(self.names),
+            values=self.values[m],
+            base_values=np.full(int(m.sum()), self.base_value),
+            data=self.theta[m],
+            feature_names=list(self.names),
         )
 
 
-def mean_abs_table(values: np.ndarray, band: np.ndarray, labels: Sequence[str], names: Sequence[str]) -> pd.DataFrame:
+def mean_abs_table(
+    values: np.ndarray, band: np.ndarray, labels: Sequence[str], names: Sequence[str]
+) -> pd.DataFrame:
     """values : (n, d) SHAP, band : (n,) int -> DataFrame (d parameters x (bands + ALL)) of mean |SHAP|."""
     values = np.asarray(values, dtype=np.float64)
     band = np.asarray(band).reshape(-1)
     if values.shape != (band.size, len(names)):
-        raise ValueError(f"values {values.shape} do not match {band.size} points x {len(names)} parameters")
+        raise ValueError(
+            f"values {values.shape} do not match {band.size} points x {len(names)} parameters"
+        )
     a = np.abs(values)
     cols, counts = {}, {}
     for i, lab in enumerate(labels):
@@ -99,7 +107,9 @@ def mean_abs_table(values: np.ndarray, band: np.ndarray, labels: Sequence[str], 
     return out
 
 
-def shap_values(booster, theta: np.ndarray, *, nthread: int = 1, backend: str = "shap") -> tuple[np.ndarray, float]:
+def shap_values(
+    booster, theta: np.ndarray, *, nthread: int = 1, backend: str = "shap"
+) -> tuple[np.ndarray, float]:
     """SHAP values of an XGBoost booster's raw output (margin) at theta (n, d) ->
     (values (n, d), base_value). Tree-path-dependent TreeSHAP: no background data, the training
     covers stored in the trees are the reference distribution.
@@ -114,7 +124,9 @@ def shap_values(booster, theta: np.ndarray, *, nthread: int = 1, backend: str = 
         import xgboost as xgb
 
         b = _with_nthread(booster, nthread)
-        explainer = shap.TreeExplainer(b, feature_perturbation="tree_path_dependent", model_output="raw")
+        explainer = shap.TreeExplainer(
+            b, feature_perturbation="tree_path_dependent", model_output="raw"
+        )
         # a DMatrix with an explicit thread count: shap would otherwise build one on all cores
         sv = explainer.shap_values(xgb.DMatrix(X, nthread=int(nthread)), check_additivity=False)
         sv = np.asarray(sv, dtype=np.float64).reshape(X.shape[0], X.shape[1])
@@ -124,7 +136,12 @@ def shap_values(booster, theta: np.ndarray, *, nthread: int = 1, backend: str = 
 
         explainer = shapiq.TreeExplainer(_shapiq_ready(booster, nthread), max_order=1, index="SV")
         batch = explainer.explain_X(X.astype(np.float64), n_jobs=None)
-        sv = np.column_stack([np.asarray(batch.values[(j,)], dtype=np.float64).reshape(-1) for j in range(X.shape[1])])
+        sv = np.column_stack(
+            [
+                np.asarray(batch.values[(j,)], dtype=np.float64).reshape(-1)
+                for j in range(X.shape[1])
+            ]
+        )
         return sv, float(np.asarray(batch.baseline_value).reshape(-1)[0])
     raise ValueError(f"backend must be 'shap' or 'shapiq', got {backend!r}")
 
@@ -158,6 +175,20 @@ def explain_points(
     tol = 1e-3 + 1e-4 * np.abs(out)
     if np.any(err > tol):
         i = int(np.argmax(err - tol))
-        raise RuntimeError(f"SHAP values of the {model} do not add up to its output at row {i}: "
-                           f"base {base} + sum {values[i].sum()} != {out[i]}")
-    return ShapResult(names, X, d, band_index(d, edges), values, base, out, edges, band_labels(edges), model, scale)
+        raise RuntimeError(
+            f"SHAP values of the {model} do not add up to its output at row {i}: "
+            f"base {base} + sum {values[i].sum()} != {out[i]}"
+        )
+    return ShapResult(
+        names,
+        X,
+        d,
+        band_index(d, edges),
+        values,
+        base,
+        out,
+        edges,
+        band_labels(edges),
+        model,
+        scale,
+    )

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 
 from globalfit.explain.ablation import AblationResult
 from globalfit.explain.interactions import InteractionResult
 from globalfit.explain.shapley import ShapResult
+
+__all__ = ["importance_summary", "write_importance_json"]
 
 
 def _jsonable(obj):
@@ -65,8 +67,10 @@ def importance_summary(
     }
     if classifier is not None:
         tc = classifier.table()
-        out["classifier"] = {"scale": classifier.scale,
-                             "bands": {c: {p: float(tc.loc[p, c]) for p in tc.index} for c in tc.columns}}
+        out["classifier"] = {
+            "scale": classifier.scale,
+            "bands": {c: {p: float(tc.loc[p, c]) for p in tc.index} for c in tc.columns},
+        }
     if interactions is not None:
         out["interactions"] = {
             "index": interactions.index,
@@ -77,7 +81,9 @@ def importance_summary(
             "theta_best": dict(zip(interactions.names, map(float, interactions.theta_best))),
         }
     if ablation is not None:
-        out["ablation"] = ablation.as_dict() if isinstance(ablation, AblationResult) else dict(ablation)
+        out["ablation"] = (
+            ablation.as_dict() if isinstance(ablation, AblationResult) else dict(ablation)
+        )
     if provenance:
         out["provenance"] = dict(provenance)
     return _jsonable(out)
@@ -87,5 +93,7 @@ def write_importance_json(summary: Mapping, path: Path | str) -> Path:
     """Write :func:`importance_summary`'s dict as strict, indented JSON."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(_jsonable(summary), indent=2, allow_nan=False, ensure_ascii=False) + "\n")
+    path.write_text(
+        json.dumps(_jsonable(summary), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+    )
     return path

@@ -7,12 +7,14 @@ import os
 import shutil
 import signal
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import emcee
 import h5py
 import numpy as np
+
+__all__ = ["BufferedHDFBackend", "finalize_chain"]
 
 _GROUP = "mcmc"
 
@@ -49,8 +51,15 @@ def _write_meta(path: Path, seed: int, names: Sequence[str], fingerprint: str) -
         a[_ATTR + "version"] = str(version)
 
 
-def _resume_state(path: Path, n_walkers: int, names: Sequence[str], seed: int, fingerprint: str, n_steps: int,
-                  logger: logging.Logger) -> int:
+def _resume_state(
+    path: Path,
+    n_walkers: int,
+    names: Sequence[str],
+    seed: int,
+    fingerprint: str,
+    n_steps: int,
+    logger: logging.Logger,
+) -> int:
     """Iterations to resume from (0 = start afresh). Incompatible files are moved to .stale."""
     if not path.exists():
         return 0
@@ -60,8 +69,16 @@ def _resume_state(path: Path, n_walkers: int, names: Sequence[str], seed: int, f
     except Exception as exc:  # unreadable / half-written file
         reason = f"cannot be read ({type(exc).__name__}: {exc})"
     else:
-        want = {"nwalkers": n_walkers, "ndim": len(names), "seed": seed, "names": tuple(names), "fingerprint": fingerprint}
-        diff = [f"{k}: file {meta.get(k)!r} vs run {v!r}" for k, v in want.items() if meta.get(k) != v]
+        want = {
+            "nwalkers": n_walkers,
+            "ndim": len(names),
+            "seed": seed,
+            "names": tuple(names),
+            "fingerprint": fingerprint,
+        }
+        diff = [
+            f"{k}: file {meta.get(k)!r} vs run {v!r}" for k, v in want.items() if meta.get(k) != v
+        ]
         if diff:
             reason = "belongs to a different run (" + "; ".join(diff) + ")"
         elif meta["iteration"] > n_steps:
@@ -117,7 +134,10 @@ class BufferedHDFBackend(emcee.backends.HDFBackend):
         acc = np.asarray(accepted, dtype=np.float64)
         self._buf_acc = acc.copy() if self._buf_acc is None else self._buf_acc + acc
         self._buf_rstate = state.random_state
-        if len(self._buf_coords) >= self.flush_steps or time.monotonic() - self._last_flush >= self.flush_seconds:
+        if (
+            len(self._buf_coords) >= self.flush_steps
+            or time.monotonic() - self._last_flush >= self.flush_seconds
+        ):
             self.flush()
 
     def flush(self) -> None:

@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
 
 import emcee
 import numpy as np
 
 from globalfit.inference.backend import _read_meta
 from globalfit.space import ParameterSpace
+
+__all__ = [
+    "BURN_FACTOR",
+    "CONVERGENCE_FACTOR",
+    "NotConvergedError",
+    "STUCK_ACCEPTANCE",
+    "SamplingResult",
+    "THIN_FACTOR",
+    "initial_ball",
+]
 
 BURN_FACTOR = 3.0
 
@@ -146,16 +156,21 @@ class SamplingResult:
         diagnostics."""
         from globalfit.inference.summary import posterior_summary
 
-        out = {"parameters": posterior_summary(self.samples, self.names), "diagnostics": self.diagnostics()}
+        out = {
+            "parameters": posterior_summary(self.samples, self.names),
+            "diagnostics": self.diagnostics(),
+        }
         if derived:
             out["derived"] = posterior_summary(
-                np.column_stack([np.asarray(v, dtype=np.float64).reshape(-1) for v in derived.values()]),
+                np.column_stack(
+                    [np.asarray(v, dtype=np.float64).reshape(-1) for v in derived.values()]
+                ),
                 tuple(derived),
             )
         return out
 
     @classmethod
-    def from_arrays(cls, chain, log_prob, acceptance, names, **extra) -> "SamplingResult":
+    def from_arrays(cls, chain, log_prob, acceptance, names, **extra) -> SamplingResult:
         """Compute τ, burn, thin, convergence and ESS for a (n_steps, n_walkers, d) chain."""
         chain = np.asarray(chain, dtype=np.float64)
         n_steps, n_walkers, d = chain.shape
@@ -196,16 +211,28 @@ class SamplingResult:
             )
         mean_acc = float(np.mean(acceptance))
         if mean_acc < 0.15:
-            notes.append(f"mean acceptance fraction {mean_acc:.2f} is low (healthy: about 0.2-0.5; the stretch "
-                         f"move accepts more in few dimensions)")
+            notes.append(
+                f"mean acceptance fraction {mean_acc:.2f} is low (healthy: about 0.2-0.5; the stretch "
+                f"move accepts more in few dimensions)"
+            )
         return cls(
-            names=tuple(names), chain=chain, log_prob=np.asarray(log_prob, dtype=np.float64),
-            acceptance=acceptance, tau=tau, burn=burn, thin=thin, converged=bool(converged), ess=ess,
-            notes=notes, **extra,
+            names=tuple(names),
+            chain=chain,
+            log_prob=np.asarray(log_prob, dtype=np.float64),
+            acceptance=acceptance,
+            tau=tau,
+            burn=burn,
+            thin=thin,
+            converged=bool(converged),
+            ess=ess,
+            notes=notes,
+            **extra,
         )
 
     @classmethod
-    def from_backend(cls, path: str | os.PathLike, names: Sequence[str] | None = None) -> "SamplingResult":
+    def from_backend(
+        cls, path: str | os.PathLike, names: Sequence[str] | None = None
+    ) -> SamplingResult:
         """Analyse a chain stored by :func:`run_emcee` (or any emcee HDFBackend file)."""
         backend = emcee.backends.HDFBackend(str(path), read_only=True)
         if backend.iteration == 0:
@@ -214,6 +241,10 @@ class SamplingResult:
         if names is None:
             names = meta.get("names") or tuple(f"x{i}" for i in range(backend.shape[1]))
         return cls.from_arrays(
-            backend.get_chain(), backend.get_log_prob(), backend.accepted / backend.iteration, names,
-            seed=meta.get("seed"), backend_path=str(path),
+            backend.get_chain(),
+            backend.get_log_prob(),
+            backend.accepted / backend.iteration,
+            names,
+            seed=meta.get("seed"),
+            backend_path=str(path),
         )

@@ -10,9 +10,11 @@ B → K matrix element), all at μ = mₐ and real parts (the imaginary parts ar
 from __future__ import annotations
 
 import warnings
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
+
+__all__ = ["LOW_ENERGY", "alp_low_energy_couplings", "coupling_combinations", "thinned_subset"]
 
 LOW_ENERGY = ("c_gamma_gamma", "c_mumu", "c_bs")
 
@@ -28,7 +30,9 @@ def coupling_combinations(theta: np.ndarray, names: Sequence[str]) -> dict[str, 
     return out
 
 
-def alp_low_energy_couplings(theta: np.ndarray, names: Sequence[str], ma: float = 2.0, log=None) -> dict[str, np.ndarray]:
+def alp_low_energy_couplings(
+    theta: np.ndarray, names: Sequence[str], ma: float = 2.0, log=None
+) -> dict[str, np.ndarray]:
     """theta (n, d) ALP parameters -> {c_gamma_gamma, c_mumu, c_bs}, each (n,), at μ = ma.
 
     About 2-3 s per point (the renormalisation-group running); deterministic.

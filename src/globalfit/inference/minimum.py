@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from scipy import optimize
 
 from globalfit.space import ParameterSpace
+
+__all__ = ["BestFit", "Chi2Fn", "best_fit", "minimize_batch"]
 
 Chi2Fn = Callable[[np.ndarray], np.ndarray]
 
@@ -95,8 +97,11 @@ def _nm_unit(f, u0, step, xatol, fatol, maxiter):
         accept_r = (fr >= f0) & (fr < fs)
         outside = (fr >= fs) & (fr < fw)
         inside = fr >= fw
-        x2 = np.where(expand[:, None], np.clip(3.0 * xbar - 2.0 * xw, 0.0, 1.0),
-                      np.where(outside[:, None], xbar + 0.5 * (xr - xbar), xbar + 0.5 * (xw - xbar)))
+        x2 = np.where(
+            expand[:, None],
+            np.clip(3.0 * xbar - 2.0 * xw, 0.0, 1.0),
+            np.where(outside[:, None], xbar + 0.5 * (xr - xbar), xbar + 0.5 * (xw - xbar)),
+        )
         need2 = ~accept_r
         f2 = np.full(active.size, np.inf)
         if need2.any():
@@ -194,13 +199,24 @@ def best_fit(
         raise ValueError("best_fit: no starting points (give starts or n_random > 0)")
     x0 = np.vstack(parts)
     if method == "batch-nelder-mead":
-        x, f, calls = minimize_batch(lambda X, _p: chi2_fn(X), x0, space.lower, space.upper, maxiter=maxiter)
+        x, f, calls = minimize_batch(
+            lambda X, _p: chi2_fn(X), x0, space.lower, space.upper, maxiter=maxiter
+        )
     else:
         x, f, calls = _scipy_multistart(chi2_fn, space, x0, method, maxiter)
     idx = _distinct(space.to_unit(x), f)
     if idx.size == 0:
         raise RuntimeError("best_fit: χ² was not finite at any local minimum found")
-    return BestFit(space.names, x[idx[0]].copy(), float(f[idx[0]]), x[idx].copy(), f[idx].copy(), x0.shape[0], calls, method)
+    return BestFit(
+        space.names,
+        x[idx[0]].copy(),
+        float(f[idx[0]]),
+        x[idx].copy(),
+        f[idx].copy(),
+        x0.shape[0],
+        calls,
+        method,
+    )
 
 
 def _scipy_multistart(chi2_fn, space, x0, method, maxiter):
@@ -231,7 +247,9 @@ def _scipy_multistart(chi2_fn, space, x0, method, maxiter):
     xs, fs = [], []
     for start in x0:
         if method in grad_methods:
-            r = optimize.minimize(fun_grad, start, jac=True, method=method, bounds=bounds, options=opts)
+            r = optimize.minimize(
+                fun_grad, start, jac=True, method=method, bounds=bounds, options=opts
+            )
         else:
             r = optimize.minimize(fun, start, method=method, bounds=bounds, options=opts)
         xs.append(np.clip(r.x, space.lower, space.upper))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import emcee
 import numpy as np
 
+__all__ = ["VectorizedDEMove", "VectorizedDESnookerMove", "VectorizedStretchMove"]
+
 
 class _VectorizedAccept:
     """emcee's red-blue ``propose`` with its accept/reject loop over walkers vectorised.
@@ -17,7 +19,9 @@ class _VectorizedAccept:
     def propose(self, model, state):
         nwalkers, ndim = state.coords.shape
         if nwalkers < 2 * ndim and not self.live_dangerously:
-            raise RuntimeError("It is unadvisable to use a red-blue move with fewer walkers than twice the number of dimensions.")
+            raise RuntimeError(
+                "It is unadvisable to use a red-blue move with fewer walkers than twice the number of dimensions."
+            )
         self.setup(state.coords)
         accepted = np.zeros(nwalkers, dtype=bool)
         all_inds = np.arange(nwalkers)
@@ -27,12 +31,16 @@ class _VectorizedAccept:
         for split in range(self.nsplits):
             subset = inds == split
             sets = [state.coords[inds == j] for j in range(self.nsplits)]
-            q, factors = self.get_proposal(sets[split], sets[:split] + sets[split + 1 :], model.random)
+            q, factors = self.get_proposal(
+                sets[split], sets[:split] + sets[split + 1 :], model.random
+            )
             new_log_probs, new_blobs = model.compute_log_prob_fn(q)
             members = all_inds[subset]
             lnpdiff = factors + new_log_probs - state.log_prob[members]
             accepted[members] = lnpdiff > np.log(model.random.rand(len(members)))
-            state = self.update(state, emcee.State(q, log_prob=new_log_probs, blobs=new_blobs), accepted, subset)
+            state = self.update(
+                state, emcee.State(q, log_prob=new_log_probs, blobs=new_blobs), accepted, subset
+            )
         return state, accepted
 
 

@@ -33,19 +33,31 @@ edges are 2 sd away, so the prior favours the middle of the decade range without
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping
 
 import numpy as np
 
 from globalfit.space import ParameterSpace
+
+__all__ = [
+    "DEFAULT_ALP_PRIORS",
+    "DEFAULT_SOFT_WIDTH",
+    "LogPosterior",
+    "PRIOR_TYPES",
+    "ParameterPrior",
+    "Prior",
+]
 
 DEFAULT_SOFT_WIDTH = 0.05
 PRIOR_TYPES = ("soft_uniform", "uniform", "gaussian")
 
 #: Per-parameter prior blocks of the default ALP workflow config (by parameter name).
 DEFAULT_ALP_PRIORS = {
-    **{n: {"type": "soft_uniform", "width": DEFAULT_SOFT_WIDTH} for n in ("cqL33", "cuR", "cdR", "clL33", "ceR")},
+    **{
+        n: {"type": "soft_uniform", "width": DEFAULT_SOFT_WIDTH}
+        for n in ("cqL33", "cuR", "cdR", "clL33", "ceR")
+    },
     "log10_fa": {"type": "gaussian", "mean": 7.0, "sd": 0.5},
 }
 
@@ -69,7 +81,9 @@ class ParameterPrior:
         if self.type == "soft_uniform":
             w = self.width
             with np.errstate(invalid="ignore"):  # NaN in, NaN out (the box cut makes it −inf)
-                return -np.logaddexp(0.0, (self.lower - x) / w) - np.logaddexp(0.0, (x - self.upper) / w)
+                return -np.logaddexp(0.0, (self.lower - x) / w) - np.logaddexp(
+                    0.0, (x - self.upper) / w
+                )
         inside = (x >= self.lower) & (x <= self.upper)
         if self.type == "uniform":
             return np.where(inside, 0.0, -np.inf)
@@ -98,11 +112,15 @@ def _parameter_prior(p: Mapping, lo: float, hi: float) -> ParameterPrior:
     allowed = {"width", "mean", "sd", "lower", "upper"}
     unknown = set(spec) - allowed
     if unknown:
-        raise ValueError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: type, {', '.join(sorted(allowed))}")
+        raise ValueError(
+            f"{where}: unknown key(s) {sorted(unknown)}; allowed: type, {', '.join(sorted(allowed))}"
+        )
     a = float(spec.get("lower", lo))
     b = float(spec.get("upper", hi))
     if not (lo <= a < b <= hi):
-        raise ValueError(f"{where}: prior bounds [{a}, {b}] must satisfy {lo} <= lower < upper <= {hi} (the box)")
+        raise ValueError(
+            f"{where}: prior bounds [{a}, {b}] must satisfy {lo} <= lower < upper <= {hi} (the box)"
+        )
     if kind == "soft_uniform":
         w = float(spec.get("width", DEFAULT_SOFT_WIDTH))
         if not (np.isfinite(w) and w > 0):
@@ -128,11 +146,17 @@ class Prior:
     def __post_init__(self):
         if not self.parameters:
             object.__setattr__(
-                self, "parameters",
-                tuple(ParameterPrior(n, "uniform", lo, hi) for n, lo, hi in zip(self.space.names, self.space.lower, self.space.upper)),
+                self,
+                "parameters",
+                tuple(
+                    ParameterPrior(n, "uniform", lo, hi)
+                    for n, lo, hi in zip(self.space.names, self.space.lower, self.space.upper)
+                ),
             )
         if tuple(p.name for p in self.parameters) != self.space.names:
-            raise ValueError(f"prior parameter names {[p.name for p in self.parameters]} != space names {self.space.names}")
+            raise ValueError(
+                f"prior parameter names {[p.name for p in self.parameters]} != space names {self.space.names}"
+            )
         # grouped arrays so that log_prior is a handful of vectorised operations
         ps = self.parameters
         soft = np.array([i for i, p in enumerate(ps) if p.type == "soft_uniform"], dtype=int)
@@ -140,7 +164,9 @@ class Prior:
         lo = self.space.lower.copy()
         hi = self.space.upper.copy()
         for i, p in enumerate(ps):
-            if p.type != "soft_uniform":  # support = the prior's own [lower, upper] (inside the box)
+            if (
+                p.type != "soft_uniform"
+            ):  # support = the prior's own [lower, upper] (inside the box)
                 lo[i], hi[i] = p.lower, p.upper
         g = {
             "soft": soft,
@@ -156,7 +182,9 @@ class Prior:
         object.__setattr__(self, "_g", g)
 
     @classmethod
-    def from_config(cls, parameters: Iterable[Mapping], space: ParameterSpace | None = None) -> "Prior":
+    def from_config(
+        cls, parameters: Iterable[Mapping], space: ParameterSpace | None = None
+    ) -> Prior:
         """parameters : the config's list of {name, lower, upper, prior: {type, ...}}.
 
         A parameter without a ``prior`` block (or without ``type``) gets the schema default:
@@ -171,7 +199,8 @@ class Prior:
         if missing:
             raise ValueError(f"prior config: no entry for parameter(s) {missing}")
         pri = tuple(
-            _parameter_prior(by_name[n], float(lo), float(hi)) for n, lo, hi in zip(space.names, space.lower, space.upper)
+            _parameter_prior(by_name[n], float(lo), float(hi))
+            for n, lo, hi in zip(space.names, space.lower, space.upper)
         )
         return cls(space, pri)
 
@@ -190,7 +219,9 @@ class Prior:
         with np.errstate(all="ignore"):  # outside the box (masked below) anything goes
             if g["soft"].size:
                 z = theta[:, g["soft"]]
-                x = np.concatenate(((g["soft_a"] - z) / g["soft_w"], (z - g["soft_b"]) / g["soft_w"]), axis=1)
+                x = np.concatenate(
+                    ((g["soft_a"] - z) / g["soft_w"], (z - g["soft_b"]) / g["soft_w"]), axis=1
+                )
                 # log(1 + e^x) without overflow; cheaper than np.logaddexp on emcee's small batches
                 out -= (np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))).sum(axis=1)
             if g["gauss"].size:
@@ -229,7 +260,9 @@ class LogPosterior:
         if ok.any():
             chi2 = np.asarray(self.chi2_fn(theta[ok]), dtype=np.float64).reshape(-1)
             if chi2.shape[0] != int(ok.sum()):
-                raise ValueError(f"chi2_fn returned {chi2.shape[0]} values for {int(ok.sum())} points")
+                raise ValueError(
+                    f"chi2_fn returned {chi2.shape[0]} values for {int(ok.sum())} points"
+                )
             self.n_calls += 1
             self.n_points += chi2.shape[0]
             bad = np.isnan(chi2) | (chi2 == -np.inf)

@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
 from globalfit.inference.minimum import BestFit, Chi2Fn, minimize_batch
 from globalfit.space import ParameterSpace
+
+__all__ = [
+    "Interval",
+    "LEVELS_1D",
+    "LEVELS_2D",
+    "Profile1D",
+    "Profile2D",
+    "load_profiles",
+    "profile_1d",
+    "profile_2d",
+    "save_profiles",
+]
 
 LEVELS_1D = {"1sigma": 1.0, "2sigma": 4.0}
 
@@ -73,7 +86,9 @@ class Profile1D:
         return {
             "name": self.name,
             "chi2_min": self.chi2_min,
-            "intervals": {k: [iv._asdict() for iv in self.intervals(v)] for k, v in LEVELS_1D.items()},
+            "intervals": {
+                k: [iv._asdict() for iv in self.intervals(v)] for k, v in LEVELS_1D.items()
+            },
             "levels": LEVELS_1D,
             "notes": self.notes,
         }
@@ -110,8 +125,20 @@ def _candidate_pool(chi2_fn, space, best, starts, n_random, rng):
     return np.vstack(parts)
 
 
-def _profile(chi2_fn, space, fixed_idx, fixed_vals, neighbours, pool, n_starts, max_pool, n_sweeps, maxiter,
-             xatol=1e-7, fatol=1e-9):
+def _profile(
+    chi2_fn,
+    space,
+    fixed_idx,
+    fixed_vals,
+    neighbours,
+    pool,
+    n_starts,
+    max_pool,
+    n_sweeps,
+    maxiter,
+    xatol=1e-7,
+    fatol=1e-9,
+):
     """Minimise χ² over the free coordinates at each of P fixed-value points.
 
     fixed_vals : (P, f); neighbours : (P, q) indices into P (−1 = none). Returns chi2 (P,), theta (P, d).
@@ -145,7 +172,9 @@ def _profile(chi2_fn, space, fixed_idx, fixed_vals, neighbours, pool, n_starts, 
     x0 = pool[pick.reshape(-1)][:, free]
     probs = np.repeat(np.arange(P), ns)
     fun = lambda X, p: chi2_fn(full(X, probs[p]))  # noqa: E731
-    x, f, _ = minimize_batch(fun, x0, space.lower[free], space.upper[free], maxiter=maxiter, xatol=xatol, fatol=fatol)
+    x, f, _ = minimize_batch(
+        fun, x0, space.lower[free], space.upper[free], maxiter=maxiter, xatol=xatol, fatol=fatol
+    )
     f = f.reshape(P, ns)
     x = x.reshape(P, ns, -1)
     b = np.argmin(f, axis=1)
@@ -161,8 +190,16 @@ def _profile(chi2_fn, space, fixed_idx, fixed_vals, neighbours, pool, n_starts, 
         if src.size == 0:
             break
         fun = lambda X, p: chi2_fn(full(X, tgt[p]))  # noqa: E731
-        xn, fn, _ = minimize_batch(fun, best_x[src], space.lower[free], space.upper[free], maxiter=maxiter,
-                                   restarts=0, xatol=xatol, fatol=fatol)
+        xn, fn, _ = minimize_batch(
+            fun,
+            best_x[src],
+            space.lower[free],
+            space.upper[free],
+            maxiter=maxiter,
+            restarts=0,
+            xatol=xatol,
+            fatol=fatol,
+        )
         improved = False
         for t in np.unique(tgt):
             sel = np.flatnonzero(tgt == t)
@@ -207,21 +244,43 @@ def profile_1d(
     """
     j = space.names.index(name)
     rng = np.random.default_rng(seed)
-    best_theta = best.theta if isinstance(best, BestFit) else (None if best is None else np.asarray(best, dtype=np.float64))
-    x = np.linspace(space.lower[j], space.upper[j], n_grid) if grid is None else np.asarray(grid, dtype=np.float64)
+    best_theta = (
+        best.theta
+        if isinstance(best, BestFit)
+        else (None if best is None else np.asarray(best, dtype=np.float64))
+    )
+    x = (
+        np.linspace(space.lower[j], space.upper[j], n_grid)
+        if grid is None
+        else np.asarray(grid, dtype=np.float64)
+    )
     if best_theta is not None:
         x = np.union1d(x, [best_theta[j]])
     G = x.size
     pool = _candidate_pool(chi2_fn, space, best_theta, starts, n_random, rng)
     neigh = np.stack([np.arange(G) - 1, np.arange(G) + 1], axis=1)
     neigh[neigh >= G] = -1
-    chi2, theta = _profile(chi2_fn, space, [j], x[:, None], neigh, pool, n_starts, max_pool, n_sweeps, maxiter,
-                           xatol, fatol)
+    chi2, theta = _profile(
+        chi2_fn,
+        space,
+        [j],
+        x[:, None],
+        neigh,
+        pool,
+        n_starts,
+        max_pool,
+        n_sweeps,
+        maxiter,
+        xatol,
+        fatol,
+    )
     notes = []
     ref = float(np.min(chi2))
     if isinstance(best, BestFit):
         if ref < best.chi2 - 1e-6:
-            notes.append(f"the profile of {name} found χ² = {ref:.6g} below the best fit {best.chi2:.6g}")
+            notes.append(
+                f"the profile of {name} found χ² = {ref:.6g} below the best fit {best.chi2:.6g}"
+            )
         ref = min(ref, best.chi2)
     return Profile1D(name, x, chi2, theta, ref, notes)
 
@@ -262,17 +321,37 @@ def profile_2d(
     neigh[:, :-1, 1] = idx[:, 1:]
     neigh[1:, :, 2] = idx[:-1, :]
     neigh[:-1, :, 3] = idx[1:, :]
-    best_theta = best.theta if isinstance(best, BestFit) else (None if best is None else np.asarray(best, dtype=np.float64))
-    pool = _candidate_pool(chi2_fn, space, best_theta, starts, n_random, np.random.default_rng(seed))
-    chi2, theta = _profile(chi2_fn, space, [ix, iy], vals, neigh.reshape(P, 4), pool, n_starts, max_pool, n_sweeps,
-                           maxiter, xatol, fatol)
+    best_theta = (
+        best.theta
+        if isinstance(best, BestFit)
+        else (None if best is None else np.asarray(best, dtype=np.float64))
+    )
+    pool = _candidate_pool(
+        chi2_fn, space, best_theta, starts, n_random, np.random.default_rng(seed)
+    )
+    chi2, theta = _profile(
+        chi2_fn,
+        space,
+        [ix, iy],
+        vals,
+        neigh.reshape(P, 4),
+        pool,
+        n_starts,
+        max_pool,
+        n_sweeps,
+        maxiter,
+        xatol,
+        fatol,
+    )
     ref = float(np.min(chi2))
     notes = []
     if isinstance(best, BestFit):
         if ref < best.chi2 - 1e-6:
             notes.append(f"the 2-D profile found χ² = {ref:.6g} below the best fit {best.chi2:.6g}")
         ref = min(ref, best.chi2)
-    return Profile2D((names[0], names[1]), x, y, chi2.reshape(gy, gx), theta.reshape(gy, gx, -1), ref, notes)
+    return Profile2D(
+        (names[0], names[1]), x, y, chi2.reshape(gy, gx), theta.reshape(gy, gx, -1), ref, notes
+    )
 
 
 def save_profiles(path, profiles: Sequence[Profile1D], profile2d: Profile2D | None) -> None:
@@ -288,7 +367,12 @@ def save_profiles(path, profiles: Sequence[Profile1D], profile2d: Profile2D | No
             g.attrs["notes"] = json.dumps(p.notes)
         if profile2d is not None:
             g = f.create_group("2d")
-            g["x"], g["y"], g["chi2"], g["theta"] = profile2d.x, profile2d.y, profile2d.chi2, profile2d.theta
+            g["x"], g["y"], g["chi2"], g["theta"] = (
+                profile2d.x,
+                profile2d.y,
+                profile2d.chi2,
+                profile2d.theta,
+            )
             g.attrs["names"] = list(profile2d.names)
             g.attrs["chi2_min"] = profile2d.chi2_min
             g.attrs["notes"] = json.dumps(profile2d.notes)
@@ -298,14 +382,31 @@ def load_profiles(path) -> tuple[list[Profile1D], Profile2D | None]:
     import h5py
 
     with h5py.File(path, "r") as f:
-        ones = [
-            Profile1D(name, g["grid"][()], g["chi2"][()], g["theta"][()], float(g.attrs["chi2_min"]),
-                      json.loads(g.attrs["notes"]))
-            for name, g in sorted(f["1d"].items(), key=lambda item: int(item[1].attrs["index"]))
-        ] if "1d" in f else []
+        ones = (
+            [
+                Profile1D(
+                    name,
+                    g["grid"][()],
+                    g["chi2"][()],
+                    g["theta"][()],
+                    float(g.attrs["chi2_min"]),
+                    json.loads(g.attrs["notes"]),
+                )
+                for name, g in sorted(f["1d"].items(), key=lambda item: int(item[1].attrs["index"]))
+            ]
+            if "1d" in f
+            else []
+        )
         two = None
         if "2d" in f:
             g = f["2d"]
-            two = Profile2D(tuple(str(n) for n in g.attrs["names"]), g["x"][()], g["y"][()], g["chi2"][()],
-                            g["theta"][()], float(g.attrs["chi2_min"]), json.loads(g.attrs["notes"]))
+            two = Profile2D(
+                tuple(str(n) for n in g.attrs["names"]),
+                g["x"][()],
+                g["y"][()],
+                g["chi2"][()],
+                g["theta"][()],
+                float(g.attrs["chi2_min"]),
+                json.loads(g.attrs["notes"]),
+            )
     return ones, two

@@ -6,8 +6,8 @@ import logging
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import emcee
 import numpy as np
@@ -22,6 +22,8 @@ from globalfit.inference.chains import NotConvergedError, SamplingResult, initia
 from globalfit.inference.moves import _moves
 from globalfit.inference.priors import LogPosterior, Prior
 from globalfit.space import ParameterSpace
+
+__all__ = ["run_emcee", "sample_posterior"]
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +43,10 @@ class _EnsembleSampler(emcee.EnsembleSampler):
             return super().compute_log_prob(coords)  # emcee's errors for inf / NaN parameters
         log_prob = np.asarray(self.log_prob_fn(coords), dtype=np.float64)
         if log_prob.shape != (coords.shape[0],):
-            raise ValueError(f"the log-probability returned shape {log_prob.shape} for {coords.shape[0]} points; "
-                             f"expected ({coords.shape[0]},) (no blobs)")
+            raise ValueError(
+                f"the log-probability returned shape {log_prob.shape} for {coords.shape[0]} points; "
+                f"expected ({coords.shape[0]},) (no blobs)"
+            )
         if np.isnan(log_prob).any():
             raise ValueError("Probability function returned NaN")
         return log_prob, None
@@ -98,7 +102,9 @@ def run_emcee(
         done = _resume_state(path, n_walkers, space.names, seed, fingerprint, n_steps, logger)
         backend = BufferedHDFBackend(str(path), flush_seconds=flush_seconds)
 
-    sampler = _EnsembleSampler(n_walkers, d, log_prob, vectorize=True, backend=backend, moves=_moves(moves))
+    sampler = _EnsembleSampler(
+        n_walkers, d, log_prob, vectorize=True, backend=backend, moves=_moves(moves)
+    )
     if done == 0:
         state0 = np.random.RandomState(seed).get_state()
         sampler.random_state = state0  # emcee's setter fails silently: check it took
@@ -106,12 +112,26 @@ def run_emcee(
             raise RuntimeError("could not seed emcee's random generator")
         if backend is not None:
             _write_meta(Path(backend_path), seed, space.names, fingerprint)
-        initial = initial_ball(starts, n_walkers, space, scale=ball_scale, seed=seed, log_prob=log_prob)
-        logger.info("emcee: %d walkers, %d steps, seed %d, starting from %d point(s)%s", n_walkers, n_steps,
-                    seed, np.atleast_2d(starts).shape[0], f", backend {backend_path}" if backend is not None else "")
+        initial = initial_ball(
+            starts, n_walkers, space, scale=ball_scale, seed=seed, log_prob=log_prob
+        )
+        logger.info(
+            "emcee: %d walkers, %d steps, seed %d, starting from %d point(s)%s",
+            n_walkers,
+            n_steps,
+            seed,
+            np.atleast_2d(starts).shape[0],
+            f", backend {backend_path}" if backend is not None else "",
+        )
     else:
         initial = sampler.backend.get_last_sample()  # positions, log-probs and random state
-        logger.info("emcee: resuming %s at step %d of %d (%d steps to go)", backend_path, done, n_steps, n_steps - done)
+        logger.info(
+            "emcee: resuming %s at step %d of %d (%d steps to go)",
+            backend_path,
+            done,
+            n_steps,
+            n_steps - done,
+        )
 
     todo = n_steps - done
     every = max(1, int(round(progress_every * n_steps))) if progress_every else todo + 1
@@ -119,15 +139,24 @@ def run_emcee(
     stopped = None
     try:
         with _StopOnSigterm() as term:
-            for i, state in enumerate(sampler.sample(initial, iterations=todo), start=1) if todo > 0 else ():
+            for i, state in (
+                enumerate(sampler.sample(initial, iterations=todo), start=1) if todo > 0 else ()
+            ):
                 step = done + i
                 if step % every == 0 or i == todo:
                     el = time.perf_counter() - t0
                     acc = sampler.backend.accepted / max(sampler.iteration, 1)
                     logger.info(
                         "emcee: step %d/%d (%3.0f%%)  %.1f s  %.0f log-prob/s  eta %.0f s  acceptance %.2f  "
-                        "max log-prob %.3f", step, n_steps, 100.0 * step / n_steps, el, i * n_walkers / max(el, 1e-9),
-                        el / i * (todo - i), float(np.mean(acc)), float(np.max(state.log_prob)),
+                        "max log-prob %.3f",
+                        step,
+                        n_steps,
+                        100.0 * step / n_steps,
+                        el,
+                        i * n_walkers / max(el, 1e-9),
+                        el / i * (todo - i),
+                        float(np.mean(acc)),
+                        float(np.max(state.log_prob)),
                     )
                 if term.stop:
                     stopped = step
@@ -136,23 +165,39 @@ def run_emcee(
         if isinstance(sampler.backend, BufferedHDFBackend):
             sampler.backend.flush()  # keep every finished step, also when interrupted
     if stopped is not None:
-        logger.error("emcee: terminated (SIGTERM) after step %d of %d; %s holds the chain, rerun to resume",
-                     stopped, n_steps, backend_path)
+        logger.error(
+            "emcee: terminated (SIGTERM) after step %d of %d; %s holds the chain, rerun to resume",
+            stopped,
+            n_steps,
+            backend_path,
+        )
         raise SystemExit(128 + signal.SIGTERM)
     wall = time.perf_counter() - t0
 
     res = SamplingResult.from_arrays(
-        sampler.get_chain(), sampler.get_log_prob(), sampler.acceptance_fraction, space.names,
-        seed=seed, backend_path=None if backend_path is None else str(backend_path), resumed_from=done,
-        n_invalid=getattr(log_prob, "n_invalid", None), wall_time=wall,
+        sampler.get_chain(),
+        sampler.get_log_prob(),
+        sampler.acceptance_fraction,
+        space.names,
+        seed=seed,
+        backend_path=None if backend_path is None else str(backend_path),
+        resumed_from=done,
+        n_invalid=getattr(log_prob, "n_invalid", None),
+        wall_time=wall,
         evals_per_second=todo * n_walkers / wall if todo and wall > 0 else None,
     )
     if res.n_invalid:
-        res.notes.append(f"{res.n_invalid} chi2 evaluations were NaN/-inf and treated as zero posterior")
+        res.notes.append(
+            f"{res.n_invalid} chi2 evaluations were NaN/-inf and treated as zero posterior"
+        )
     logger.info(
         "emcee: done; tau %s, burn %d, thin %d, acceptance %.2f, ESS min %.0f, %d samples",
-        np.array2string(res.tau, precision=1), res.burn, res.thin, float(np.mean(res.acceptance)),
-        float(np.min(res.ess)), res.samples.shape[0],
+        np.array2string(res.tau, precision=1),
+        res.burn,
+        res.thin,
+        float(np.mean(res.acceptance)),
+        float(np.min(res.ess)),
+        res.samples.shape[0],
     )
     for note in res.notes:
         logger.warning("emcee: %s", note)

@@ -7,6 +7,8 @@ import math
 import numpy as np
 from scipy import special, stats
 
+__all__ = ["wilks_significance"]
+
 
 def _chi2_logsf(x: float, dof: int) -> float:
     """log P(χ²_dof > x); scipy's logsf underflows to −inf beyond x ≈ 1400, where the asymptotic
@@ -16,7 +18,12 @@ def _chi2_logsf(x: float, dof: int) -> float:
     if np.isfinite(v):
         return v
     a, y = 0.5 * dof, 0.5 * x
-    return float((a - 1) * math.log(y) - y - special.gammaln(a) + math.log1p((a - 1) / y + (a - 1) * (a - 2) / y**2))
+    return float(
+        (a - 1) * math.log(y)
+        - y
+        - special.gammaln(a)
+        + math.log1p((a - 1) / y + (a - 1) * (a - 2) / y**2)
+    )
 
 
 def wilks_significance(chi2_sm: float, chi2_best: float, dof: int = 5) -> dict:

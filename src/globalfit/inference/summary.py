@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
+
+__all__ = ["QUANTILES", "posterior_summary"]
 
 QUANTILES = (0.025, 0.16, 0.5, 0.84, 0.975)
 
 
-def posterior_summary(samples: np.ndarray, names: Sequence[str], weights: np.ndarray | None = None) -> dict:
+def posterior_summary(
+    samples: np.ndarray, names: Sequence[str], weights: np.ndarray | None = None
+) -> dict:
     """samples : (n, k) -> {name: {mean, sd, q2.5, q16, q50, q84, q97.5, n, n_nonfinite}}.
 
     Non-finite values (e.g. a derived quantity that failed) are excluded per column and counted in
@@ -29,12 +33,16 @@ def posterior_summary(samples: np.ndarray, names: Sequence[str], weights: np.nda
         x = x[ok]
         row = {"n": int(x.size), "n_nonfinite": int((~ok).sum())}
         if x.size == 0:
-            row.update({"mean": math.nan, "sd": math.nan, **{_qname(q): math.nan for q in QUANTILES}})
+            row.update(
+                {"mean": math.nan, "sd": math.nan, **{_qname(q): math.nan for q in QUANTILES}}
+            )
         else:
             qs = _weighted_quantiles(x, QUANTILES, w)
             mean = float(np.average(x, weights=w))
             sd = float(np.sqrt(np.average((x - mean) ** 2, weights=w))) if x.size > 1 else 0.0
-            row.update({"mean": mean, "sd": sd, **{_qname(q): float(v) for q, v in zip(QUANTILES, qs)}})
+            row.update(
+                {"mean": mean, "sd": sd, **{_qname(q): float(v) for q, v in zip(QUANTILES, qs)}}
+            )
         out[name] = row
     return out
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
+
+__all__ = ["importance_weights", "reweighting_metrics"]
 
 
 def importance_weights(chi2_true: np.ndarray, chi2_surrogate: np.ndarray) -> np.ndarray:
@@ -70,9 +72,14 @@ def reweighting_metrics(
         "max_failed_fraction": max_failed_fraction,
     }
     if n_used == 0 or not np.isfinite(t[used]).any():
-        out.update(ess=0.0, ess_fraction=0.0, max_weight_share=math.nan, trustworthy=False,
-                   sentence=f"None of the {M} true χ² evaluations is usable ({n_failed} failed): the surrogate "
-                            f"posterior could not be validated.")
+        out.update(
+            ess=0.0,
+            ess_fraction=0.0,
+            max_weight_share=math.nan,
+            trustworthy=False,
+            sentence=f"None of the {M} true χ² evaluations is usable ({n_failed} failed): the surrogate "
+            f"posterior could not be validated.",
+        )
         return out
     w = importance_weights(t[used], s[used])
     ess = 1.0 / np.sum(w**2)  # (Σw)²/Σw² with Σw = 1
@@ -97,7 +104,11 @@ def reweighting_metrics(
         rew = w @ Xu
         sd = Xu.std(axis=0)
         out["means"] = {
-            n: {"raw": float(a), "reweighted": float(b), "shift_in_sd": float((b - a) / c) if c > 0 else math.nan}
+            n: {
+                "raw": float(a),
+                "reweighted": float(b),
+                "shift_in_sd": float((b - a) / c) if c > 0 else math.nan,
+            }
             for n, a, b, c in zip(names, raw, rew, sd)
         }
     ok_ess = frac >= ess_threshold
@@ -105,8 +116,10 @@ def reweighting_metrics(
     trustworthy = bool(ok_ess and ok_fail)
     out["trustworthy"] = trustworthy
     excl = f" ({n_failed} failed true evaluations were excluded)" if n_failed else ""
-    head = (f"Reweighting {n_used} posterior samples by their true χ²{excl} leaves an effective sample size of "
-            f"{ess:.0f} ({100 * frac:.0f} % of {n_used}; the largest weight carries {100 * np.max(w):.1f} %).")
+    head = (
+        f"Reweighting {n_used} posterior samples by their true χ²{excl} leaves an effective sample size of "
+        f"{ess:.0f} ({100 * frac:.0f} % of {n_used}; the largest weight carries {100 * np.max(w):.1f} %)."
+    )
     if trustworthy:
         tail = f" That is above the {100 * ess_threshold:.0f} % threshold: the surrogate posterior is trustworthy."
     else:
@@ -114,8 +127,13 @@ def reweighting_metrics(
         if not ok_ess:
             why.append(f"below the {100 * ess_threshold:.0f} % threshold")
         if not ok_fail:
-            why.append(f"{100 * failed_fraction:.0f} % of true evaluations failed (limit {100 * max_failed_fraction:.0f} %)")
-        tail = (" The surrogate posterior is NOT trustworthy (" + "; ".join(why) +
-                "): improve the surrogate near the posterior (more active-learning points) or use the reweighted values.")
+            why.append(
+                f"{100 * failed_fraction:.0f} % of true evaluations failed (limit {100 * max_failed_fraction:.0f} %)"
+            )
+        tail = (
+            " The surrogate posterior is NOT trustworthy ("
+            + "; ".join(why)
+            + "): improve the surrogate near the posterior (more active-learning points) or use the reweighted values."
+        )
     out["sentence"] = head + tail
     return out

@@ -21,6 +21,8 @@ from globalfit.provenance import hash_files, hash_object, package_version
 if TYPE_CHECKING:  # annotations only: this module imports the standard library alone
     import numpy as np
 
+__all__ = ["ORACLE_DIR", "OracleSpec", "PluginOracle", "plugin_source"]
+
 ORACLE_DIR = Path(__file__).resolve().parent
 
 
@@ -34,7 +36,7 @@ class OracleSpec:
     plugin: str | None = None
 
     @classmethod
-    def from_config(cls, config: dict) -> "OracleSpec":
+    def from_config(cls, config: dict) -> OracleSpec:
         o = config["oracle"]
         ps = config["parameters"]
         return cls(
@@ -89,7 +91,11 @@ class OracleSpec:
             ident["parameters"] = list(self.names)
         else:
             # analytic functions are defined in unit-cube coordinates, plug-ins see θ by position
-            ident["box"] = {"names": list(self.names), "lower": list(self.lower), "upper": list(self.upper)}
+            ident["box"] = {
+                "names": list(self.names),
+                "lower": list(self.lower),
+                "upper": list(self.upper),
+            }
         return ident
 
     def identity_hash(self) -> str:

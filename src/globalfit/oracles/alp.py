@@ -18,6 +18,8 @@ import warnings
 
 import numpy as np
 
+__all__ = ["AlpOracle", "SEED", "WARMUP", "uv_couplings"]
+
 SEED = 7
 WARMUP = {"cqL33": 0.1, "cuR": 0.1, "cdR": 0.1, "clL33": 0.1, "ceR": 0.1, "log10_fa": 7.0}
 
@@ -59,7 +61,9 @@ class AlpOracle:
         from alpaca.statistics import get_chi2
 
         if self.sectors not in default_sectors:
-            raise ValueError(f"oracle.options.sectors: unknown sector {self.sectors!r}; known: {sorted(default_sectors)}")
+            raise ValueError(
+                f"oracle.options.sectors: unknown sector {self.sectors!r}; known: {sorted(default_sectors)}"
+            )
         self._gvar, self._get_chi2 = gvar, get_chi2
         self._sector = default_sectors[self.sectors]
         self._reseed()
@@ -75,7 +79,8 @@ class AlpOracle:
         result = self._get_chi2(self._sector, self.ma, couplings=run, fa=fa)
         total = float(np.asarray(result.chi2_tot()).reshape(-1)[0])
         breakdown = {
-            str(c.name): float(np.asarray(c.chi2_tot()).reshape(-1)[0]) for c in result.split_observables()
+            str(c.name): float(np.asarray(c.chi2_tot()).reshape(-1)[0])
+            for c in result.split_observables()
         }
         return total, breakdown
 

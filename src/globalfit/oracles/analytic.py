@@ -15,6 +15,8 @@ import numpy as np
 
 from globalfit.space import ParameterSpace
 
+__all__ = ["AnalyticFunction", "FUNCTIONS", "WALL_CAP", "gaussian_covariance"]
+
 WALL_CAP = 1e14
 
 
@@ -40,7 +42,9 @@ class AnalyticFunction:
         defaults = FUNCTIONS[self.name]["defaults"]
         unknown = set(self.options) - set(defaults) - {"delay"}
         if unknown:
-            raise ValueError(f"oracle.options: unknown option(s) {sorted(unknown)} for {self.name!r}")
+            raise ValueError(
+                f"oracle.options: unknown option(s) {sorted(unknown)} for {self.name!r}"
+            )
         self.opts = {**defaults, "delay": 0.0, **self.options}
 
     def chi2(self, theta: np.ndarray) -> np.ndarray:
@@ -111,7 +115,13 @@ FUNCTIONS = {
     "bowl": {
         "chi2": _bowl,
         "minima": _bowl_minima,
-        "defaults": {"center": 0.35, "width": 0.15, "chi2_min": 10.0, "wall": 12.0, "wall_scale": 2.0},
+        "defaults": {
+            "center": 0.35,
+            "width": 0.15,
+            "chi2_min": 10.0,
+            "wall": 12.0,
+            "wall_scale": 2.0,
+        },
     },
     "twin_wells": {
         "chi2": _twin_wells,

@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+__all__ = ["REQUIRED_COLUMNS", "plot_diagnostics"]
+
 REQUIRED_COLUMNS = (
     "round",
     "best_chi2_after",
@@ -97,7 +99,9 @@ def plot_diagnostics(df: pd.DataFrame, path: Path | str) -> Path:
         for k in posterior:  # rounds drawn from a surrogate's posterior, not by the GP
             ax.axvspan(k - 0.5, k + 0.5, color="tab:orange", alpha=0.12, lw=0)
     if len(posterior):
-        axes[0].text(0.02, 0.02, "shaded: posterior rounds", transform=axes[0].transAxes, fontsize=7)
+        axes[0].text(
+            0.02, 0.02, "shaded: posterior rounds", transform=axes[0].transAxes, fontsize=7
+        )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     return Path(path)

@@ -10,8 +10,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+__all__ = ["plot_chi2_by_round"]
 
-def plot_chi2_by_round(chi2: np.ndarray, rounds: np.ndarray, ok: np.ndarray, path: Path | str) -> Path:
+
+def plot_chi2_by_round(
+    chi2: np.ndarray, rounds: np.ndarray, ok: np.ndarray, path: Path | str
+) -> Path:
     """Histogram of log10 Δχ² per round (round 0 = Latin hypercube) and best χ² so far.
 
     chi2, rounds, ok : (n,) arrays of the dataset.
@@ -24,7 +28,9 @@ def plot_chi2_by_round(chi2: np.ndarray, rounds: np.ndarray, ok: np.ndarray, pat
         if not sel.any():
             continue
         label = "design" if r == 0 else f"round {r}"
-        ax.hist(np.log10(np.maximum(chi2[sel] - best, 1e-2)), bins=bins, histtype="step", label=label)
+        ax.hist(
+            np.log10(np.maximum(chi2[sel] - best, 1e-2)), bins=bins, histtype="step", label=label
+        )
     for edge in (2.3, 10.0):
         ax.axvline(np.log10(edge), color="grey", ls=":", lw=1)
     ax.set_xlabel(r"$\log_{10}\,\Delta\chi^2$ (to the best point)")

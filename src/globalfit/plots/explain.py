@@ -20,6 +20,16 @@ from globalfit.explain.bands import ALL
 from globalfit.explain.interactions import InteractionResult
 from globalfit.explain.shapley import ShapResult
 
+__all__ = [
+    "plot_ablation",
+    "plot_beeswarm",
+    "plot_dependence",
+    "plot_importance_bars",
+    "plot_interaction_matrix",
+    "plot_interaction_network",
+    "plot_waterfall",
+]
+
 _NONE_COLOR = "0.6"
 
 
@@ -56,8 +66,13 @@ def plot_importance_bars(result: ShapResult, path: Path | str, *, title: str | N
     ax = fig.subplots()
     for i, (lab, col) in enumerate(zip(labels, _band_colors(k))):
         vals = t[lab].to_numpy()
-        ax.barh(y - 0.4 + h * (i + 0.5), np.nan_to_num(vals), height=h, color=col,
-                label=f"{_pretty(lab)} (n = {counts[lab]})")
+        ax.barh(
+            y - 0.4 + h * (i + 0.5),
+            np.nan_to_num(vals),
+            height=h,
+            color=col,
+            label=f"{_pretty(lab)} (n = {counts[lab]})",
+        )
     ax.scatter(t[ALL], y, marker="|", s=300, color="k", zorder=3, label=f"all (n = {counts[ALL]})")
     ax.set_yticks(y, list(t.index))
     ax.set_xlabel(f"mean |SHAP| ({_pretty(result.scale)})" if result.scale else "mean |SHAP|")
@@ -66,8 +81,14 @@ def plot_importance_bars(result: ShapResult, path: Path | str, *, title: str | N
     return _save(fig, path)
 
 
-def plot_beeswarm(result: ShapResult, path: Path | str, *, band: str | int | None = None,
-                  max_display: int | None = None, title: str | None = None) -> Path:
+def plot_beeswarm(
+    result: ShapResult,
+    path: Path | str,
+    *,
+    band: str | int | None = None,
+    max_display: int | None = None,
+    title: str | None = None,
+) -> Path:
     """shap's beeswarm (one dot per point and parameter, coloured by the parameter value) of the
     points of one band (label or index) or of all points (band=None)."""
     import shap
@@ -77,20 +98,39 @@ def plot_beeswarm(result: ShapResult, path: Path | str, *, band: str | int | Non
         raise ValueError(f"band {band!r} has no points to plot")
     fig = Figure(figsize=(7, 0.45 * len(result.names) + 1.6))
     ax = fig.subplots()
-    shap.plots.beeswarm(result.explanation(band), max_display=max_display or len(result.names), ax=ax,
-                        show=False, plot_size=None, color_bar_label="parameter value")
+    shap.plots.beeswarm(
+        result.explanation(band),
+        max_display=max_display or len(result.names),
+        ax=ax,
+        show=False,
+        plot_size=None,
+        color_bar_label="parameter value",
+    )
     ax.set_xlabel(_scale_label(result))
-    which = "all points" if band in (None, ALL) else _pretty(result.labels[result.band_number(band)])
+    which = (
+        "all points" if band in (None, ALL) else _pretty(result.labels[result.band_number(band)])
+    )
     ax.set_title(title or f"{result.model}: SHAP values, {which} (n = {int(m.sum())})")
     return _save(fig, path)
 
 
-def plot_dependence(result: ShapResult, path: Path | str, *, ncols: int = 3, max_points: int = 5000,
-                    seed: int = 0, title: str | None = None) -> Path:
+def plot_dependence(
+    result: ShapResult,
+    path: Path | str,
+    *,
+    ncols: int = 3,
+    max_points: int = 5000,
+    seed: int = 0,
+    title: str | None = None,
+) -> Path:
     """Dependence plots for every parameter (one panel each): SHAP value against the parameter's
     value, points coloured by their true-Δχ² band. At most ``max_points`` (seeded subsample)."""
     n, d = result.values.shape
-    rows = np.arange(n) if n <= max_points else np.sort(np.random.default_rng(seed).choice(n, max_points, replace=False))
+    rows = (
+        np.arange(n)
+        if n <= max_points
+        else np.sort(np.random.default_rng(seed).choice(n, max_points, replace=False))
+    )
     nrows = int(np.ceil(d / ncols))
     fig = Figure(figsize=(3.4 * ncols, 2.8 * nrows + 0.6))
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
@@ -103,26 +143,48 @@ def plot_dependence(result: ShapResult, path: Path | str, *, ncols: int = 3, max
         x, s = result.theta[rows, j], result.values[rows, j]
         none = band < 0
         if none.any():
-            ax.scatter(x[none], s[none], s=6, color=_NONE_COLOR, alpha=0.5, lw=0,
-                       label=f"Δχ² ≥ {result.edges[-1]:g}" if j == 0 else None)
+            ax.scatter(
+                x[none],
+                s[none],
+                s=6,
+                color=_NONE_COLOR,
+                alpha=0.5,
+                lw=0,
+                label=f"Δχ² ≥ {result.edges[-1]:g}" if j == 0 else None,
+            )
         for i, lab in enumerate(result.labels):
             m = band == i
             if m.any():
                 # low-Δχ² bands on top: they are the few points the fit is about
-                ax.scatter(x[m], s[m], s=6, color=colors[i], alpha=0.7, lw=0, zorder=3 + len(result.labels) - i,
-                           label=_pretty(lab) if j == 0 else None)
+                ax.scatter(
+                    x[m],
+                    s[m],
+                    s=6,
+                    color=colors[i],
+                    alpha=0.7,
+                    lw=0,
+                    zorder=3 + len(result.labels) - i,
+                    label=_pretty(lab) if j == 0 else None,
+                )
         ax.axhline(0, color="0.3", lw=0.6)
         ax.set_xlabel(result.names[j])
         if j % ncols == 0:
             ax.set_ylabel(_scale_label(result))
-    fig.legend(loc="upper center", ncol=len(result.labels) + 1, frameon=False, markerscale=3,
-               bbox_to_anchor=(0.5, 1.0))
+    fig.legend(
+        loc="upper center",
+        ncol=len(result.labels) + 1,
+        frameon=False,
+        markerscale=3,
+        bbox_to_anchor=(0.5, 1.0),
+    )
     fig.suptitle(title or f"{result.model}: SHAP dependence", y=1.04)
     fig.tight_layout()
     return _save(fig, path)
 
 
-def plot_waterfall(result: ShapResult, path: Path | str, *, row: int = 0, title: str | None = None) -> Path:
+def plot_waterfall(
+    result: ShapResult, path: Path | str, *, row: int = 0, title: str | None = None
+) -> Path:
     """shap's waterfall of one point (e.g. the best fit): from the base value to the model output,
     parameter by parameter (parameter values shown on the axis)."""
     import matplotlib.pyplot as plt
@@ -135,15 +197,27 @@ def plot_waterfall(result: ShapResult, path: Path | str, *, row: int = 0, title:
     try:
         shap.plots.waterfall(exp, max_display=len(result.names), show=False)
         fig = plt.gcf()
-        fig.axes[0].set_title(title or f"{result.model}: SHAP at θ = ("
-                              + ", ".join(f"{v:.3g}" for v in result.theta[row]) + ")", fontsize=10)
+        fig.axes[0].set_title(
+            title
+            or f"{result.model}: SHAP at θ = ("
+            + ", ".join(f"{v:.3g}" for v in result.theta[row])
+            + ")",
+            fontsize=10,
+        )
         return _save(fig, path)
     finally:
         plt.close(fig)
 
 
-def plot_interaction_network(inter: InteractionResult, path: Path | str, *, which: str = "mean_abs",
-                             style: str = "matplotlib", n_labels: int = 3, title: str | None = None) -> Path:
+def plot_interaction_network(
+    inter: InteractionResult,
+    path: Path | str,
+    *,
+    which: str = "mean_abs",
+    style: str = "matplotlib",
+    n_labels: int = 3,
+    title: str | None = None,
+) -> Path:
     """Network of pairwise k-SII interactions: nodes = parameters (size ∝ |first-order value|),
     edges = pairs (width ∝ |pair value|). which = 'mean_abs' (mean |value| over the sample) or
     'best_fit' (signed: red positive, blue negative). The ``n_labels`` strongest edges are labelled.
@@ -155,7 +229,9 @@ def plot_interaction_network(inter: InteractionResult, path: Path | str, *, whic
         import matplotlib.pyplot as plt
         import shapiq
 
-        fig, ax = shapiq.network_plot(inter.interaction_values(which), feature_names=list(inter.names), show=False)
+        fig, ax = shapiq.network_plot(
+            inter.interaction_values(which), feature_names=list(inter.names), show=False
+        )
         try:
             ax.set_title(title or f"pairwise interactions: {label}")
             return _save(fig, path)
@@ -174,16 +250,31 @@ def plot_interaction_network(inter: InteractionResult, path: Path | str, *, whic
     ax = fig.subplots()
     pmax = max(float(np.max(np.abs(pairs))), 1e-300)
     fmax = max(float(np.max(np.abs(first))), 1e-300)
-    edges = sorted(((abs(pairs[i, j]), i, j) for i in range(d) for j in range(i + 1, d)), reverse=True)
+    edges = sorted(
+        ((abs(pairs[i, j]), i, j) for i in range(d) for j in range(i + 1, d)), reverse=True
+    )
     for rank, (a, i, j) in enumerate(edges):
         v = pairs[i, j]
         color = "0.35" if which == "mean_abs" else ("tab:red" if v > 0 else "tab:blue")
-        ax.plot(*xy[[i, j]].T, color=color, lw=0.3 + 9 * a / pmax, alpha=0.25 + 0.75 * a / pmax, zorder=1,
-                solid_capstyle="round")
+        ax.plot(
+            *xy[[i, j]].T,
+            color=color,
+            lw=0.3 + 9 * a / pmax,
+            alpha=0.25 + 0.75 * a / pmax,
+            zorder=1,
+            solid_capstyle="round",
+        )
         if rank < n_labels and a > 0:
             mid = xy[[i, j]].mean(axis=0)
-            ax.text(*mid, f"{v:.3g}", ha="center", va="center", fontsize=8, zorder=4,
-                    bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8})
+            ax.text(
+                *mid,
+                f"{v:.3g}",
+                ha="center",
+                va="center",
+                fontsize=8,
+                zorder=4,
+                bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8},
+            )
     sizes = 150 + 1800 * np.abs(first) / fmax
     ncolor = ["0.8" if which == "mean_abs" else ("#f4a6a6" if v > 0 else "#a6c8f4") for v in first]
     ax.scatter(xy[:, 0], xy[:, 1], s=sizes, c=ncolor, edgecolors="0.2", zorder=2)
@@ -195,19 +286,26 @@ def plot_interaction_network(inter: InteractionResult, path: Path | str, *, whic
     ax.set_axis_off()
     n = inter.sample_theta.shape[0]
     sub = f"{label}" + (f" (n = {n}, seed {inter.seed})" if which == "mean_abs" else "")
-    ax.set_title(title or f"pairwise interactions: {sub}\nnode size: first-order term, edge width: pair term",
-                 fontsize=10)
+    ax.set_title(
+        title
+        or f"pairwise interactions: {sub}\nnode size: first-order term, edge width: pair term",
+        fontsize=10,
+    )
     return _save(fig, path)
 
 
-def plot_interaction_matrix(inter: InteractionResult, path: Path | str, *, title: str | None = None) -> Path:
+def plot_interaction_matrix(
+    inter: InteractionResult, path: Path | str, *, title: str | None = None
+) -> Path:
     """Two heat maps side by side: mean |k-SII| pair values over the sample, and the signed pair
     values at the best fit, with the numbers written in the cells."""
     d = len(inter.names)
     fig = Figure(figsize=(4.2 * 2 + 1, 4.0))
     axes = fig.subplots(1, 2)
-    for ax, mat, lab, cmap in ((axes[0], inter.mean_abs_pairs, "mean |k-SII| (sample)", "viridis"),
-                               (axes[1], inter.best_pairs, "k-SII at the best fit", "RdBu_r")):
+    for ax, mat, lab, cmap in (
+        (axes[0], inter.mean_abs_pairs, "mean |k-SII| (sample)", "viridis"),
+        (axes[1], inter.best_pairs, "k-SII at the best fit", "RdBu_r"),
+    ):
         m = np.array(mat, dtype=float)
         np.fill_diagonal(m, np.nan)
         vmax = max(float(np.nanmax(np.abs(m))), 1e-300)
@@ -215,9 +313,19 @@ def plot_interaction_matrix(inter: InteractionResult, path: Path | str, *, title
         for i in range(d):
             for j in range(d):
                 if i != j:
-                    ax.text(j, i, f"{m[i, j]:.2g}", ha="center", va="center", fontsize=7,
-                            color="w" if (m[i, j] < 0.6 * vmax if cmap == "viridis" else abs(m[i, j]) > 0.6 * vmax)
-                            else "k")
+                    ax.text(
+                        j,
+                        i,
+                        f"{m[i, j]:.2g}",
+                        ha="center",
+                        va="center",
+                        fontsize=7,
+                        color="w"
+                        if (
+                            m[i, j] < 0.6 * vmax if cmap == "viridis" else abs(m[i, j]) > 0.6 * vmax
+                        )
+                        else "k",
+                    )
         ax.set_xticks(range(d), inter.names, rotation=45, ha="right")
         ax.set_yticks(range(d), inter.names)
         ax.set_title(lab, fontsize=10)
@@ -226,8 +334,14 @@ def plot_interaction_matrix(inter: InteractionResult, path: Path | str, *, title
     return _save(fig, path)
 
 
-def plot_ablation(abl: AblationResult, path: Path | str, *, bins: int = 40, ncols: int = 3,
-                  title: str | None = None) -> Path:
+def plot_ablation(
+    abl: AblationResult,
+    path: Path | str,
+    *,
+    bins: int = 40,
+    ncols: int = 3,
+    title: str | None = None,
+) -> Path:
     """Posterior of every remaining parameter with the full and the reduced surrogate (normalised
     histograms), each panel titled with the KS distance and the largest quantile shift (in sd)."""
     k = len(abl.remaining)
@@ -242,14 +356,27 @@ def plot_ablation(abl: AblationResult, path: Path | str, *, bins: int = 40, ncol
         a, b = abl.samples_full[:, j], abl.samples_reduced[:, j]
         edges = np.histogram_bin_edges(np.concatenate([a, b]), bins=bins)
         ax.hist(a, bins=edges, density=True, histtype="step", lw=1.5, color="C0", label="full")
-        ax.hist(b, bins=edges, density=True, histtype="step", lw=1.5, color="C1", ls="--",
-                label=f"without {abl.dropped}")
+        ax.hist(
+            b,
+            bins=edges,
+            density=True,
+            histtype="step",
+            lw=1.5,
+            color="C1",
+            ls="--",
+            label=f"without {abl.dropped}",
+        )
         ax.set_xlabel(name)
         ax.set_yticks([])
         ax.set_title(f"KS {abl.ks[name]:.3f}, shift {abl.quantile_shift[name]:.2f} sd", fontsize=9)
     axes[0].legend(frameon=False, fontsize=8)
     verdict = "can be dropped" if abl.can_drop else "should be kept"
-    fig.suptitle(title or (f"ablation: {abl.dropped} {verdict} (test MAE {abl.mae_full:.3g} → "
-                           f"{abl.mae_reduced:.3g})"))
+    fig.suptitle(
+        title
+        or (
+            f"ablation: {abl.dropped} {verdict} (test MAE {abl.mae_full:.3g} → "
+            f"{abl.mae_reduced:.3g})"
+        )
+    )
     fig.tight_layout()
     return _save(fig, path)

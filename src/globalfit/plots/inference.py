@@ -9,14 +9,24 @@ draw the 2-D 1σ and 2σ regions, i.e. levels = (1 − e^{−1/2}, 1 − e^{−2
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import corner
 import numpy as np
 from matplotlib.figure import Figure
 
 from globalfit.inference.profiles import LEVELS_1D, LEVELS_2D, Profile1D, Profile2D
+
+__all__ = [
+    "CORNER_LEVELS",
+    "chi2_scatter_plot",
+    "corner_plot",
+    "derived_corner_plot",
+    "profile_1d_plot",
+    "profile_2d_plot",
+    "trace_plot",
+]
 
 CORNER_LEVELS = (1.0 - np.exp(-0.5), 1.0 - np.exp(-2.0))
 
@@ -57,9 +67,19 @@ def corner_plot(
             rng.append((lo - 0.5, hi + 0.5) if hi <= lo else (lo, hi))
     fig = Figure(figsize=(2.0 * k + 1.0, 2.0 * k + 1.0))
     corner.corner(
-        X, fig=fig, labels=list(names), weights=w, truths=truths, range=rng,
-        levels=CORNER_LEVELS, quantiles=(0.16, 0.5, 0.84), show_titles=True, title_fmt=".3g",
-        plot_datapoints=X.shape[0] < 5000, fill_contours=True, smooth=0.8 if X.shape[0] > 500 else None,
+        X,
+        fig=fig,
+        labels=list(names),
+        weights=w,
+        truths=truths,
+        range=rng,
+        levels=CORNER_LEVELS,
+        quantiles=(0.16, 0.5, 0.84),
+        show_titles=True,
+        title_fmt=".3g",
+        plot_datapoints=X.shape[0] < 5000,
+        fill_contours=True,
+        smooth=0.8 if X.shape[0] > 500 else None,
         truth_color="C3",
     )
     note = f" ({n_bad} non-finite samples dropped)" if n_bad else ""
@@ -68,7 +88,9 @@ def corner_plot(
     return _save(fig, path)
 
 
-def derived_corner_plot(derived: Mapping[str, np.ndarray], path: Path | str, *, title: str | None = None) -> Path:
+def derived_corner_plot(
+    derived: Mapping[str, np.ndarray], path: Path | str, *, title: str | None = None
+) -> Path:
     """Corner plot of derived quantities {name: (n,) values} (all of the same length)."""
     names = list(derived)
     X = np.column_stack([np.asarray(derived[n], dtype=np.float64).reshape(-1) for n in names])
@@ -103,12 +125,19 @@ def trace_plot(
         if burn:
             ax.axvline(burn, color="C3", ls="--", lw=1)
     axes[-1].set_xlabel("step")
-    axes[0].set_title(f"{n_walkers} walkers ({len(sel)} shown)" + (f", burn-in {burn} steps" if burn else ""))
+    axes[0].set_title(
+        f"{n_walkers} walkers ({len(sel)} shown)" + (f", burn-in {burn} steps" if burn else "")
+    )
     return _save(fig, path)
 
 
-def profile_1d_plot(profiles: Sequence[Profile1D], path: Path | str, *, ymax: float = 9.0,
-                    truths: Mapping[str, float] | None = None) -> Path:
+def profile_1d_plot(
+    profiles: Sequence[Profile1D],
+    path: Path | str,
+    *,
+    ymax: float = 9.0,
+    truths: Mapping[str, float] | None = None,
+) -> Path:
     """One panel per profiled parameter: Δχ² with the Δχ² = 1 and 4 lines and shaded intervals."""
     n = len(profiles)
     if n == 0:
@@ -135,8 +164,14 @@ def profile_1d_plot(profiles: Sequence[Profile1D], path: Path | str, *, ymax: fl
     return _save(fig, path)
 
 
-def profile_2d_plot(profile: Profile2D, path: Path | str, *, best: Sequence[float] | None = None,
-                    samples: np.ndarray | None = None, vmax: float = 12.0) -> Path:
+def profile_2d_plot(
+    profile: Profile2D,
+    path: Path | str,
+    *,
+    best: Sequence[float] | None = None,
+    samples: np.ndarray | None = None,
+    vmax: float = 12.0,
+) -> Path:
     """Filled Δχ² map of a 2-D profile with contours Δχ² = 2.30 (68 %) and 6.18 (95 %); optional
     best point (x, y) and posterior samples (n, 2) overlaid."""
     fig = Figure(figsize=(5.2, 4.4))
@@ -149,8 +184,14 @@ def profile_2d_plot(profile: Profile2D, path: Path | str, *, best: Sequence[floa
         ax.plot(s[:, 0], s[:, 1], ",", color="w", alpha=0.3)
     finite = np.isfinite(profile.delta)
     if finite.any() and np.nanmin(profile.delta) < max(LEVELS_2D.values()):
-        cs = ax.contour(profile.x, profile.y, np.where(finite, profile.delta, 1e30),
-                        levels=sorted(LEVELS_2D.values()), colors=["w", "orange"], linewidths=1.5)
+        cs = ax.contour(
+            profile.x,
+            profile.y,
+            np.where(finite, profile.delta, 1e30),
+            levels=sorted(LEVELS_2D.values()),
+            colors=["w", "orange"],
+            linewidths=1.5,
+        )
         ax.clabel(cs, fmt={v: f"{v:g}" for v in LEVELS_2D.values()}, fontsize=7)
     if best is not None:
         ax.plot(best[0], best[1], "r*", ms=10, label="best fit")
@@ -161,8 +202,14 @@ def profile_2d_plot(profile: Profile2D, path: Path | str, *, best: Sequence[floa
     return _save(fig, path)
 
 
-def chi2_scatter_plot(chi2_true: np.ndarray, chi2_surrogate: np.ndarray, path: Path | str, *,
-                      failed: np.ndarray | None = None, title: str | None = None) -> Path:
+def chi2_scatter_plot(
+    chi2_true: np.ndarray,
+    chi2_surrogate: np.ndarray,
+    path: Path | str,
+    *,
+    failed: np.ndarray | None = None,
+    title: str | None = None,
+) -> Path:
     """True vs surrogate χ² at posterior samples, with the diagonal. Failed true evaluations (NaN or
     ``failed``) are not plotted; their number is written in the title."""
     t = np.asarray(chi2_true, dtype=np.float64).reshape(-1)

@@ -8,14 +8,22 @@ these functions are safe in Snakemake jobs and threads. Each writes one file and
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
 from globalfit.surrogate.model import Surrogate
+
+__all__ = [
+    "plot_bundle",
+    "plot_hyperparameter_grid",
+    "plot_learning_curves",
+    "plot_param_importances",
+    "plot_predicted_vs_true",
+]
 
 
 def _save(fig: Figure, path: Path | str) -> Path:
@@ -25,8 +33,13 @@ def _save(fig: Figure, path: Path | str) -> Path:
     return path
 
 
-def plot_learning_curves(curves: pd.DataFrame, path: Path | str, *, title: str = "regressor",
-                         best_iteration: int | None = None) -> Path:
+def plot_learning_curves(
+    curves: pd.DataFrame,
+    path: Path | str,
+    *,
+    title: str = "regressor",
+    best_iteration: int | None = None,
+) -> Path:
     """curves : DataFrame with ``iteration`` and ``train_<metric>`` / ``validation_<metric>``
     columns (``*_curves.csv`` of a bundle). One panel per metric, log-scaled y axis."""
     metrics = sorted({c.split("_", 1)[1] for c in curves.columns if c.startswith("train_")})
@@ -48,7 +61,9 @@ def plot_learning_curves(curves: pd.DataFrame, path: Path | str, *, title: str =
     return _save(fig, path)
 
 
-def plot_param_importances(importances: Mapping[str, float], path: Path | str, *, title: str = "") -> Path:
+def plot_param_importances(
+    importances: Mapping[str, float], path: Path | str, *, title: str = ""
+) -> Path:
     """importances : {parameter: normalised importance} (:func:`globalfit.surrogate.tuning.param_importances`)."""
     fig = Figure(figsize=(5, 0.45 * max(len(importances), 2) + 1.2))
     ax = fig.subplots()
@@ -57,7 +72,9 @@ def plot_param_importances(importances: Mapping[str, float], path: Path | str, *
         ax.barh([k for k, _ in items], [v for _, v in items], color="C0")
         ax.set_xlabel("importance (fANOVA, normalised)")
     else:
-        ax.text(0.5, 0.5, "not enough complete trials", ha="center", va="center", transform=ax.transAxes)
+        ax.text(
+            0.5, 0.5, "not enough complete trials", ha="center", va="center", transform=ax.transAxes
+        )
         ax.set_axis_off()
     ax.set_title(title or "hyperparameter importance")
     return _save(fig, path)
@@ -91,8 +108,14 @@ def plot_hyperparameter_grid(grid: pd.DataFrame, path: Path | str) -> Path:
     return _save(fig, path)
 
 
-def plot_predicted_vs_true(chi2_true: np.ndarray, chi2_pred: np.ndarray, path: Path | str, *,
-                           chi2_best: float, threshold: float) -> Path:
+def plot_predicted_vs_true(
+    chi2_true: np.ndarray,
+    chi2_pred: np.ndarray,
+    path: Path | str,
+    *,
+    chi2_best: float,
+    threshold: float,
+) -> Path:
     """chi2_true, chi2_pred : (n,) on in-region test points; the diagonal is perfect prediction."""
     chi2_true = np.asarray(chi2_true)
     chi2_pred = np.asarray(chi2_pred)
@@ -108,7 +131,9 @@ def plot_predicted_vs_true(chi2_true: np.ndarray, chi2_pred: np.ndarray, path: P
     return _save(fig, path)
 
 
-def plot_bundle(bundle_dir: Path | str, out_dir: Path | str, *, backend: str = "xgboost") -> list[Path]:
+def plot_bundle(
+    bundle_dir: Path | str, out_dir: Path | str, *, backend: str = "xgboost"
+) -> list[Path]:
     """Plots of a saved bundle into ``out_dir``: learning curves of both models, hyperparameter
     importances (when tuned) and predicted vs true χ² on the test part. Returns the paths."""
     bundle, out = Path(bundle_dir), Path(out_dir)
@@ -119,15 +144,30 @@ def plot_bundle(bundle_dir: Path | str, out_dir: Path | str, *, backend: str = "
     for name in ("classifier", "regressor"):
         curves = pd.read_csv(bundle / f"{name}_curves.csv")
         best = meta.get(name, {}).get("best_iteration")
-        paths.append(plot_learning_curves(curves, out / f"{name}_curves.png", title=name, best_iteration=best))
+        paths.append(
+            plot_learning_curves(
+                curves, out / f"{name}_curves.png", title=name, best_iteration=best
+            )
+        )
         imp = bundle / "tuning" / f"{name}_importance.json"
         if imp.exists():
-            paths.append(plot_param_importances(json.loads(imp.read_text()), out / f"{name}_importance.png",
-                                                  title=f"{name} hyperparameters"))
+            paths.append(
+                plot_param_importances(
+                    json.loads(imp.read_text()),
+                    out / f"{name}_importance.png",
+                    title=f"{name} hyperparameters",
+                )
+            )
     split = pd.read_csv(bundle / "split.csv", float_precision="round_trip")
     test = split[(split["split"] == "test") & (split["in_region"].astype(bool))]
     theta = test[list(sur.space.names)].to_numpy(dtype=np.float64)
-    paths.append(plot_predicted_vs_true(test["chi2"].to_numpy(), sur.predict_chi2_unmasked(theta),
-                                          out / "predicted_vs_true.png", chi2_best=sur.chi2_best_,
-                                          threshold=sur.threshold))
+    paths.append(
+        plot_predicted_vs_true(
+            test["chi2"].to_numpy(),
+            sur.predict_chi2_unmasked(theta),
+            out / "predicted_vs_true.png",
+            chi2_best=sur.chi2_best_,
+            threshold=sur.threshold,
+        )
+    )
     return paths

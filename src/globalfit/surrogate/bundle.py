@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
+
+__all__ = []
 
 
 def _jsonable(obj):
@@ -27,7 +29,9 @@ def _write_json(path: Path, obj) -> None:
     path.write_text(json.dumps(_jsonable(obj), indent=2, sort_keys=True, allow_nan=False) + "\n")
 
 
-def _compile_into(bundle: Path, clf_booster, reg_booster, feature_map, *, parallel_comp, nthread) -> dict:
+def _compile_into(
+    bundle: Path, clf_booster, reg_booster, feature_map, *, parallel_comp, nthread
+) -> dict:
     from globalfit.surrogate.compilation import (
         compile_booster,
         compile_features,
@@ -36,11 +40,18 @@ def _compile_into(bundle: Path, clf_booster, reg_booster, feature_map, *, parall
     )
 
     # (stem, content-addressed file name, how to build it)
-    targets = [(stem, content_name(booster, stem),
-                partial(compile_booster, booster, parallel_comp=parallel_comp, nthread=nthread))
-               for stem, booster in (("classifier", clf_booster), ("regressor", reg_booster))]
+    targets = [
+        (
+            stem,
+            content_name(booster, stem),
+            partial(compile_booster, booster, parallel_comp=parallel_comp, nthread=nthread),
+        )
+        for stem, booster in (("classifier", clf_booster), ("regressor", reg_booster))
+    ]
     if feature_map.features:
-        targets.append(("features", features_name(feature_map), partial(compile_features, feature_map)))
+        targets.append(
+            ("features", features_name(feature_map), partial(compile_features, feature_map))
+        )
     files = {}
     for stem, name, build in targets:
         # remove libraries of earlier models of this bundle; they would only confuse

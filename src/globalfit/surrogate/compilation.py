@@ -37,13 +37,31 @@ from pathlib import Path
 
 import numpy as np
 
+__all__ = [
+    "BATCH_REQUIRES",
+    "BATCH_SOURCE",
+    "BATCH_SYMBOL",
+    "CompiledFeatures",
+    "CompiledModel",
+    "XGBoostModel",
+    "compare_predictions",
+    "compile_booster",
+    "compile_features",
+    "content_name",
+    "features_name",
+    "to_treelite",
+]
+
 # Objectives whose prediction is the untransformed margin but that Treelite 4.1.2 rejects.
 _IDENTITY_OBJECTIVES_UNKNOWN_TO_TREELITE = ("reg:absoluteerror", "reg:quantileerror")
 
 
 BATCH_SYMBOL = "globalfit_predict_batch"
-BATCH_REQUIRES = ("#define N_TARGET 1\n", "#define MAX_N_CLASS 1\n",
-                  "void predict(union Entry* data, int pred_margin, float* result);")
+BATCH_REQUIRES = (
+    "#define N_TARGET 1\n",
+    "#define MAX_N_CLASS 1\n",
+    "void predict(union Entry* data, int pred_margin, float* result);",
+)
 BATCH_SOURCE = f"""
 #include "header.h"
 
@@ -71,7 +89,9 @@ def content_name(booster, stem: str, length: int = 12) -> str:
     A content-addressed name sidesteps the ``dlopen`` path cache (module docstring).
     """
     # the batch loop's source is part of the library, so it is part of the name
-    digest = hashlib.sha256(bytes(booster.save_raw("ubj")) + BATCH_SOURCE.encode()).hexdigest()[:length]
+    digest = hashlib.sha256(bytes(booster.save_raw("ubj")) + BATCH_SOURCE.encode()).hexdigest()[
+        :length
+    ]
     return f"{stem}-{digest}.so"
 
 
@@ -83,8 +103,13 @@ def to_treelite(booster):
     objective = model["learner"]["objective"]
     if objective["name"] in _IDENTITY_OBJECTIVES_UNKNOWN_TO_TREELITE:
         if int(model["learner"]["learner_model_param"].get("num_target", "1")) != 1:
-            raise ValueError(f"compilation supports single-target models only ({objective['name']})")
-        model["learner"]["objective"] = {"name": "reg:squarederror", "reg_loss_param": {"scale_pos_weight": "1"}}
+            raise ValueError(
+                f"compilation supports single-target models only ({objective['name']})"
+            )
+        model["learner"]["objective"] = {
+            "name": "reg:squarederror",
+            "reg_loss_param": {"scale_pos_weight": "1"},
+        }
     return treelite.frontend.from_xgboost_json(json.dumps(model))
 
 
@@ -113,14 +138,18 @@ def compile_booster(
         raise ValueError(f"parallel_comp ({parallel_comp}) and nthread ({nthread}) must be >= 1")
     model = to_treelite(booster)
     with tempfile.TemporaryDirectory(prefix="globalfit-tl2cgen-") as tmp:
-        tl2cgen.generate_c_code(model, tmp, params={"parallel_comp": int(parallel_comp)}, verbose=verbose)
+        tl2cgen.generate_c_code(
+            model, tmp, params={"parallel_comp": int(parallel_comp)}, verbose=verbose
+        )
         header = Path(tmp, "header.h").read_text()
         # the loop assumes one float32 output per row; anything else keeps TL2cgen's predictor only
         if all(line in header for line in BATCH_REQUIRES):
             Path(tmp, "globalfit_batch.c").write_text(BATCH_SOURCE)
             recipe_path = Path(tmp, "recipe.json")
             recipe = json.loads(recipe_path.read_text())
-            recipe["sources"].append({"name": "globalfit_batch", "length": BATCH_SOURCE.count("\n")})
+            recipe["sources"].append(
+                {"name": "globalfit_batch", "length": BATCH_SOURCE.count("\n")}
+            )
             recipe_path.write_text(json.dumps(recipe))
         built = tl2cgen.create_shared(toolchain, tmp, nthread=int(nthread), verbose=verbose)
         Path(built).replace(libpath)
@@ -186,10 +215,23 @@ def compile_features(feature_map, libpath: Path | str, *, toolchain: str = "gcc"
         src = Path(tmp, "features.c")
         src.write_text(feature_map.c_source())
         out = Path(tmp, libpath.name)
-        cmd = [toolchain, "-shared", "-fPIC", "-O2", "-std=c99", "-ffp-contract=off", "-o", str(out), str(src), "-lm"]
+        cmd = [
+            toolchain,
+            "-shared",
+            "-fPIC",
+            "-O2",
+            "-std=c99",
+            "-ffp-contract=off",
+            "-o",
+            str(out),
+            str(src),
+            "-lm",
+        ]
         done = subprocess.run(cmd, capture_output=True, text=True)
         if done.returncode != 0:
-            raise RuntimeError(f"compiling the derived features failed ({' '.join(cmd)}):\n{done.stderr}")
+            raise RuntimeError(
+                f"compiling the derived features failed ({' '.join(cmd)}):\n{done.stderr}"
+            )
         out.replace(libpath)
     return libpath
 
@@ -245,7 +287,9 @@ class XGBoostModel:
         return f"XGBoostModel(<{self.booster.num_boosted_rounds()} rounds>, nthread={self.nthread})"
 
 
-def compare_predictions(reference, candidate, X: np.ndarray, *, atol: float = 1e-4, rtol: float = 1e-5) -> dict:
+def compare_predictions(
+    reference, candidate, X: np.ndarray, *, atol: float = 1e-4, rtol: float = 1e-5
+) -> dict:
     """Compare two backends on X : (n, d); agreement means |a − b| <= atol + rtol·|a| everywhere.
 
     Returns {"n", "max_abs_diff", "max_rel_diff", "agree"}; the scale is the models' own output.

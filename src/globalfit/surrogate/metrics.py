@@ -13,6 +13,8 @@ from globalfit.surrogate.split import DataSplit
 if TYPE_CHECKING:
     from globalfit.surrogate.model import Surrogate
 
+__all__ = ["calibrate_threshold", "clopper_pearson", "evaluate", "roc_auc"]
+
 
 def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
     """Two-sided Clopper–Pearson (exact) interval for a binomial proportion k/n.
@@ -39,7 +41,9 @@ def calibrate_threshold(p_positive: np.ndarray, recall_target: float) -> float:
     """
     p = np.sort(np.asarray(p_positive, dtype=np.float64).reshape(-1))[::-1]
     if p.size == 0:
-        raise ValueError("cannot calibrate the classifier threshold without in-region validation points")
+        raise ValueError(
+            "cannot calibrate the classifier threshold without in-region validation points"
+        )
     if not 0 < recall_target <= 1:
         raise ValueError(f"recall_target must be in (0, 1], got {recall_target}")
     k = max(1, math.ceil(recall_target * p.size - 1e-9))

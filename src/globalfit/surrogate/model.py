@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import platform
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -17,6 +17,8 @@ from globalfit.surrogate.bundle import _compile_into, _write_json
 from globalfit.surrogate.metrics import evaluate
 from globalfit.surrogate.models import TARGET_TRANSFORMS, Chi2Regressor, RegionClassifier
 from globalfit.surrogate.split import DEFAULT_THRESHOLD, WALL_CHI2, DataSplit, split_dataset
+
+__all__ = ["BUNDLE_FORMAT", "Surrogate"]
 
 BUNDLE_FORMAT = 1
 
@@ -87,19 +89,29 @@ class Surrogate:
         self.nthread = nthread
 
     # ---------------------------------------------------------------- fitting
-    def fit(self, theta: np.ndarray, chi2: np.ndarray, ok: np.ndarray | None = None) -> "Surrogate":
+    def fit(self, theta: np.ndarray, chi2: np.ndarray, ok: np.ndarray | None = None) -> Surrogate:
         """theta : (N, d), chi2 : (N,), ok : (N,) bool or None. Splits with ``seed`` and fits."""
         split = split_dataset(
-            theta, chi2, ok=ok, threshold=self.threshold, fractions=self.fractions, seed=self.seed, space=self.space
+            theta,
+            chi2,
+            ok=ok,
+            threshold=self.threshold,
+            fractions=self.fractions,
+            seed=self.seed,
+            space=self.space,
         )
         return self.fit_split(split)
 
-    def fit_split(self, split: DataSplit) -> "Surrogate":
+    def fit_split(self, split: DataSplit) -> Surrogate:
         """Fit on a :class:`DataSplit` (e.g. the one the tuner used); its test part is only evaluated."""
         if split.threshold != self.threshold:
-            raise ValueError(f"split threshold {split.threshold} differs from the surrogate's {self.threshold}")
+            raise ValueError(
+                f"split threshold {split.threshold} differs from the surrogate's {self.threshold}"
+            )
         if split.theta.shape[1] != self.space.dim:
-            raise ValueError(f"split has {split.theta.shape[1]} parameters, the space {self.space.dim}")
+            raise ValueError(
+                f"split has {split.theta.shape[1]} parameters, the space {self.space.dim}"
+            )
         if not self.regressor_margin >= 0:
             raise ValueError(f"regressor_margin must be >= 0, got {self.regressor_margin}")
         if not np.isfinite(self.wall_chi2):
@@ -137,7 +149,9 @@ class Surrogate:
         self.metrics_ = evaluate(self, split)
         return self
 
-    def _set_backend(self, backend, clf_booster, reg_booster, clf_lib=None, reg_lib=None, features_lib=None):
+    def _set_backend(
+        self, backend, clf_booster, reg_booster, clf_lib=None, reg_lib=None, features_lib=None
+    ):
         from globalfit.surrogate.compilation import CompiledFeatures, CompiledModel, XGBoostModel
 
         for b in (clf_booster, reg_booster):  # a loaded booster would otherwise use every core
@@ -156,7 +170,9 @@ class Surrogate:
         # written before them, and the xgboost backend, evaluate the expressions with numpy)
         self._model_inputs = self.feature_map_
         if backend == "compiled" and features_lib is not None:
-            self._model_inputs = CompiledFeatures(features_lib, self.space.dim, len(self.feature_map_.names))
+            self._model_inputs = CompiledFeatures(
+                features_lib, self.space.dim, len(self.feature_map_.names)
+            )
         self.backend_ = backend
         self._inverse = TARGET_TRANSFORMS[self.target_transform][1]
 
@@ -175,7 +191,9 @@ class Surrogate:
             return X, (None if inside.all() else inside)
         raise ValueError(f"out_of_bounds must be 'raise' or 'flag', got {out_of_bounds!r}")
 
-    def predict(self, theta: np.ndarray, *, out_of_bounds: str = "raise") -> tuple[np.ndarray, np.ndarray]:
+    def predict(
+        self, theta: np.ndarray, *, out_of_bounds: str = "raise"
+    ) -> tuple[np.ndarray, np.ndarray]:
         """theta : (n, d) (or (d,)) -> (p_in_region (n,), chi2 (n,)). See the class docstring."""
         X, inside = self._inputs(theta, out_of_bounds)
         if inside is not None:
@@ -224,13 +242,17 @@ class Surrogate:
         """theta : (n, d) -> (n,) bool, the calibrated decision p_in_region >= threshold_p_."""
         return self.predict_proba(theta, out_of_bounds=out_of_bounds) >= self.threshold_p_
 
-    def predict_chi2(self, theta: np.ndarray, *, out_of_bounds: str = "raise", classifier_weighted: bool = False) -> np.ndarray:
+    def predict_chi2(
+        self, theta: np.ndarray, *, out_of_bounds: str = "raise", classifier_weighted: bool = False
+    ) -> np.ndarray:
         """theta : (n, d) -> (n,) two-stage χ² (``wall_chi2`` where discarded); with
         ``classifier_weighted``, χ² − 2 ln p_in_region where kept (see the class docstring)."""
         p, chi2 = self.predict(theta, out_of_bounds=out_of_bounds)
         return self._classifier_weighted(p, chi2) if classifier_weighted else chi2
 
-    def predict_chi2_inside(self, X: np.ndarray, *, classifier_weighted: bool = False) -> np.ndarray:
+    def predict_chi2_inside(
+        self, X: np.ndarray, *, classifier_weighted: bool = False
+    ) -> np.ndarray:
         """X : (n, d) float64 points already known to be finite and inside the box -> (n,) χ², as
         :meth:`predict_chi2` but without its input checks (~20 µs of a 32-point call): for
         :class:`~globalfit.inference.priors.LogPosterior`, which cuts to the box before calling."""
@@ -251,7 +273,9 @@ class Surrogate:
         return self.chi2_best_ + self._inverse(self._reg.predict(self._model_inputs(X)))
 
     # ---------------------------------------------------------------- persistence
-    def metadata(self, *, config_hash: str | None = None, provenance: Mapping | None = None, files=None) -> dict:
+    def metadata(
+        self, *, config_hash: str | None = None, provenance: Mapping | None = None, files=None
+    ) -> dict:
         """Everything needed to use the models without the training code."""
         from globalfit.provenance import versions
 
@@ -279,7 +303,8 @@ class Surrogate:
                 "calibration": (
                     f"out-of-fold probabilities over training + validation, {self.calibration_folds} folds, "
                     f"mean over {self.calibration_repeats} fold assignment(s)"
-                    if self.calibration_folds >= 2 else "validation part"
+                    if self.calibration_folds >= 2
+                    else "validation part"
                 ),
                 "recall_validation": float(self.recall_validation_),
                 "params": dict(self.classifier_params),
@@ -288,8 +313,10 @@ class Surrogate:
                 "objective": self.regressor_objective,
                 "eval_metric": self.regressor_eval_metric,
                 "target_transform": self.target_transform,
-                "target_inverse": {"delta_chi2": "chi2 = chi2_best + output",
-                                   "log1p_delta_chi2": "chi2 = chi2_best + expm1(output)"}[self.target_transform],
+                "target_inverse": {
+                    "delta_chi2": "chi2 = chi2_best + output",
+                    "log1p_delta_chi2": "chi2 = chi2_best + expm1(output)",
+                }[self.target_transform],
                 "margin": float(self.regressor_margin),
                 "params": dict(self.regressor_params),
             },
@@ -300,11 +327,16 @@ class Surrogate:
                 "n_estimators": int(self.n_estimators),
                 "early_stopping_rounds": int(self.early_stopping_rounds),
             },
-            "dataset": self.split_.counts() if hasattr(self, "split_") else getattr(self, "_dataset", {}),
+            "dataset": self.split_.counts()
+            if hasattr(self, "split_")
+            else getattr(self, "_dataset", {}),
             "files": files or {},
             "config_hash": config_hash,
             "provenance": dict(provenance or {}),
-            "versions": {**versions("xgboost", "treelite", "tl2cgen", "numpy"), "python": sys.version.split()[0]},
+            "versions": {
+                **versions("xgboost", "treelite", "tl2cgen", "numpy"),
+                "python": sys.version.split()[0],
+            },
             "platform": {"system": platform.system(), "machine": platform.machine()},
         }
 
@@ -327,12 +359,23 @@ class Surrogate:
         bundle = Path(bundle_dir)
         bundle.mkdir(parents=True, exist_ok=True)
         files = {}
-        for stem, booster in (("classifier", self.classifier_booster_), ("regressor", self.regressor_booster_)):
+        for stem, booster in (
+            ("classifier", self.classifier_booster_),
+            ("regressor", self.regressor_booster_),
+        ):
             booster.save_model(str(bundle / f"{stem}.ubj"))
             files[f"{stem}_model"] = f"{stem}.ubj"
         if compile:
-            files.update(_compile_into(bundle, self.classifier_booster_, self.regressor_booster_, self.feature_map_,
-                                       parallel_comp=parallel_comp, nthread=compile_nthread))
+            files.update(
+                _compile_into(
+                    bundle,
+                    self.classifier_booster_,
+                    self.regressor_booster_,
+                    self.feature_map_,
+                    parallel_comp=parallel_comp,
+                    nthread=compile_nthread,
+                )
+            )
         meta = self.metadata(config_hash=config_hash, provenance=provenance, files=files)
         _write_json(bundle / "metadata.json", meta)
         if hasattr(self, "metrics_"):
@@ -351,7 +394,9 @@ class Surrogate:
         return bundle
 
     @classmethod
-    def load(cls, bundle_dir: Path | str, *, backend: str = "compiled", nthread: int = 1) -> "Surrogate":
+    def load(
+        cls, bundle_dir: Path | str, *, backend: str = "compiled", nthread: int = 1
+    ) -> Surrogate:
         """Load a bundle. backend 'compiled' (fast; needs the .so files, see :func:`compile_bundle`)
         or 'xgboost' (the reference)."""
         import xgboost as xgb
@@ -359,12 +404,18 @@ class Surrogate:
         bundle = Path(bundle_dir)
         meta_path = bundle / "metadata.json"
         if not meta_path.is_file():
-            raise FileNotFoundError(f"{bundle} is not a surrogate bundle: {meta_path.name} is missing")
+            raise FileNotFoundError(
+                f"{bundle} is not a surrogate bundle: {meta_path.name} is missing"
+            )
         meta = json.loads(meta_path.read_text())
         if meta.get("format") != BUNDLE_FORMAT:
-            raise ValueError(f"{meta_path}: bundle format {meta.get('format')!r}, this globalfit reads {BUNDLE_FORMAT}")
+            raise ValueError(
+                f"{meta_path}: bundle format {meta.get('format')!r}, this globalfit reads {BUNDLE_FORMAT}"
+            )
         par = meta["parameters"]
-        space = ParameterSpace(names=tuple(par["names"]), lower=np.array(par["lower"]), upper=np.array(par["upper"]))
+        space = ParameterSpace(
+            names=tuple(par["names"]), lower=np.array(par["lower"]), upper=np.array(par["upper"])
+        )
         tr = meta["training"]
         obj = cls(
             space,

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
 from globalfit.surrogate.metrics import calibrate_threshold
+
+__all__ = [
+    "Chi2Regressor",
+    "DEFAULT_CLASSIFIER_PARAMS",
+    "DEFAULT_REGRESSOR_PARAMS",
+    "RegionClassifier",
+    "TARGET_TRANSFORMS",
+]
 
 DEFAULT_CLASSIFIER_PARAMS = {
     "max_depth": 6,
@@ -24,12 +32,24 @@ DEFAULT_REGRESSOR_PARAMS = dict(DEFAULT_CLASSIFIER_PARAMS)
 
 
 # Parameters the package sets itself; a user or tuner must not override them through params.
-_RESERVED = {"objective", "eval_metric", "seed", "random_state", "nthread", "n_jobs", "tree_method", "base_score"}
+_RESERVED = {
+    "objective",
+    "eval_metric",
+    "seed",
+    "random_state",
+    "nthread",
+    "n_jobs",
+    "tree_method",
+    "base_score",
+}
 
 
 # Target transforms of Δχ² for the regressor: name -> (forward, inverse).
 TARGET_TRANSFORMS = {
-    "delta_chi2": (lambda d: np.asarray(d, dtype=np.float64), lambda t: np.asarray(t, dtype=np.float64)),
+    "delta_chi2": (
+        lambda d: np.asarray(d, dtype=np.float64),
+        lambda t: np.asarray(t, dtype=np.float64),
+    ),
     "log1p_delta_chi2": (np.log1p, np.expm1),
 }
 
@@ -38,7 +58,9 @@ def _xgb_params(params: Mapping | None, defaults: Mapping, *, what: str) -> dict
     params = dict(params or {})
     reserved = _RESERVED & set(params)
     if reserved:
-        raise ValueError(f"{what}: parameters {sorted(reserved)} are set by globalfit and cannot be overridden")
+        raise ValueError(
+            f"{what}: parameters {sorted(reserved)} are set by globalfit and cannot be overridden"
+        )
     return {**defaults, **params}
 
 
@@ -52,7 +74,9 @@ def _curves(evals_result: dict) -> pd.DataFrame:
     return pd.DataFrame({"iteration": np.arange(n), **cols})
 
 
-def _train_booster(params, X_tr, y_tr, X_val, y_val, *, n_estimators, early_stopping_rounds, nthread):
+def _train_booster(
+    params, X_tr, y_tr, X_val, y_val, *, n_estimators, early_stopping_rounds, nthread
+):
     """xgb.train with early stopping on the validation set; returns (booster sliced to best, curves, best)."""
     import xgboost as xgb
 
@@ -68,7 +92,9 @@ def _train_booster(params, X_tr, y_tr, X_val, y_val, *, n_estimators, early_stop
         evals_result=evals_result,
         verbose_eval=False,
     )
-    best = int(booster.best_iteration) if early_stopping_rounds else booster.num_boosted_rounds() - 1
+    best = (
+        int(booster.best_iteration) if early_stopping_rounds else booster.num_boosted_rounds() - 1
+    )
     # Keep only the trees up to the best iteration: the saved, compiled and predicted model are
     # then the same object, with no iteration_range to remember.
     sliced = booster[: best + 1]
@@ -107,10 +133,16 @@ class RegionClassifier:
 
     def xgb_params(self) -> dict:
         p = _xgb_params(self.params, DEFAULT_CLASSIFIER_PARAMS, what="classifier")
-        return {**p, "objective": "binary:logistic", "eval_metric": "logloss", "tree_method": "hist",
-                "seed": int(self.seed), "nthread": int(self.nthread)}
+        return {
+            **p,
+            "objective": "binary:logistic",
+            "eval_metric": "logloss",
+            "tree_method": "hist",
+            "seed": int(self.seed),
+            "nthread": int(self.nthread),
+        }
 
-    def fit(self, X_train, y_train, X_val, y_val) -> "RegionClassifier":
+    def fit(self, X_train, y_train, X_val, y_val) -> RegionClassifier:
         """X_* : (n, d) float; y_* : (n,) bool in region. Learns booster_, curves_,
         best_iteration_, threshold_ (probability cut) and recall_validation_."""
         y_train = np.asarray(y_train, dtype=bool)
@@ -119,8 +151,14 @@ class RegionClassifier:
             if y.all() or not y.any():
                 raise ValueError(f"classifier: the {name} labels contain a single class")
         self.booster_, self.curves_, self.best_iteration_ = _train_booster(
-            self.xgb_params(), X_train, y_train.astype(np.float32), X_val, y_val.astype(np.float32),
-            n_estimators=self.n_estimators, early_stopping_rounds=self.early_stopping_rounds, nthread=self.nthread,
+            self.xgb_params(),
+            X_train,
+            y_train.astype(np.float32),
+            X_val,
+            y_val.astype(np.float32),
+            n_estimators=self.n_estimators,
+            early_stopping_rounds=self.early_stopping_rounds,
+            nthread=self.nthread,
         )
         p_val = self.predict_proba(X_val)
         if self.calibration_folds >= 2:
@@ -145,7 +183,9 @@ class RegionClassifier:
 
         k = int(min(self.calibration_folds, y.sum(), (~y).sum()))
         if k < 2:
-            raise ValueError("classifier calibration: need at least two in-region and two other points")
+            raise ValueError(
+                "classifier calibration: need at least two in-region and two other points"
+            )
         if self.calibration_repeats < 1:
             raise ValueError(f"calibration_repeats must be >= 1, got {self.calibration_repeats}")
         out = np.zeros(len(y))
@@ -153,7 +193,9 @@ class RegionClassifier:
         for r in range(self.calibration_repeats):
             params = {**self.xgb_params(), "seed": int(self.seed) + r}
             for train, held_out in kfold_indices(len(y), k, seed=self.seed + r, labels=y):
-                dtrain = xgb.DMatrix(X[train], label=y[train].astype(np.float32), nthread=self.nthread)
+                dtrain = xgb.DMatrix(
+                    X[train], label=y[train].astype(np.float32), nthread=self.nthread
+                )
                 booster = xgb.train(params, dtrain, num_boost_round=self.best_iteration_ + 1)
                 out[held_out] += booster.inplace_predict(X[held_out])
         return out / self.calibration_repeats
@@ -197,22 +239,38 @@ class Chi2Regressor:
 
     def xgb_params(self) -> dict:
         if self.target_transform not in TARGET_TRANSFORMS:
-            raise ValueError(f"unknown target_transform {self.target_transform!r}; known: {sorted(TARGET_TRANSFORMS)}")
+            raise ValueError(
+                f"unknown target_transform {self.target_transform!r}; known: {sorted(TARGET_TRANSFORMS)}"
+            )
         p = _xgb_params(self.params, DEFAULT_REGRESSOR_PARAMS, what="regressor")
         # The last metric drives early stopping; mae and rmse are always recorded for the curves.
         metrics = [m for m in ("rmse", "mae") if m != self.eval_metric] + [self.eval_metric]
-        return {**p, "objective": self.objective, "eval_metric": metrics, "tree_method": "hist",
-                "seed": int(self.seed), "nthread": int(self.nthread)}
+        return {
+            **p,
+            "objective": self.objective,
+            "eval_metric": metrics,
+            "tree_method": "hist",
+            "seed": int(self.seed),
+            "nthread": int(self.nthread),
+        }
 
-    def fit(self, X_train, delta_train, X_val, delta_val) -> "Chi2Regressor":
+    def fit(self, X_train, delta_train, X_val, delta_val) -> Chi2Regressor:
         """X_* : (n, d); delta_* : (n,) Δχ² >= 0. Learns booster_, curves_, best_iteration_."""
         params = self.xgb_params()
         fwd, _ = TARGET_TRANSFORMS[self.target_transform]
         if len(delta_train) < 2 or len(delta_val) < 1:
-            raise ValueError(f"regressor: too few points ({len(delta_train)} train, {len(delta_val)} validation)")
+            raise ValueError(
+                f"regressor: too few points ({len(delta_train)} train, {len(delta_val)} validation)"
+            )
         self.booster_, self.curves_, self.best_iteration_ = _train_booster(
-            params, X_train, fwd(delta_train), X_val, fwd(delta_val),
-            n_estimators=self.n_estimators, early_stopping_rounds=self.early_stopping_rounds, nthread=self.nthread,
+            params,
+            X_train,
+            fwd(delta_train),
+            X_val,
+            fwd(delta_val),
+            n_estimators=self.n_estimators,
+            early_stopping_rounds=self.early_stopping_rounds,
+            nthread=self.nthread,
         )
         return self
 

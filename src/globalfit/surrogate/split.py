@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
 from globalfit.space import ParameterSpace
+
+__all__ = ["DEFAULT_THRESHOLD", "DataSplit", "WALL_CHI2", "split_dataset"]
 
 #: χ² returned where the classifier says "not in region": large enough that any sampler sees a
 #: wall (exp(−χ²/2) underflows to 0), finite so that arithmetic on it stays well defined.
@@ -100,10 +102,14 @@ def split_dataset(
         raise ValueError("training points: theta has non-finite values")
     bad = ok & (np.isnan(chi2) | (chi2 == -np.inf))
     if bad.any():
-        raise ValueError(f"chi2 is NaN or -inf for {int(bad.sum())} points with status ok (first: row {int(np.argmax(bad))})")
+        raise ValueError(
+            f"chi2 is NaN or -inf for {int(bad.sum())} points with status ok (first: row {int(np.argmax(bad))})"
+        )
     fr = np.asarray(fractions, dtype=np.float64)
     if fr.shape != (3,) or np.any(fr <= 0) or not math.isclose(fr.sum(), 1.0, abs_tol=1e-9):
-        raise ValueError(f"fractions must be three positive numbers summing to 1, got {list(fractions)}")
+        raise ValueError(
+            f"fractions must be three positive numbers summing to 1, got {list(fractions)}"
+        )
     if not threshold > 0:
         raise ValueError(f"threshold must be > 0, got {threshold}")
 

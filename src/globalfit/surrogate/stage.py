@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import platform
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -17,11 +17,23 @@ from globalfit.surrogate.model import Surrogate
 from globalfit.surrogate.models import Chi2Regressor
 from globalfit.surrogate.split import DataSplit, split_dataset
 
+__all__ = [
+    "CSV_COLUMNS",
+    "check_compiled_agreement",
+    "compile_bundle",
+    "hyperparameter_grid",
+    "predict_csv",
+    "train_bundle",
+    "train_kwargs_from_config",
+]
+
 #: Output columns added by :func:`predict_csv`.
 CSV_COLUMNS = ("p_in_region", "in_region", "chi2_surrogate")
 
 
-def compile_bundle(bundle_dir: Path | str, *, parallel_comp: int | None = None, nthread: int = 1) -> dict:
+def compile_bundle(
+    bundle_dir: Path | str, *, parallel_comp: int | None = None, nthread: int = 1
+) -> dict:
     """(Re)build the compiled libraries of a bundle from its .ubj models, e.g. on another machine.
 
     Updates metadata.json (files, platform) and returns the {classifier_library, regressor_library}.
@@ -36,7 +48,9 @@ def compile_bundle(bundle_dir: Path | str, *, parallel_comp: int | None = None, 
         b.load_model(str(bundle / meta["files"].get(f"{stem}_model", f"{stem}.ubj")))
         boosters.append(b)
     feature_map = FeatureMap(meta["parameters"]["names"], meta.get("derived_features", []))
-    libs = _compile_into(bundle, *boosters, feature_map, parallel_comp=parallel_comp, nthread=nthread)
+    libs = _compile_into(
+        bundle, *boosters, feature_map, parallel_comp=parallel_comp, nthread=nthread
+    )
     meta["files"].pop("features_library", None)
     meta["files"].update(libs)
     meta["platform"] = {"system": platform.system(), "machine": platform.machine()}
@@ -45,7 +59,12 @@ def compile_bundle(bundle_dir: Path | str, *, parallel_comp: int | None = None, 
 
 
 def check_compiled_agreement(
-    bundle_dir: Path | str, *, n: int = 10_000, seed: int = 0, atol: float = 1e-4, rtol: float = 1e-5
+    bundle_dir: Path | str,
+    *,
+    n: int = 10_000,
+    seed: int = 0,
+    atol: float = 1e-4,
+    rtol: float = 1e-5,
 ) -> dict:
     """Compare the compiled and XGBoost outputs of both models of a bundle on n uniform points of
     the box. Returns {"classifier": {...}, "regressor": {...}} from
@@ -80,7 +99,9 @@ def predict_csv(
     table, theta = read_points_csv(in_csv, sur.space)
     clash = [c for c in CSV_COLUMNS if c in table.columns]
     if clash:
-        raise ValueError(f"{in_csv}: already has output column(s) {clash}; remove them or predict from the original file")
+        raise ValueError(
+            f"{in_csv}: already has output column(s) {clash}; remove them or predict from the original file"
+        )
     p, chi2 = sur.predict(theta) if len(table) else (np.zeros(0), np.zeros(0))
     table["p_in_region"] = p
     table["in_region"] = (p >= sur.threshold_p_).astype(int)
@@ -121,14 +142,26 @@ def hyperparameter_grid(
         for lr in learning_rates:
             model = Chi2Regressor(
                 {**(params or {}), "max_depth": int(depth), "learning_rate": float(lr)},
-                objective=objective, eval_metric=eval_metric, target_transform=target_transform,
-                n_estimators=n_estimators, early_stopping_rounds=0, seed=seed, nthread=nthread,
+                objective=objective,
+                eval_metric=eval_metric,
+                target_transform=target_transform,
+                n_estimators=n_estimators,
+                early_stopping_rounds=0,
+                seed=seed,
+                nthread=nthread,
             ).fit(split.theta[tr], split.delta[tr], split.theta[va], split.delta[va])
             c = model.curves_
-            rows.append(pd.DataFrame({
-                "depth": int(depth), "learning_rate": float(lr), "iteration": c["iteration"],
-                "train": c[f"train_{eval_metric}"], "validation": c[f"validation_{eval_metric}"],
-            }))
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "depth": int(depth),
+                        "learning_rate": float(lr),
+                        "iteration": c["iteration"],
+                        "train": c[f"train_{eval_metric}"],
+                        "validation": c[f"validation_{eval_metric}"],
+                    }
+                )
+            )
     out = pd.concat(rows, ignore_index=True)
     out.attrs["metric"] = eval_metric
     return out
@@ -170,26 +203,51 @@ def train_bundle(
     bundle = Path(bundle_dir)
     studies = Path(study_dir) if study_dir is not None else bundle / "tuning"
     sur = Surrogate(space, seed=seed, nthread=nthread, **settings)
-    split = split_dataset(theta, chi2, ok=ok, threshold=sur.threshold, fractions=sur.fractions, seed=seed, space=space)
+    split = split_dataset(
+        theta, chi2, ok=ok, threshold=sur.threshold, fractions=sur.fractions, seed=seed, space=space
+    )
     tuned = {}
     if n_trials > 0:
         X = FeatureMap(space.names, sur.features).check_finite(split.theta, "training point")
-        common = dict(n_trials=n_trials, n_folds=n_folds, num_boost_round=tuning_rounds,
-                      early_stopping_rounds=tuning_early_stopping, seed=seed, nthread=nthread, X=X)
+        common = dict(
+            n_trials=n_trials,
+            n_folds=n_folds,
+            num_boost_round=tuning_rounds,
+            early_stopping_rounds=tuning_early_stopping,
+            seed=seed,
+            nthread=nthread,
+            X=X,
+        )
         tuned = {
-            "classifier": tuning.tune_classifier(split, storage=studies / "classifier.sqlite", **common),
+            "classifier": tuning.tune_classifier(
+                split, storage=studies / "classifier.sqlite", **common
+            ),
             "regressor": tuning.tune_regressor(
-                split, storage=studies / "regressor.sqlite", margin=sur.regressor_margin,
-                objective=sur.regressor_objective, eval_metric=sur.regressor_eval_metric,
-                target_transform=sur.target_transform, **common),
+                split,
+                storage=studies / "regressor.sqlite",
+                margin=sur.regressor_margin,
+                objective=sur.regressor_objective,
+                eval_metric=sur.regressor_eval_metric,
+                target_transform=sur.target_transform,
+                **common,
+            ),
         }
         sur.classifier_params = {**sur.classifier_params, **tuned["classifier"].best_params_}
         sur.regressor_params = {**sur.regressor_params, **tuned["regressor"].best_params_}
     sur.fit_split(split)
-    sur.save(bundle, compile=compile, config_hash=config_hash, provenance=provenance, compile_nthread=nthread)
+    sur.save(
+        bundle,
+        compile=compile,
+        config_hash=config_hash,
+        provenance=provenance,
+        compile_nthread=nthread,
+    )
     for name, t in tuned.items():
         tuning.save_trials_csv(t.study_, bundle / "tuning" / f"{name}_trials.csv")
-        _write_json(bundle / "tuning" / f"{name}_importance.json", tuning.param_importances(t.study_, seed=seed))
+        _write_json(
+            bundle / "tuning" / f"{name}_importance.json",
+            tuning.param_importances(t.study_, seed=seed),
+        )
     return sur
 
 

@@ -19,11 +19,23 @@ Resumable and deterministic:
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 import pandas as pd
+
+__all__ = [
+    "SEARCH_SPACE",
+    "XGBTuner",
+    "kfold_indices",
+    "param_importances",
+    "save_trials_csv",
+    "suggest_params",
+    "trials_table",
+    "tune_classifier",
+    "tune_regressor",
+]
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +62,9 @@ def suggest_params(trial, search_space: Mapping = SEARCH_SPACE) -> dict:
     return out
 
 
-def kfold_indices(n: int, n_folds: int, *, seed: int, labels: np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+def kfold_indices(
+    n: int, n_folds: int, *, seed: int, labels: np.ndarray | None = None
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """Seeded k-fold split of range(n) -> [(train_idx, held_out_idx)] * n_folds.
 
     With ``labels`` (n,) the folds are stratified (each class dealt round-robin after a shuffle),
@@ -60,7 +74,11 @@ def kfold_indices(n: int, n_folds: int, *, seed: int, labels: np.ndarray | None 
         raise ValueError(f"need 2 <= n_folds <= n, got n_folds={n_folds}, n={n}")
     rng = np.random.default_rng(seed)
     fold_of = np.empty(n, dtype=np.int64)
-    groups = [np.arange(n)] if labels is None else [np.flatnonzero(labels == v) for v in np.unique(labels)]
+    groups = (
+        [np.arange(n)]
+        if labels is None
+        else [np.flatnonzero(labels == v) for v in np.unique(labels)]
+    )
     start = 0
     for g in groups:
         perm = rng.permutation(g)
@@ -132,7 +150,7 @@ class XGBTuner:
         seed = int(np.random.SeedSequence([int(self.seed), int(n_complete)]).generate_state(1)[0])
         return optuna.samplers.TPESampler(seed=seed, n_startup_trials=self.n_startup_trials)
 
-    def fit(self, X: np.ndarray, y: np.ndarray) -> "XGBTuner":
+    def fit(self, X: np.ndarray, y: np.ndarray) -> XGBTuner:
         """X : (n, d) float, y : (n,) target (0/1 labels for a classifier).
 
         Learned: study_, best_params_, best_value_, best_num_boost_round_, n_trials_run_ (trials
@@ -148,28 +166,48 @@ class XGBTuner:
             raise ValueError(f"X must be (n, d) and y (n,), got {X.shape} and {y.shape}")
         if self.n_trials < 1:
             raise ValueError(f"n_trials must be >= 1, got {self.n_trials}")
-        folds = kfold_indices(y.size, self.n_folds, seed=self.seed, labels=y if self.stratify else None)
+        folds = kfold_indices(
+            y.size, self.n_folds, seed=self.seed, labels=y if self.stratify else None
+        )
         dtrain = xgb.DMatrix(X, label=y, nthread=self.nthread)
-        fixed = {**self.base_params, "objective": self.objective, "eval_metric": self.eval_metric,
-                 "tree_method": "hist", "seed": int(self.seed), "nthread": int(self.nthread)}
+        fixed = {
+            **self.base_params,
+            "objective": self.objective,
+            "eval_metric": self.eval_metric,
+            "tree_method": "hist",
+            "seed": int(self.seed),
+            "nthread": int(self.nthread),
+        }
         metric_col = f"test-{self.eval_metric}-mean"
 
         def objective(trial):
             params = {**suggest_params(trial, self.search_space), **fixed}
             res = xgb.cv(
-                params, dtrain, num_boost_round=int(self.num_boost_round), folds=folds,
-                early_stopping_rounds=int(self.early_stopping_rounds), as_pandas=True, verbose_eval=False,
+                params,
+                dtrain,
+                num_boost_round=int(self.num_boost_round),
+                folds=folds,
+                early_stopping_rounds=int(self.early_stopping_rounds),
+                as_pandas=True,
+                verbose_eval=False,
             )
             best = int(np.argmin(res[metric_col].to_numpy()))
             trial.set_user_attr("best_num_boost_round", best + 1)
             trial.set_user_attr("cv_std", float(res[f"test-{self.eval_metric}-std"].iloc[best]))
-            trial.set_user_attr("train_metric", float(res[f"train-{self.eval_metric}-mean"].iloc[best]))
+            trial.set_user_attr(
+                "train_metric", float(res[f"train-{self.eval_metric}-mean"].iloc[best])
+            )
             return float(res[metric_col].iloc[best])
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         storage = self._storage()
-        study = optuna.create_study(storage=storage, study_name=self.study_name, direction="minimize",
-                                    load_if_exists=True, sampler=self._sampler(0))
+        study = optuna.create_study(
+            storage=storage,
+            study_name=self.study_name,
+            direction="minimize",
+            load_if_exists=True,
+            sampler=self._sampler(0),
+        )
         # A study stored by an earlier, killed process may hold RUNNING trials: close them as FAIL
         # so that they are counted as missing and re-run.
         for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
@@ -180,13 +218,24 @@ class XGBTuner:
             if done >= self.n_trials:
                 break
             study.sampler = self._sampler(done)
-            study.optimize(objective, n_trials=1, n_jobs=1, gc_after_trial=False, show_progress_bar=False)
+            study.optimize(
+                objective, n_trials=1, n_jobs=1, gc_after_trial=False, show_progress_bar=False
+            )
             self.n_trials_run_ += 1
             last = study.get_trials(deepcopy=False)[-1]
             best = study.best_value if done + (last.state == TrialState.COMPLETE) else float("nan")
-            log.info("optuna %s: trial %d of %d %s (value %s; best %.5g)", self.study_name,
-                     done + 1, self.n_trials, last.state.name.lower(), last.value, best)
-            if self.n_trials_run_ > 3 * self.n_trials + 10:  # every trial failing would loop forever
+            log.info(
+                "optuna %s: trial %d of %d %s (value %s; best %.5g)",
+                self.study_name,
+                done + 1,
+                self.n_trials,
+                last.state.name.lower(),
+                last.value,
+                best,
+            )
+            if (
+                self.n_trials_run_ > 3 * self.n_trials + 10
+            ):  # every trial failing would loop forever
                 raise RuntimeError(f"optuna study {self.study_name!r}: too many failed trials")
         self.study_ = study
         best = study.best_trial
@@ -196,14 +245,22 @@ class XGBTuner:
         return self
 
 
-def tune_classifier(split, *, storage, study_name: str = "classifier", n_trials: int, X=None, **kwargs) -> XGBTuner:
+def tune_classifier(
+    split, *, storage, study_name: str = "classifier", n_trials: int, X=None, **kwargs
+) -> XGBTuner:
     """Tune the in-region classifier (binary:logistic, CV logloss) on ``split.train``; X : model
     inputs of all of ``split.theta``'s rows (default θ itself)."""
     kwargs.setdefault("eval_metric", "logloss")
     X = (split.theta if X is None else X)[split.train]
     y = split.in_region[split.train].astype(np.float32)
-    return XGBTuner(objective="binary:logistic", storage=storage, study_name=study_name, n_trials=n_trials,
-                    stratify=True, **kwargs).fit(X, y)
+    return XGBTuner(
+        objective="binary:logistic",
+        storage=storage,
+        study_name=study_name,
+        n_trials=n_trials,
+        stratify=True,
+        **kwargs,
+    ).fit(X, y)
 
 
 def tune_regressor(
@@ -225,13 +282,21 @@ def tune_regressor(
 
     idx = split.train[split.region_mask(margin)[split.train]]
     y = TARGET_TRANSFORMS[target_transform][0](split.delta[idx])
-    return XGBTuner(objective=objective, eval_metric=eval_metric, storage=storage, study_name=study_name,
-                    n_trials=n_trials, **kwargs).fit((split.theta if X is None else X)[idx], y)
+    return XGBTuner(
+        objective=objective,
+        eval_metric=eval_metric,
+        storage=storage,
+        study_name=study_name,
+        n_trials=n_trials,
+        **kwargs,
+    ).fit((split.theta if X is None else X)[idx], y)
 
 
 def trials_table(study) -> pd.DataFrame:
     """One row per trial: number, state, value, params_*, user_attrs_*, duration (seconds)."""
-    df = study.trials_dataframe(attrs=("number", "state", "value", "duration", "params", "user_attrs"))
+    df = study.trials_dataframe(
+        attrs=("number", "state", "value", "duration", "params", "user_attrs")
+    )
     if "duration" in df:
         df["duration"] = df["duration"].dt.total_seconds()
     return df
