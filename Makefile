@@ -27,11 +27,16 @@ fit: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+PYTHON_SOURCES := src tests workflow/scripts benchmarks
+
 lint: $(STAMP)
+	$(BIN)/ruff check $(PYTHON_SOURCES)
+	$(BIN)/ruff format --check $(PYTHON_SOURCES)
 	$(BIN)/snakemake --lint --cores 1
 	$(BIN)/snakefmt --check Snakefile workflow/rules
 
 format: $(STAMP)
+	$(BIN)/ruff format $(PYTHON_SOURCES)
 	$(BIN)/snakefmt Snakefile workflow/rules
 
 publish: $(STAMP)

@@ -4,7 +4,8 @@ Reads the run's dataset (Latin hypercube + active-learning rounds, n points in a
 second seeded Latin hypercube so that the hypercube side has n points too (through the evaluation
 cache, so a rerun costs nothing), and prints, side by side: the share of points with Δχ² < 2.3
 (all points, the GP rounds' proposals, and apart the posterior rounds' points, whose job is to
-cover the posterior, not the minimum; relative to the best χ² known, 13.327440 unless the run found lower) and the best χ², with ratios.
+cover the posterior, not the minimum; relative to the best χ² known, 13.327440 unless the run
+found lower) and the best χ², with ratios.
 
     .venv/bin/python benchmarks/active_learning_alp.py [--results results] [--jobs 2]
 """
@@ -65,20 +66,25 @@ def main():
     print(f"reference minimum χ² = {ref:.6f}; {n_total} points each side")
     print(f"{'':34} {'active learning':>16} {'hypercube':>10} {'ratio':>8}")
     print(
-        f"{'share with Δχ² < 2.3 (all points)':34} {share(al_chi2):>16.3f} {share(lhs_chi2):>10.3f} {share(al_chi2) / max(share(lhs_chi2), 1e-12):>8.1f}"
+        f"{'share with Δχ² < 2.3 (all points)':34} {share(al_chi2):>16.3f} "
+        f"{share(lhs_chi2):>10.3f} {share(al_chi2) / max(share(lhs_chi2), 1e-12):>8.1f}"
     )
     print(
-        f"{'share with Δχ² < 2.3 (proposals)':34} {share(proposals):>16.3f} {'':>10} {share(proposals) / max(share(lhs_chi2), 1e-12):>8.1f}"
+        f"{'share with Δχ² < 2.3 (proposals)':34} {share(proposals):>16.3f} {'':>10} "
+        f"{share(proposals) / max(share(lhs_chi2), 1e-12):>8.1f}"
     )
     if posterior.size:
         print(
-            f"{'  posterior-round points':34} {share(posterior):>16.3f} {'':>10} {share(posterior) / max(share(lhs_chi2), 1e-12):>8.1f}"
+            f"{'  posterior-round points':34} {share(posterior):>16.3f} {'':>10} "
+            f"{share(posterior) / max(share(lhs_chi2), 1e-12):>8.1f}"
         )
     print(
-        f"{'best χ²':34} {al_chi2.min():>16.4f} {lhs_chi2.min():>10.4f} {al_chi2.min() / lhs_chi2.min():>8.3f}"
+        f"{'best χ²':34} {al_chi2.min():>16.4f} {lhs_chi2.min():>10.4f} "
+        f"{al_chi2.min() / lhs_chi2.min():>8.3f}"
     )
     print(
-        f"targets: >= 0.40 of proposals within Δχ² < 2.3; best χ² <= 13.45 (best known {BEST_KNOWN})"
+        "targets: >= 0.40 of proposals within Δχ² < 2.3; best χ² <= 13.45 (best known "
+        f"{BEST_KNOWN})"
     )
 
 

@@ -57,13 +57,18 @@ def main() -> None:
     n_total = args.n_initial + args.rounds * args.batch
     mc = f.chi2(space.from_unit(np.random.default_rng(123).random((1_000_000, d))))
     print(
-        f"twin_wells d={d}, options {f.opts}: known minimum χ² = {chi2_min}; {args.n_initial} LHS + {args.rounds} × {args.batch} = {n_total} points"
+        f"twin_wells d={d}, options {f.opts}: known minimum χ² = {chi2_min}; {args.n_initial} LHS "
+        f"+ {args.rounds} × {args.batch} = {n_total} points"
     )
     print(
-        f"expected share of a uniform design with Δχ² < 2.3: {np.mean(mc - chi2_min < 2.3):.2e} (1e6-point Monte Carlo)"
+        f"expected share of a uniform design with Δχ² < 2.3: {np.mean(mc - chi2_min < 2.3):.2e} "
+        "(1e6-point Monte Carlo)"
     )
     print()
-    header = f"{'seed':>4} {'share<2.3 AL':>13} {'LHS':>8} {'ratio':>7} {'best Δχ² AL':>12} {'LHS':>8} {'ratio':>8} {'best χ² ratio':>14} {'prop CPU-s/round':>17} {'wall s':>7}"
+    header = (
+        f"{'seed':>4} {'share<2.3 AL':>13} {'LHS':>8} {'ratio':>7} {'best Δχ² AL':>12} {'LHS':>8} "
+        f"{'ratio':>8} {'best χ² ratio':>14} {'prop CPU-s/round':>17} {'wall s':>7}"
+    )
     print(header)
     totals = {"al_low": 0, "lhs_low": 0, "n": 0}
     cpu_rounds = []
@@ -93,28 +98,34 @@ def main() -> None:
         share_ratio = (al_low / max(lhs_low, 1)) if lhs_low else float("inf")
         print(
             f"{seed:>4} {al_low / n_total:>13.4f} {lhs_low / n_total:>8.4f} {share_ratio:>7.1f} "
-            f"{best_al:>12.4f} {best_lhs:>8.3f} {best_al / best_lhs:>8.4f} {(chi2_min + best_al) / (chi2_min + best_lhs):>14.4f} "
+            f"{best_al:>12.4f} {best_lhs:>8.3f} {best_al / best_lhs:>8.4f} "
+            f"{(chi2_min + best_al) / (chi2_min + best_lhs):>14.4f} "
             f"{np.mean(cpu):>17.2f} {wall:>7.1f}"
         )
         print(
-            f"     per-round proposal CPU-s (fit+propose): {' '.join(f'{c:.2f}' for c in cpu)}; TF import in this process: {res['infos'][0]['cpu_seconds_import']:.2f}"
+            f"     per-round proposal CPU-s (fit+propose): {' '.join(f'{c:.2f}' for c in cpu)}; "
+            f"TF import in this process: {res['infos'][0]['cpu_seconds_import']:.2f}"
         )
         print(
-            f"     per-round share of the batch with Δχ² < 2.3: {' '.join(f'{r["frac_dchi2_below_2_3"]:.2f}' for r in res['diagnostics'])}"
+            "     per-round share of the batch with Δχ² < 2.3: "
+            + " ".join(f"{r['frac_dchi2_below_2_3']:.2f}" for r in res["diagnostics"])
         )
         low = res["chi2"] - chi2_min < 2.3
         u0 = space.to_unit(res["theta"])[:, 0]
         print(
-            f"     AL points with Δχ² < 2.3 near the global / the second minimum: {np.sum(low & (u0 < 0.5))} / {np.sum(low & (u0 >= 0.5))}"
+            "     AL points with Δχ² < 2.3 near the global / the second minimum: "
+            f"{np.sum(low & (u0 < 0.5))} / {np.sum(low & (u0 >= 0.5))}"
         )
         print(
-            f"     per-round GP out-of-sample RMSE (target units): {' '.join(f'{r["gp_rmse"]:.2f}' for r in res['diagnostics'])}"
+            "     per-round GP out-of-sample RMSE (target units): "
+            + " ".join(f"{r['gp_rmse']:.2f}" for r in res["diagnostics"])
         )
     print()
     n = totals["n"]
     ratio = totals["al_low"] / totals["lhs_low"] if totals["lhs_low"] else float("inf")
     print(
-        f"all seeds: share Δχ² < 2.3: AL {totals['al_low'] / n:.4f}, LHS {totals['lhs_low'] / n:.4f}, ratio {ratio:.1f}"
+        f"all seeds: share Δχ² < 2.3: AL {totals['al_low'] / n:.4f}, LHS "
+        f"{totals['lhs_low'] / n:.4f}, ratio {ratio:.1f}"
     )
     expected = np.mean(mc - chi2_min < 2.3)
     print(f"           AL share / expected uniform share: {totals['al_low'] / n / expected:.1f}")

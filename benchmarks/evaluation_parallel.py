@@ -62,7 +62,8 @@ def main():
     t2 = run(2, a.points, a.chunk)
     print(f"--cores 2: {t2:7.1f} s", flush=True)
     print(
-        f"speed-up {t1 / t2:.2f}x, parallel efficiency T1/(2 T2) = {t1 / (2 * t2):.1%} (target >= 90%)"
+        f"speed-up {t1 / t2:.2f}x, parallel efficiency T1/(2 T2) = {t1 / (2 * t2):.1%} (target >= "
+        "90%)"
     )
 
 

@@ -63,7 +63,7 @@ def alp_prior(space: ParameterSpace) -> Prior:
     return Prior.from_config(
         [
             {"name": n, "lower": lo, "upper": hi, "prior": DEFAULT_ALP_PRIORS[n]}
-            for n, lo, hi in zip(space.names, space.lower, space.upper)
+            for n, lo, hi in zip(space.names, space.lower, space.upper, strict=True)
         ],
         space,
     )
@@ -254,7 +254,8 @@ def main() -> None:
         ).fit(theta, chi2)
         booster = surrogate.regressor_booster_
         what = (
-            f"globalfit.surrogate.Surrogate: classifier {surrogate.classifier_booster_.num_boosted_rounds()} trees, "
+            "globalfit.surrogate.Surrogate: classifier "
+            f"{surrogate.classifier_booster_.num_boosted_rounds()} trees, "
             f"regressor {booster.num_boosted_rounds()} trees"
         )
     else:
@@ -329,9 +330,13 @@ def main() -> None:
 
     print()
     print(
-        f"emcee, {args.walkers} walkers, d = {d}, moves {args.moves} (vectorize=True sends {args.walkers // 2} points per call)"
+        f"emcee, {args.walkers} walkers, d = {d}, moves {args.moves} (vectorize=True sends "
+        f"{args.walkers // 2} points per call)"
     )
-    hdr = f"{'case':40s} {'log-post evals/s':>17s} {'vs per point':>13s} {'raw pts/s @32':>14s} {'raw pts/s @1e5':>15s}"
+    hdr = (
+        f"{'case':40s} {'log-post evals/s':>17s} {'vs per point':>13s} {'raw pts/s @32':>14s} "
+        f"{'raw pts/s @1e5':>15s}"
+    )
     print(hdr)
     print("-" * len(hdr))
     rows = []
@@ -365,7 +370,8 @@ def main() -> None:
         print(f"{name:40s} {rate:17,.0f} {ratio:>13s} {raw32:14,.0f} {raw1e5:15,.0f}")
     print()
     print(
-        "emcee's own overhead (stretch move, bookkeeping) caps the batched rate; the raw columns show "
+        "emcee's own overhead (stretch move, bookkeeping) caps the batched rate; the raw columns "
+        "show "
         "what the model alone delivers per call of 32 and per large batch."
     )
 

@@ -61,7 +61,8 @@ def default_model(n_points: int, seed: int):
     sur = Surrogate(SPACE, seed=seed, nthread=1).fit(theta, chi2)
     print(
         f"  trained in {time.perf_counter() - t0:.1f} s on {n_points} points "
-        f"({int((chi2 - chi2.min() < 10).sum())} in region); regressor: {tree_stats(sur.regressor_booster_)}"
+        f"({int((chi2 - chi2.min() < 10).sum())} in region); regressor: "
+        f"{tree_stats(sur.regressor_booster_)}"
     )
     return sur, theta, chi2
 
@@ -137,7 +138,8 @@ def bench_booster(label: str, booster, X: np.ndarray, n_pairs: int, seed: int) -
         f"with backend='shapiq' {t_shapiq:.2f} s"
     )
     print(
-        f"  shapiq k-SII order 2 on {rows.size} points {t_pairs:.2f} s ({res['kSII_per_point_ms']:.2f} ms/point)"
+        f"  shapiq k-SII order 2 on {rows.size} points {t_pairs:.2f} s "
+        f"({res['kSII_per_point_ms']:.2f} ms/point)"
     )
     return res
 
@@ -170,7 +172,8 @@ def main(argv=None) -> list[dict]:
         seed=args.seed,
     )
     print(
-        f"  explain_surrogate (regressor + classifier SHAP on {theta_in.shape[0]} in-region points, best fit, "
+        f"  explain_surrogate (regressor + classifier SHAP on {theta_in.shape[0]} in-region "
+        "points, best fit, "
         f"k-SII on {min(args.n_pairs, theta_in.shape[0])}): {t_all:.2f} s"
     )
     if not args.skip_large:
@@ -178,11 +181,13 @@ def main(argv=None) -> list[dict]:
         results.append(bench_booster("large", large_model(args.seed), X, args.n_pairs, args.seed))
     print("\nsummary (target: SHAP of 1e4 points < 60 s on one core)")
     print(
-        f"{'model':8s} {'n':>6s} {'shap s':>8s} {'ms/pt':>7s} {'shapiq-SV s':>12s} {'kSII ms/pt':>11s}"
+        f"{'model':8s} {'n':>6s} {'shap s':>8s} {'ms/pt':>7s} {'shapiq-SV s':>12s} "
+        f"{'kSII ms/pt':>11s}"
     )
     for r in results:
         print(
-            f"{r['model']:8s} {r['n']:6d} {r['shap_init_s'] + r['shap_values_s']:8.2f} {r['per_point_ms']:7.3f} "
+            f"{r['model']:8s} {r['n']:6d} {r['shap_init_s'] + r['shap_values_s']:8.2f} "
+            f"{r['per_point_ms']:7.3f} "
             f"{r['explain_points_shapiq_s']:12.2f} {r['kSII_per_point_ms']:11.2f}"
         )
     return results

@@ -38,7 +38,8 @@ from globalfit.surrogate import Surrogate  # noqa: E402
 
 
 def _rate(fn: Callable[[], int], min_time: float) -> float:
-    """Points per second of fn (which returns how many points it handled), repeated >= min_time s."""
+    """Points per second of fn (which returns how many points it handled), repeated for at least
+    min_time s."""
     fn()  # warm-up: first-call allocations, lazy imports
     n, t0 = 0, time.perf_counter()
     while True:
@@ -164,8 +165,10 @@ def run(
     base = rows[0][1]
     n_trees = (xg.classifier_booster_.num_boosted_rounds(), reg.num_boosted_rounds())
     print(
-        f"bundle {bundle}: d = {space.dim}, trees classifier/regressor = {n_trees[0]}/{n_trees[1]}, "
-        f"nthread = {nthread}, OMP_NUM_THREADS = {os.environ.get('OMP_NUM_THREADS', 'unset')}, batch = {n_batch}, "
+        f"bundle {bundle}: d = {space.dim}, trees classifier/regressor = "
+        f"{n_trees[0]}/{n_trees[1]}, "
+        f"nthread = {nthread}, OMP_NUM_THREADS = {os.environ.get('OMP_NUM_THREADS', 'unset')}, "
+        f"batch = {n_batch}, "
         f"points = {points}, share kept by the classifier = {np.mean(comp.in_region(X)):.2f}"
     )
     print(f"{'method':<52} {'points/s':>12} {'× notes':>9}")

@@ -55,7 +55,9 @@ def mismatches(dims=(3, 6), n_steps=300) -> list[str]:
             if np.ptp(runs["emcee"][0][-1], axis=0).min() < 0.1:
                 bad.append(f"{name}, d={d}: the walkers did not spread (not a real chain)")
             for label in ("our moves", "our moves and sampler"):
-                if not all(np.array_equal(a, b) for a, b in zip(runs["emcee"], runs[label])):
+                if not all(
+                    np.array_equal(a, b) for a, b in zip(runs["emcee"], runs[label], strict=True)
+                ):
                     bad.append(f"{name}, d={d}, {label}")
     return bad
 

@@ -16,8 +16,8 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from globalfit import active_learning as al
+from globalfit.active_learning.acquisition import _kriging_believer
 from globalfit.active_learning.gp import _gpflow, _PoolPosterior  # private pieces tested on purpose
-from globalfit.active_learning.proposer import _kriging_believer
 from globalfit.design import latin_hypercube
 from globalfit.oracles.analytic import AnalyticFunction
 from globalfit.space import ParameterSpace
@@ -303,7 +303,8 @@ def test_fresh_process_reproduces_the_batch(tmp_path):
     np.save(tmp_path / "chi2.npy", chi2)
     code = f"""
 import json, numpy as np, tensorflow as tf
-tf.config.threading.set_intra_op_parallelism_threads(1); tf.config.threading.set_inter_op_parallelism_threads(1)
+tf.config.threading.set_intra_op_parallelism_threads(1)
+tf.config.threading.set_inter_op_parallelism_threads(1)
 from threadpoolctl import threadpool_limits; threadpool_limits(1)
 from globalfit.active_learning import BatchProposer
 from globalfit.space import ParameterSpace

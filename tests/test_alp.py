@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import BIN, ROOT
 
+from conftest import BIN, ROOT
 from globalfit.oracles.alp import AlpOracle
 
 pytestmark = pytest.mark.alp
@@ -120,8 +120,8 @@ def test_evaluate_cli_rejects_bad_points(tmp_path):
 
 def test_default_config_features_follow_alpaca_running():
     """The default config's derived surrogate inputs (c_mumu/fa, c_bs/fa at mu = ma, and c_gg/fa
-    with the width ratio 10.15 in width and br_a_mumu) are fits to ALP-aca's running and widths; check them
-    against it at random points."""
+    with the width ratio 10.15 in width and br_a_mumu) are fits to ALP-aca's running and widths;
+    check them against it at random points."""
     from globalfit import config as gfconfig
     from globalfit.features import FeatureMap
 
@@ -132,14 +132,17 @@ def test_default_config_features_follow_alpaca_running():
     theta = np.column_stack([rng.uniform(-3, 3, (2, 5)), rng.uniform(6, 8, 2)])
     # in a child process: ALP-aca's running (wilson) makes PyYAML build OrderedDicts process-wide
     code = (
-        "import json, sys, numpy as np; from globalfit.inference.derived import alp_low_energy_couplings; "
+        "import json, sys, numpy as np; "
+        "from globalfit.inference.derived import alp_low_energy_couplings; "
         "a = json.load(sys.stdin); "
-        "out = {k: v.tolist() for k, v in alp_low_energy_couplings(np.array(a['theta']), a['names'], ma=a['ma']).items()}; "
+        "low = alp_low_energy_couplings(np.array(a['theta']), a['names'], ma=a['ma']); "
+        "out = {k: v.tolist() for k, v in low.items()}; "
         "from globalfit.oracles.alp import uv_couplings; "
         "from alpaca.decays.alp_decays.gaugebosons import decay_width_2gluons; "
         "from alpaca.decays.alp_decays.fermion_decays import decay_width_muon; "
         "uv = [uv_couplings(dict(zip(a['names'], t))) for t in a['theta']]; "
-        "out['gg_over_mumu'] = [decay_width_2gluons(a['ma'], c, fa) / decay_width_muon(a['ma'], c, fa) for c, fa in uv]; "
+        "out['gg_over_mumu'] = [decay_width_2gluons(a['ma'], c, fa) "
+        "/ decay_width_muon(a['ma'], c, fa) for c, fa in uv]; "
         "print(json.dumps(out))"
     )
     args = {"theta": theta.tolist(), "names": names, "ma": cfg["oracle"]["options"]["ma"]}

@@ -1,7 +1,7 @@
 import pytest
 import yaml
-from conftest import ROOT, run_snakemake
 
+from conftest import ROOT, run_snakemake
 from globalfit import config as gfconfig
 
 

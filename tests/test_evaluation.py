@@ -123,7 +123,7 @@ def test_chunks_are_balanced_bounded_and_a_multiple_of_the_parallel_jobs(
     assert (
         sum(sizes) == n
         and slices[0].start == 0
-        and all(a.stop == b.start for a, b in zip(slices, slices[1:]))
+        and all(a.stop == b.start for a, b in zip(slices, slices[1:], strict=False))
     )
     assert max(sizes) - min(sizes) <= 1 and max(sizes) <= size and min(sizes) >= 1
 

@@ -353,3 +353,41 @@ def test_points_from_a_saved_bundle(tmp_path, ablation_setup):
     a = E.explain_points(loaded.regressor_booster_, theta, delta, names)
     b = E.explain_points(model.regressor_booster_, theta, delta, names)
     np.testing.assert_allclose(a.values, b.values, atol=1e-6)
+
+
+def _same(a, b, where="result"):
+    """Field-by-field, bit-for-bit equality of explanation results (arrays, dicts, nested)."""
+    import dataclasses
+
+    assert type(a) is type(b), where
+    for f in dataclasses.fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if dataclasses.is_dataclass(x):
+            _same(x, y, f"{where}.{f.name}")
+        elif isinstance(x, np.ndarray):
+            assert x.dtype.kind == y.dtype.kind and x.shape == y.shape, f"{where}.{f.name}"
+            assert np.array_equal(x, y, equal_nan=x.dtype.kind == "f"), f"{where}.{f.name}"
+        else:
+            assert type(x) is type(y) and x == y, f"{where}.{f.name}"
+
+
+def test_results_pass_between_rules_as_hdf5_bit_for_bit(tmp_path, ablation_setup):
+    from globalfit.explain.storage import load_result, save_result
+
+    space, _, (model, _), _, _ = ablation_setup
+    th, d = E.in_region_points(model.split_.theta, model.split_.chi2)
+    ex = E.explain_surrogate(model, th, d, n_interaction_points=40, seed=0)
+    abl = E.run_ablation(
+        ex.regressor.table()[E.ALL].to_dict(),
+        space.names,
+        fit=lambda cols: (model, 0.1),
+        sample=lambda m, cols: np.random.default_rng(0).normal(size=(300, len(cols))),
+    )
+    for name, result in (("explanation", ex), ("ablation", abl)):
+        path = save_result(tmp_path / f"{name}.h5", result)
+        _same(result, load_result(path), name)
+    assert ex.classifier is not None
+    ex.classifier = None  # an absent classifier explanation survives as None
+    assert load_result(save_result(tmp_path / "bare.h5", ex)).classifier is None
+    with pytest.raises(TypeError, match="not an explanation result"):
+        save_result(tmp_path / "x.h5", {"a": 1})

@@ -197,7 +197,8 @@ def test_bundle_with_features_round_trips_and_compiles(valley_models, tmp_path):
     lib.unlink()
     with pytest.raises(
         FileNotFoundError,
-        match=r"no compiled features library \(features-\w+\.so is missing\): run globalfit.surrogate.compile_bundle",
+        match=r"no compiled features library \(features-\w+\.so is missing\): "
+        r"run globalfit.surrogate.compile_bundle",
     ):
         Surrogate.load(tmp_path / "b", backend="compiled")
     from globalfit.surrogate import compile_bundle

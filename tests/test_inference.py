@@ -369,7 +369,7 @@ def slow(th):
     return fn.chi2(th)
 sample_posterior(slow, Prior(space), np.full((1, 3), 0.05), n_walkers=12, n_steps=1500, seed=11,
                  backend_path=sys.argv[1], progress_every=0.02, flush_seconds=0.1)
-""" % (SIGMA_U, RHO)
+""" % (SIGMA_U, RHO)  # noqa: UP031 (the script holds dict braces)
 
 
 def test_sigterm_killed_process_resumes(gauss3, tmp_path):
@@ -439,7 +439,7 @@ def test_initial_ball_stays_inside_box():
         initial_ball(np.array([[1.5, 0.5]]), 8, space)
 
 
-# ---------------------------------------------------------------------------------------- frequentist
+# ------------------------------------------------------------------------------------- frequentist
 
 
 def test_wilks_textbook_values():
@@ -527,7 +527,7 @@ def test_best_fit_finds_deeper_twin_well(method):
     assert np.any(np.all(np.abs(bf.minima - shallow) < 0.02, axis=1))
 
 
-# ---------------------------------------------------------------------------------------- validation
+# -------------------------------------------------------------------------------------- validation
 
 
 def test_reweighting_identical_chi2_gives_full_ess():

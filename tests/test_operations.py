@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import ANALYTIC, BIN, ROOT, copy_project, planned_jobs, snakemake, write_config
 
+from conftest import ANALYTIC, BIN, ROOT, copy_project, planned_jobs, snakemake, write_config
 from globalfit.chunking import chunk_count
 from globalfit.evaluation import EvaluationTable
 from globalfit.fingerprint import run_fingerprint
@@ -154,6 +154,13 @@ def _leaves(obj, path=()):
         yield path, obj, False
 
 
+def _walk(group):
+    """(name, object) of everything below an HDF5 group."""
+    found = []
+    group.visititems(lambda n, o: found.append((n, o)))
+    return found
+
+
 def _nudged(x):
     if isinstance(x, int):
         return x + 1
@@ -196,8 +203,7 @@ def test_fingerprint_sees_every_number_and_no_timing(finished_run, tmp_path):
         shutil.copy(results / rel, work)
         base = h5_digest(work)
         with h5py.File(work, "r") as f:
-            names = []
-            f.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) else None)
+            names = [n for n, o in _walk(f) if isinstance(o, h5py.Dataset)]
         for name in names:
             with h5py.File(work, "r+") as f:
                 ds = f[name]

@@ -3,7 +3,6 @@
 import json
 
 from conftest import ROOT
-
 from globalfit.reporting import MARK_END, MARK_START, render_markdown
 
 

@@ -10,8 +10,8 @@ import subprocess
 
 import numpy as np
 import pytest
-from conftest import ROOT, run_snakemake
 
+from conftest import ROOT, run_snakemake
 from globalfit.evaluation import EvaluationTable
 
 pytestmark = [pytest.mark.slurm, pytest.mark.workflow]
@@ -31,7 +31,8 @@ def slurm():
     if not slurm_idle():
         if os.environ.get("GLOBALFIT_REQUIRE_SLURM") == "1":
             pytest.fail(
-                "GLOBALFIT_REQUIRE_SLURM=1 but no idle local SLURM node (run tools/slurm-local start)"
+                "GLOBALFIT_REQUIRE_SLURM=1 but no idle local SLURM node (run tools/slurm-local "
+                "start)"
             )
         pytest.skip("no local SLURM (tools/slurm-local start)")
 

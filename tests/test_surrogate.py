@@ -248,7 +248,9 @@ def test_deterministic_given_seed(problem, fitted):
         fitted.classifier_booster_.save_raw("ubj")
     )
     x = space.from_unit(np.random.default_rng(2).uniform(size=(500, 3)))
-    assert all(np.array_equal(a, b) for a, b in zip(again.predict(x), fitted.predict(x)))
+    assert all(
+        np.array_equal(a, b) for a, b in zip(again.predict(x), fitted.predict(x), strict=True)
+    )
     other = Surrogate(space, seed=1, nthread=1, classifier_params=FAST, regressor_params=FAST).fit(
         theta, chi2
     )

@@ -4,8 +4,8 @@ import json
 
 import numpy as np
 import pytest
-from conftest import ROOT, run_snakemake, write_config
 
+from conftest import ROOT, run_snakemake, write_config
 from globalfit.evaluation import EvaluationCache, EvaluationTable
 from globalfit.oracles import OracleSpec
 from globalfit.oracles.analytic import AnalyticFunction

@@ -12,7 +12,8 @@ def chunk_count(n: int, chunk_size: int, parallel_chunks: int = 1) -> int:
     smaller than a chunk still keeps parallel_chunks workers busy."""
     if n < 1 or chunk_size < 1 or parallel_chunks < 1:
         raise ValueError(
-            f"chunk_count: n, chunk_size, parallel_chunks must be >= 1, got {n}, {chunk_size}, {parallel_chunks}"
+            f"chunk_count: n, chunk_size, parallel_chunks must be >= 1, got {n}, {chunk_size}, "
+            f"{parallel_chunks}"
         )
     k = -(-n // chunk_size)
     return min(n, -(-k // parallel_chunks) * parallel_chunks)
@@ -23,4 +24,4 @@ def split_chunks(n: int, n_chunks: int) -> list[slice]:
     if not 1 <= n_chunks <= n:
         raise ValueError(f"cannot split {n} points into {n_chunks} non-empty chunks")
     edges = [i * n // n_chunks for i in range(n_chunks + 1)]
-    return [slice(a, b) for a, b in zip(edges[:-1], edges[1:])]
+    return [slice(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True)]

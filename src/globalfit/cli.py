@@ -72,7 +72,8 @@ def cmd_fingerprint(args) -> int:
     for k in differ:
         print(f"{k}: {fp.get(k, 'missing')} vs {other.get(k, 'missing')}")
     print(
-        f"{len(differ)} of {len(set(fp) | set(other)) - 1} result files differ (all: {fp['all']} vs {other['all']})"
+        f"{len(differ)} of {len(set(fp) | set(other)) - 1} result files differ (all: {fp['all']} "
+        f"vs {other['all']})"
     )
     return 1 if differ else 0
 

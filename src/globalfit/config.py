@@ -95,7 +95,8 @@ def check(config: Mapping[str, Any]) -> None:
         unknown = set(options) - ALP_OPTIONS
         if unknown:
             raise ConfigError(
-                f"oracle.options: unknown ALP option(s) {sorted(unknown)}; known: {sorted(ALP_OPTIONS)}"
+                f"oracle.options: unknown ALP option(s) {sorted(unknown)}; known: "
+                f"{sorted(ALP_OPTIONS)}"
             )
         ma = options.get("ma", 2.0)
         if not isinstance(ma, (int, float)) or ma <= 0:

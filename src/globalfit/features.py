@@ -9,8 +9,8 @@ lets one split follow it. The config lists them (``surrogate.features``)::
 
 An expression may use the parameter names, the names of the features listed before it, numbers,
 ``+ - * / **``, parentheses and the functions in :data:`FUNCTIONS` (numpy's); nothing else is
-evaluated (no attribute access, no other names). Parsing needs only the standard library, so the Snakefile's config check can reject
-a bad expression before any job runs.
+evaluated (no attribute access, no other names). Parsing needs only the standard library, so the
+Snakefile's config check can reject a bad expression before any job runs.
 """
 
 from __future__ import annotations
@@ -140,7 +140,9 @@ class FeatureMap:
 
     def restricted_to(self, parameters) -> list[dict]:
         """The feature definitions that use only ``parameters`` (for a model without the others)."""
-        return [f for f, used in zip(self.features, self.uses) if used <= set(parameters)]
+        return [
+            f for f, used in zip(self.features, self.uses, strict=True) if used <= set(parameters)
+        ]
 
     def __call__(self, theta):
         """theta (n, d) -> (n, d + k) float64 (theta itself, as an array, without features).
@@ -159,7 +161,7 @@ class FeatureMap:
         out[:, :d] = theta
         scope = {**self._functions, **{n: theta[:, j] for j, n in enumerate(self.parameters)}}
         with np.errstate(all="ignore"):
-            for i, (code, f) in enumerate(zip(self._code, self.features)):
+            for i, (code, f) in enumerate(zip(self._code, self.features, strict=True)):
                 out[:, d + i] = scope[f["name"]] = eval(code, scope)
         extra = out[:, d:]
         bad = ~(np.abs(extra) <= FLOAT32_MAX)  # the models read float32; NaN compares False too
@@ -184,7 +186,8 @@ class FeatureMap:
             "",
             "static inline double globalfit_square(double a) { return a * a; }",
             "",
-            f"/* globalfit: model inputs of the derived features {[f['name'] for f in self.features]} */",
+            "/* globalfit: model inputs of the derived features "
+            f"{[f['name'] for f in self.features]} */",
             f"void {C_SYMBOL}(const double* theta, int64_t n, float* X) {{",
             "  for (int64_t i = 0; i < n; ++i) {",
             f"    const double* t = theta + i * {d};",
@@ -193,7 +196,7 @@ class FeatureMap:
         for j in range(d):
             lines.append(f"    const double p{j} = t[{j}];  /* {self.parameters[j]} */")
             lines.append(f"    x[{j}] = (float)p{j};")
-        for i, (tree, f) in enumerate(zip(self._trees, self.features)):
+        for i, (tree, f) in enumerate(zip(self._trees, self.features, strict=True)):
             lines.append(
                 f"    const double f{i} = {_c_expression(tree, variable)};  /* {f['name']} */"
             )
@@ -215,6 +218,6 @@ class FeatureMap:
             f = self.features[j]
             raise ValueError(
                 f"surrogate feature {f['name']!r} = {f['expression']} is not finite at {what} "
-                f"row {i} ({dict(zip(self.parameters, np.round(theta[i], 6)))})"
+                f"row {i} ({dict(zip(self.parameters, np.round(theta[i], 6), strict=True))})"
             )
         return X

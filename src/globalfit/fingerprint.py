@@ -79,7 +79,6 @@ EXCLUDED_FILES = {
     "*.html": "the report, built from the hashed numbers and figures",
     "*.so": "compiled libraries: the surrogate's predictions are hashed instead",
     "*.ubj": "XGBoost models (they carry library versions): their predictions are hashed instead",
-    "*.pkl": "pickled explanations: their numbers are in explain/importance.json",
     ".*": "Snakemake's timestamps and other hidden files",
 }
 _READ = (".json", ".h5", ".csv")

@@ -59,6 +59,41 @@ def _module_name(path: Path, package_dir: Path) -> str:
     return ".".join(parts)
 
 
+def _runtime_nodes(tree: ast.AST):
+    """Every node of a tree except those under ``if TYPE_CHECKING:`` (annotations only: such
+    imports never run, and a cycle there is no cycle)."""
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        yield node
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            todo.extend(node.orelse)
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+
+
+def _lazy_modules(package: str, name: str | None, package_dir: Path) -> set[str]:
+    """Modules behind a package's lazy exports (:mod:`globalfit.lazy`): the one that defines
+    ``name``, or all of them when the package itself is imported as a module object (its
+    attributes may then be any export). Read from the ``lazy_exports(__name__, {...})`` call."""
+    init = _module_file(package, package_dir)
+    if init is None or init.name != "__init__.py":
+        return set()
+    exports = {}
+    for node in ast.walk(ast.parse(init.read_text())):
+        if (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "id", None) == "lazy_exports"
+            and len(node.args) == 2
+            and isinstance(node.args[1], ast.Dict)
+        ):
+            exports = {ast.literal_eval(k): ast.literal_eval(v) for k, v in zip(
+                node.args[1].keys, node.args[1].values, strict=True)}  # fmt: skip
+    if name is not None:
+        return {f"{package}.{exports[name]}"} if name in exports else set()
+    return {f"{package}.{m}" for m in exports.values()}
+
+
 def _imported_names(path: Path, package_dir: Path) -> set[str]:
     """Dotted names of the package's modules that a file imports anywhere in its body (inside
     functions too), with every parent package (importing ``a.b`` runs ``a/__init__``)."""
@@ -67,18 +102,21 @@ def _imported_names(path: Path, package_dir: Path) -> set[str]:
     me = _module_name(path, package_dir) if inside else ""
     package = me if path.name == "__init__.py" else me.rpartition(".")[0]
     found = set()
-    for node in ast.walk(tree):
+    for node in _runtime_nodes(tree):
         if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
+            for alias in node.names:
+                found.add(alias.name)
+                found.update(_lazy_modules(alias.name, None, package_dir))
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:  # relative: from the importing module's package upwards
                 up = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join([*up, *([base] if base else [])])
             found.add(base)
-            found.update(
-                f"{base}.{alias.name}" for alias in node.names
-            )  # submodules imported by name
+            for alias in node.names:
+                found.add(f"{base}.{alias.name}")  # a submodule imported by name
+                found.update(_lazy_modules(base, alias.name, package_dir))
+                found.update(_lazy_modules(f"{base}.{alias.name}", None, package_dir))
     out = set()
     for name in found:
         parts = name.split(".")

@@ -145,7 +145,8 @@ def render_markdown(s: Mapping) -> str:
     for stage, t in (s.get("timings") or {}).items():
         if stage != "total":
             lines.append(
-                f"| {stage} | {t['wall_seconds'] / 60:.1f} min | {t['job_seconds'] / 60:.1f} min | {t['jobs']} |"
+                f"| {stage} | {t['wall_seconds'] / 60:.1f} min | {t['job_seconds'] / 60:.1f} min "
+                f"| {t['jobs']} |"
             )
     total = _get(s, "timings.total.wall_seconds")
     if total is not None:

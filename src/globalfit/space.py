@@ -33,7 +33,7 @@ class ParameterSpace:
             )
         if len(set(names)) != len(names):
             raise ValueError(f"duplicate parameter names: {names}")
-        for n, lo, hi in zip(names, lower, upper):
+        for n, lo, hi in zip(names, lower, upper, strict=True):
             if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
                 raise ValueError(
                     f"parameter {n!r}: bounds [{lo}, {hi}] must be finite with lower < upper"
@@ -84,7 +84,8 @@ class ParameterSpace:
             arr = arr[None, :]
         if arr.ndim != 2 or arr.shape[1] != self.dim:
             raise ValueError(
-                f"{what}: expected shape (n, {self.dim}) for parameters {self.names}, got {arr.shape}"
+                f"{what}: expected shape (n, {self.dim}) for parameters {self.names}, got "
+                f"{arr.shape}"
             )
         bad = ~np.isfinite(arr)
         if bad.any():
@@ -98,12 +99,16 @@ class ParameterSpace:
                 i, j = np.argwhere(out)[0]
                 raise ValueError(
                     f"{what}: row {i} has {self.names[j]!r} = {arr[i, j]} outside its bounds "
-                    f"[{self.lower[j]}, {self.upper[j]}] ({int(out.any(axis=1).sum())} rows out of bounds)"
+                    f"[{self.lower[j]}, {self.upper[j]}] ({int(out.any(axis=1).sum())} rows out "
+                    "of bounds)"
                 )
         return np.ascontiguousarray(arr)
 
     def as_dict(self) -> dict:
-        return {n: [float(lo), float(hi)] for n, lo, hi in zip(self.names, self.lower, self.upper)}
+        return {
+            n: [float(lo), float(hi)]
+            for n, lo, hi in zip(self.names, self.lower, self.upper, strict=True)
+        }
 
 
 def read_points_csv(path, space: ParameterSpace):
@@ -128,14 +133,17 @@ def read_points_csv(path, space: ParameterSpace):
         if bad.any():
             i = int(np.argmax(bad))
             raise ValueError(
-                f"{path}: column {name!r}, row {i} (line {i + 2}): value {table[name].iloc[i]!r} is not a finite number"
+                f"{path}: column {name!r}, row {i} (line {i + 2}): value {table[name].iloc[i]!r} "
+                "is not a finite number"
             )
         theta[:, j] = col.to_numpy(dtype=np.float64)
         out = (theta[:, j] < space.lower[j]) | (theta[:, j] > space.upper[j])
         if out.any():
             i = int(np.argmax(out))
             raise ValueError(
-                f"{path}: column {name!r}, row {i} (line {i + 2}): {theta[i, j]} is outside the bounds "
-                f"[{space.lower[j]}, {space.upper[j]}] ({int(out.sum())} rows out of bounds in this column)"
+                f"{path}: column {name!r}, row {i} (line {i + 2}): {theta[i, j]} is outside the "
+                "bounds "
+                f"[{space.lower[j]}, {space.upper[j]}] ({int(out.sum())} rows out of bounds in "
+                "this column)"
             )
     return table, theta

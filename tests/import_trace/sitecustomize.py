@@ -12,7 +12,9 @@ def _dump() -> None:
     modules = sorted(m for m in sys.modules if m == "globalfit" or m.startswith("globalfit."))
     if not folder or not modules:
         return
-    main = getattr(sys.modules.get("__main__"), "__file__", None) or ""
+    main = getattr(sys.modules.get("__main__"), "__file__", None) or (
+        sys.argv[0] if sys.argv else ""
+    )
     with open(os.path.join(folder, f"{os.getpid()}.json"), "w") as f:
         json.dump({"main": main, "argv": sys.argv, "modules": modules}, f)
 

@@ -3,7 +3,7 @@ rule explain:
         bundle=f"{R}/surrogate",
         summary=f"{R}/inference/summary.json",
     output:
-        f"{R}/explain/explanation.pkl",
+        f"{R}/explain/explanation.h5",
     log:
         f"{R}/logs/explain.log",
     benchmark:
@@ -24,9 +24,9 @@ rule ablation:
     input:
         bundle=f"{R}/surrogate",
         dataset=f"{R}/dataset.h5",
-        explanation=f"{R}/explain/explanation.pkl",
+        explanation=f"{R}/explain/explanation.h5",
     output:
-        f"{R}/explain/ablation.pkl",
+        f"{R}/explain/ablation.h5",
     log:
         f"{R}/logs/ablation.log",
     benchmark:
@@ -51,8 +51,8 @@ rule ablation:
 
 rule importance:
     input:
-        explanation=f"{R}/explain/explanation.pkl",
-        ablation=f"{R}/explain/ablation.pkl",
+        explanation=f"{R}/explain/explanation.h5",
+        ablation=f"{R}/explain/ablation.h5",
     output:
         report(
             f"{R}/explain/importance.json",
@@ -74,8 +74,8 @@ rule importance:
 
 rule explain_plots:
     input:
-        explanation=f"{R}/explain/explanation.pkl",
-        ablation=f"{R}/explain/ablation.pkl",
+        explanation=f"{R}/explain/explanation.h5",
+        ablation=f"{R}/explain/ablation.h5",
     output:
         bars=report(
             f"{R}/explain/plots/importance_bars.png",

@@ -1,12 +1,12 @@
 """Drop the least important parameter, retrain with the same tuning budget, resample, compare."""
 
 import os
-import pickle
 
 os.environ["OMP_NUM_THREADS"] = "1"
 
 from globalfit.evaluation import EvaluationTable  # noqa: E402
 from globalfit.explain import ALL, emcee_sampler, retuning_fitter, run_ablation  # noqa: E402
+from globalfit.explain.storage import load_result, save_result  # noqa: E402
 from globalfit.inference import Prior  # noqa: E402
 from globalfit.logs import snakemake_log  # noqa: E402
 from globalfit.space import ParameterSpace  # noqa: E402
@@ -16,7 +16,7 @@ log = snakemake_log(snakemake)
 ex, inf = snakemake.params.explain, snakemake.params.inference
 space = ParameterSpace.from_config(snakemake.params.parameters)
 data = EvaluationTable.read(snakemake.input.dataset)
-explanation = pickle.load(open(snakemake.input.explanation, "rb"))
+explanation = load_result(snakemake.input.explanation)
 full = Surrogate.load(snakemake.input.bundle, backend="xgboost", nthread=snakemake.params.nthread)
 fit = retuning_fitter(
     data.theta,
@@ -43,6 +43,5 @@ result = run_ablation(
     sample=sample,
     full=(full, float(full.metrics_["test"]["mae_in_region"])),
 )
-with open(snakemake.output[0], "wb") as f:
-    pickle.dump(result, f)
+save_result(snakemake.output[0], result)
 log.info("%s", result.verdict)

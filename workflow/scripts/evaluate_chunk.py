@@ -1,4 +1,5 @@
-"""One evaluation job: the chunk's points through the cache and the oracle, in one worker process."""
+"""One evaluation job: the chunk's points through the cache and the oracle, in one worker
+process."""
 
 from globalfit.evaluation import EvaluationCache, batch_round, evaluate_points, read_points
 from globalfit.logs import snakemake_log

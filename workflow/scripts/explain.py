@@ -2,13 +2,13 @@
 
 import json
 import os
-import pickle
 
 os.environ["OMP_NUM_THREADS"] = "1"
 
 import numpy as np  # noqa: E402
 
 from globalfit.explain import explain_surrogate, points_from_bundle  # noqa: E402
+from globalfit.explain.storage import save_result  # noqa: E402
 from globalfit.logs import snakemake_log  # noqa: E402
 from globalfit.surrogate import Surrogate  # noqa: E402
 
@@ -30,6 +30,5 @@ explanation = explain_surrogate(
     nthread=snakemake.params.nthread,
     backend=ex["backend"],
 )
-with open(snakemake.output[0], "wb") as f:
-    pickle.dump(explanation, f)
+save_result(snakemake.output[0], explanation)
 log.info("ranking: %s", explanation.regressor.ranking())

@@ -1,14 +1,13 @@
 """SHAP summary, beeswarm, dependence and waterfall plots, the interaction network and matrix,
 and the ablation's posterior comparison."""
 
-import pickle
-
+from globalfit.explain.storage import load_result
 from globalfit.logs import snakemake_log
 from globalfit.plots import explain as P
 
 log = snakemake_log(snakemake)
-ex = pickle.load(open(snakemake.input.explanation, "rb"))
-ablation = pickle.load(open(snakemake.input.ablation, "rb"))
+ex = load_result(snakemake.input.explanation)
+ablation = load_result(snakemake.input.ablation)
 out = snakemake.output
 P.plot_importance_bars(ex.regressor, out.bars)
 P.plot_beeswarm(ex.regressor, out.beeswarm)

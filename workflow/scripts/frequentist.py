@@ -51,7 +51,8 @@ with open(snakemake.output.best_fit, "w") as f:
 
 # the surrogate's few best local minima and the best evaluated point (cached: free): the true
 # oracle decides which is the best fit; a surrogate minimum need not beat the data's best point
-# (padded with the best minimum: a fixed batch size keeps the chunk files static; repeats cost nothing)
+# (padded with the best minimum: a fixed batch size keeps the chunk files static; repeats cost
+# nothing)
 n = snakemake.params.n_confirm - 1
 confirm = list(best.minima[:n]) + [best.theta] * max(0, n - len(best.minima)) + [data.best(1)[0]]
 if inf["reference_point"] is not None:

@@ -1,13 +1,12 @@
 """importance.json: mean |SHAP| per band, top interactions, and the ablation verdict."""
 
-import pickle
-
 from globalfit.explain import importance_summary, write_importance_json
+from globalfit.explain.storage import load_result
 from globalfit.logs import snakemake_log
 
 log = snakemake_log(snakemake)
-explanation = pickle.load(open(snakemake.input.explanation, "rb"))
-ablation = pickle.load(open(snakemake.input.ablation, "rb"))
+explanation = load_result(snakemake.input.explanation)
+ablation = load_result(snakemake.input.ablation)
 summary = importance_summary(
     explanation.regressor,
     explanation.interactions,

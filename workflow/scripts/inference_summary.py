@@ -25,13 +25,14 @@ if candidates.size == 0:
     )
 i = candidates[np.argmin(confirm.chi2[candidates])]
 best_fit = {
-    "theta": dict(zip(names, map(float, confirm.theta[i]))),
+    "theta": dict(zip(names, map(float, confirm.theta[i]), strict=True)),
     "chi2_true": float(confirm.chi2[i]),
     "chi2_surrogate": surrogate_fit["best_fit"]["chi2"],
     "source": "best evaluated point" if i == n_min - 1 else f"surrogate local minimum {i + 1}",
     "candidates_chi2_true": [float(c) for c in confirm.chi2[:n_min]],
     "note": (
-        "lowest true chi2 among the surrogate's best local minima (multi-start minimisation) and the "
+        "lowest true chi2 among the surrogate's best local minima (multi-start minimisation) and "
+        "the "
         "best point of the dataset (the last candidate)"
     ),
 }

@@ -1,4 +1,5 @@
-"""Posterior round r: a surrogate fitted to rounds 0..r-1 proposes round r's batch from its posterior."""
+"""Posterior round r: a surrogate fitted to rounds 0..r-1 proposes round r's batch from its
+posterior."""
 
 import json
 import os
@@ -43,7 +44,8 @@ write_batch(
 with open(snakemake.output.info, "w") as f:
     json.dump(info, f, indent=1)
 log.info(
-    "posterior round %d: %d points from the posterior of a surrogate fitted to %d points; %.1f CPU s",
+    "posterior round %d: %d points from the posterior of a surrogate fitted to %d points; "
+    "%.1f CPU s",
     round_index,
     len(theta),
     info["n_fit"],

@@ -1,6 +1,5 @@
 """Sample the posterior on the compiled surrogate with emcee (resumable backend)."""
 
-import json
 import os
 from functools import partial
 from pathlib import Path
@@ -16,6 +15,7 @@ from globalfit.inference import (  # noqa: E402
     finalize_chain,
     sample_posterior,
 )
+from globalfit.jsonio import write_json  # noqa: E402
 from globalfit.logs import snakemake_log  # noqa: E402
 from globalfit.provenance import hash_files  # noqa: E402
 from globalfit.space import ParameterSpace  # noqa: E402
@@ -46,8 +46,7 @@ finalize_chain(snakemake.params.backend, snakemake.output.chain)
 summary = result.summary(derived=coupling_combinations(result.samples, space.names))
 summary["prior"] = prior.describe()
 summary["classifier_weighted"] = inf["classifier_weighted"]
-with open(snakemake.output.sampling, "w") as f:
-    json.dump(summary, f, indent=1, default=float)
+write_json(snakemake.output.sampling, summary)
 log.info(
     "converged: %s, max tau %.1f, acceptance %.2f",
     result.converged,

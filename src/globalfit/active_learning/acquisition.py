@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
+from scipy.spatial import cKDTree
 from scipy.special import erfcx, ndtr
+
+if TYPE_CHECKING:
+    from globalfit.active_learning.gp import _PoolPosterior
 
 __all__ = ["expected_improvement", "log_expected_improvement"]
 
@@ -46,3 +51,51 @@ def expected_improvement(mean, sd, y_best: float, delta: float = 0.0) -> np.ndar
     required margin (large = explore). σ = 0 gives max(μ - y* - δ, 0).
     """
     return np.exp(log_expected_improvement(mean, sd, y_best, delta))
+
+
+def _kriging_believer(
+    post: _PoolPosterior,
+    y_mean: float,
+    y_std: float,
+    y_best: float,
+    delta: float,
+    q: int,
+    min_distance: float,
+    allowed: np.ndarray,
+    forced: np.ndarray | list = (),
+):
+    """Greedy batch of q pool indices (see module docstring); returns (indices, EI at pick time).
+
+    ``forced``: pool indices taken first, in order, whatever their EI (the trust regions' picks,
+    chosen by their own GPs); they condition the rest of the batch like any other pick.
+    """
+    mean = y_mean + y_std * post.mean  # unchanged by believer fantasies
+    var = post.var.copy()
+    noise = post.model.noise_floor  # noise-free fantasies (module docstring); floor for stability
+    allowed = allowed.copy()
+    factors: list[tuple[np.ndarray, int]] = []
+    picks, eis = [], []
+    tree = cKDTree(post.u)
+    forced = list(forced)
+    for i in range(q):
+        if not allowed.any():
+            raise RuntimeError("active learning: candidate pool exhausted; increase n_candidates")
+        log_ei = log_expected_improvement(mean, y_std * np.sqrt(var), y_best, delta)
+        log_ei = np.where(allowed, log_ei, -np.inf)
+        j = int(forced[i]) if i < len(forced) else int(np.argmax(log_ei))
+        if not np.isfinite(log_ei[j]) and i >= len(
+            forced
+        ):  # EI 0 everywhere: the most uncertain point
+            j = int(np.argmax(np.where(allowed, var, -np.inf)))
+        picks.append(j)
+        eis.append(float(np.exp(log_ei[j])))
+        col = post.cov_column(j)
+        for f, _ in factors:
+            col -= f * f[j]
+        f = col / math.sqrt(var[j] + noise)
+        factors.append((f, j))
+        var = np.maximum(var - f**2, 0.0)
+        y_best = max(y_best, float(mean[j]))
+        allowed[tree.query_ball_point(post.u[j], r=min_distance)] = False
+        allowed[j] = False
+    return np.array(picks, dtype=np.int64), np.array(eis)

@@ -57,7 +57,8 @@ def diagnostics_row(
     in the fractions and are left out of the GP error. proposal_cpu_seconds excludes the
     TensorFlow import (import_cpu_seconds, paid once per process), as the budget does;
     proposal_share = proposal / evaluation CPU seconds (the budget is 0.2).
-    A posterior round (``info["method"] == "posterior"``, :mod:`globalfit.active_learning.posterior_rounds`) has
+    A posterior round (``info["method"] == "posterior"``,
+    :mod:`globalfit.active_learning.posterior_rounds`) has
     no GP: its GP columns are NaN.
     """
     chi2_batch = np.asarray(chi2_batch, dtype=np.float64).reshape(-1)

@@ -81,7 +81,8 @@ def _se_kernel(
 
 
 class _PoolPosterior:
-    """Posterior of the standardised GP on a fixed pool of points, with covariance columns on demand.
+    """Posterior of the standardised GP on a fixed pool of points, with covariance columns on
+    demand.
 
     cov(x, x') = k(x, x') - t1(x)·t1(x') [+ t2(x)·t2(x') for the sparse GP].
     """
@@ -162,7 +163,8 @@ class GPModel:
         if ws:
             if ws.get("format") != STATE_FORMAT:
                 raise ValueError(
-                    f"GP warm start: unknown state format {ws.get('format')!r}, expected {STATE_FORMAT!r}"
+                    f"GP warm start: unknown state format {ws.get('format')!r}, expected "
+                    f"{STATE_FORMAT!r}"
                 )
             ls = np.asarray(ws["lengthscales"], dtype=np.float64)
             if ls.shape != (d,):

@@ -11,7 +11,8 @@ points, kept large parts of the wall, and the importance-sampling ESS fraction w
 
 A posterior round fits a two-stage surrogate (the configured settings, with a short optuna
 tuning of ``n_trials`` trials per model: untuned default hyperparameters gave a classifier that
-discarded no wall at all on the ALP data) on every point evaluated so far, samples its posterior with emcee under the
+discarded no wall at all on the ALP data) on every point evaluated so far, samples its posterior
+with emcee under the
 configured prior, and proposes ``batch_size`` distinct points of the chain (second half, drawn
 without replacement, none within ``min_distance`` of an evaluated point). Wherever that surrogate
 is wrong about the posterior, the evaluated batch says so and the next surrogate learns it: the
@@ -61,7 +62,8 @@ def propose_posterior_batch(
     theta : (n, d) evaluated points; chi2 : (n,); ok : (n,) bool (failed points are excluded from
     the fit, but no proposal lands on them either). surrogate_settings : the config's
     ``surrogate`` section; its optuna trial count is capped at ``n_trials``. classifier_weighted :
-    the posterior is exp(−χ²/2)·p_in_region, as the workflow's (``inference.classifier_weighted``). Returns (theta_new (batch_size, d), info).
+    the posterior is exp(−χ²/2)·p_in_region, as the workflow's (``inference.classifier_weighted``).
+    Returns (theta_new (batch_size, d), info).
     """
     from globalfit.inference.sampler import sample_posterior
     from globalfit.surrogate.stage import train_bundle, train_kwargs_from_config
@@ -103,7 +105,8 @@ def propose_posterior_batch(
             picks.append(int(i))
     if len(picks) < batch_size:
         raise RuntimeError(
-            f"posterior round {round_index}: only {len(picks)} distinct new chain points for a batch of "
+            f"posterior round {round_index}: only {len(picks)} distinct new chain points for a "
+            "batch of "
             f"{batch_size}; increase posterior_steps"
         )
     theta_new = chain[np.array(picks)]

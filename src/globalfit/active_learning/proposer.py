@@ -10,9 +10,9 @@ import numpy as np
 from scipy.spatial import cKDTree
 from scipy.stats import qmc
 
-from globalfit.active_learning.acquisition import log_expected_improvement
+from globalfit.active_learning.acquisition import _kriging_believer
 from globalfit.active_learning.candidates import gaussian_candidates, hull_candidates
-from globalfit.active_learning.gp import STATE_FORMAT, GPModel, _gpflow, _PoolPosterior
+from globalfit.active_learning.gp import GPModel, _gpflow, _PoolPosterior
 from globalfit.active_learning.target import (
     TARGET_KIND,
     delta_schedule,
@@ -20,61 +20,13 @@ from globalfit.active_learning.target import (
     transform_target,
 )
 from globalfit.active_learning.trust_regions import (
-    trust_region_centres,
-    trust_region_shape,
-    update_trust_radius,
+    plan_trust_regions,
+    trust_region_picks,
+    trust_region_share,
 )
 from globalfit.space import ParameterSpace
 
 __all__ = ["BatchProposer"]
-
-
-def _kriging_believer(
-    post: _PoolPosterior,
-    y_mean: float,
-    y_std: float,
-    y_best: float,
-    delta: float,
-    q: int,
-    min_distance: float,
-    allowed: np.ndarray,
-    forced: np.ndarray | list = (),
-):
-    """Greedy batch of q pool indices (see module docstring); returns (indices, EI at pick time).
-
-    ``forced``: pool indices taken first, in order, whatever their EI (the trust regions' picks,
-    chosen by their own GPs); they condition the rest of the batch like any other pick.
-    """
-    mean = y_mean + y_std * post.mean  # unchanged by believer fantasies
-    var = post.var.copy()
-    noise = post.model.noise_floor  # noise-free fantasies (module docstring); floor for stability
-    allowed = allowed.copy()
-    factors: list[tuple[np.ndarray, int]] = []
-    picks, eis = [], []
-    tree = cKDTree(post.u)
-    forced = list(forced)
-    for i in range(q):
-        if not allowed.any():
-            raise RuntimeError("active learning: candidate pool exhausted; increase n_candidates")
-        log_ei = log_expected_improvement(mean, y_std * np.sqrt(var), y_best, delta)
-        log_ei = np.where(allowed, log_ei, -np.inf)
-        j = int(forced[i]) if i < len(forced) else int(np.argmax(log_ei))
-        if not np.isfinite(log_ei[j]) and i >= len(
-            forced
-        ):  # EI 0 everywhere: the most uncertain point
-            j = int(np.argmax(np.where(allowed, var, -np.inf)))
-        picks.append(j)
-        eis.append(float(np.exp(log_ei[j])))
-        col = post.cov_column(j)
-        for f, _ in factors:
-            col -= f * f[j]
-        f = col / math.sqrt(var[j] + noise)
-        factors.append((f, j))
-        var = np.maximum(var - f**2, 0.0)
-        y_best = max(y_best, float(mean[j]))
-        allowed[tree.query_ball_point(post.u[j], r=min_distance)] = False
-        allowed[j] = False
-    return np.array(picks, dtype=np.int64), np.array(eis)
 
 
 class BatchProposer:
@@ -182,7 +134,8 @@ class BatchProposer:
         )
         need(
             0 <= self.delta_end <= self.delta_start,
-            f"delta_start/delta_end: need 0 ≤ delta_end ≤ delta_start, got {self.delta_start}, {self.delta_end}",
+            f"delta_start/delta_end: need 0 ≤ delta_end ≤ delta_start, got {self.delta_start}, "
+            f"{self.delta_end}",
         )
         need(
             self.target_scale > 0 and self.target_cap > 0,
@@ -212,136 +165,27 @@ class BatchProposer:
             < self.trust_region_radius_min
             <= self.trust_region_radius
             <= self.trust_region_radius_max,
-            "trust_region_radius: need 0 < trust_region_radius_min ≤ trust_region_radius ≤ trust_region_radius_max, "
-            f"got {self.trust_region_radius_min}, {self.trust_region_radius}, {self.trust_region_radius_max}",
+            "trust_region_radius: need 0 < trust_region_radius_min ≤ trust_region_radius ≤ "
+            "trust_region_radius_max, "
+            f"got {self.trust_region_radius_min}, {self.trust_region_radius}, "
+            f"{self.trust_region_radius_max}",
         )
         need(
             int(self.trust_region_pool) == self.trust_region_pool
             and self.trust_region_pool >= self.batch_size,
-            f"trust_region_pool: need an integer ≥ batch_size = {self.batch_size}, got {self.trust_region_pool}",
+            f"trust_region_pool: need an integer ≥ batch_size = {self.batch_size}, got "
+            f"{self.trust_region_pool}",
         )
         need(
             int(self.trust_region_local_points) == self.trust_region_local_points
             and self.trust_region_local_points >= self.space.dim + 2,
-            f"trust_region_local_points: need an integer ≥ d + 2 = {self.space.dim + 2}, got {self.trust_region_local_points}",
+            f"trust_region_local_points: need an integer ≥ d + 2 = {self.space.dim + 2}, got "
+            f"{self.trust_region_local_points}",
         )
         need(
             isinstance(self.random_state, (int, np.integer)) and self.random_state >= 0,
             f"random_state: need an integer ≥ 0, got {self.random_state!r}",
         )
-
-    def _trust_region_share(self, round_index: int, n_rounds: int) -> float:
-        """Share of the batch picked inside trust regions: linear from the first to the last round."""
-        t = round_index / (n_rounds - 1) if n_rounds > 1 else 1.0
-        return float(
-            self.trust_region_share_start
-            + (self.trust_region_share_end - self.trust_region_share_start) * t
-        )
-
-    def _trust_regions(
-        self, u_fit, theta_fit, chi2_fit, lengthscales, round_index, n_rounds, state, rng
-    ) -> list[dict]:
-        """This round's trust regions: centre, radius (adapted from the previous round's picks),
-        hit rate of those picks, pick quota and candidate pool (see the module docstring)."""
-        q_tr = int(round(self._trust_region_share(round_index, n_rounds) * self.batch_size))
-        if q_tr == 0:
-            return []
-        chi2_ref = float(chi2_fit.min())
-        known = {tuple(row): c for row, c in zip(theta_fit.tolist(), chi2_fit)}
-        previous = []
-        for region in (state or {}).get("trust_regions", []):
-            picks = region["picks"]
-            # a failed pick is not among the fitted points: a miss
-            hits = sum(
-                known.get(tuple(p), np.inf) - chi2_ref < self.trust_region_delta for p in picks
-            )
-            rate = hits / len(picks) if picks else None
-            radius = (
-                region["radius"]
-                if not picks
-                else update_trust_radius(
-                    region["radius"],
-                    rate,
-                    radius_min=self.trust_region_radius_min,
-                    radius_max=self.trust_region_radius_max,
-                )
-            )
-            previous.append(
-                (self.space.to_unit(np.asarray(region["centre"])[None])[0], radius, rate)
-            )
-        centres = trust_region_centres(
-            u_fit,
-            chi2_fit,
-            max_centres=self.trust_region_centres,
-            within=self.trust_region_delta,
-            separation=self.trust_region_separation,
-        )
-        shape = trust_region_shape(lengthscales)
-        regions = []
-        for k, i in enumerate(centres):
-            radius, rate = self.trust_region_radius, None
-            if previous:  # inherit from the nearest previous region, if it is the same basin
-                dist = [np.linalg.norm(u_fit[i] - c) for c, _, _ in previous]
-                j = int(np.argmin(dist))
-                if dist[j] < max(self.trust_region_separation, 1e-12):
-                    _, radius, rate = previous[j]
-            regions.append(
-                {
-                    "centre": [float(v) for v in theta_fit[i]],
-                    "chi2": float(chi2_fit[i]),
-                    "radius": float(radius),
-                    "previous_hit_rate": rate,
-                    "quota": q_tr // len(centres) + (k < q_tr % len(centres)),
-                    "shape": [float(v) for v in shape],
-                    "pool": gaussian_candidates(
-                        u_fit[i][None], self.trust_region_pool, radius * shape, rng
-                    ),
-                }
-            )
-        return regions
-
-    def _trust_region_picks(self, region, u_fit, y, tree_all, taken, delta_rel, rng):
-        """A trust region's ``quota`` picks (unit cube) and their EI, from a GP of its own.
-
-        The global GP's length scales (0.1–0.8 of the box on the ALP model) are far longer than the
-        valleys it should resolve, and its fitted noise absorbs the cliffs; as in TuRBO, each
-        region fits a GP to its ``trust_region_local_points`` nearest fitted points (distance
-        scaled like the region) and scores its Gaussian candidates by EI + kriging believer.
-        """
-        pool = region.pop("pool")
-        d = u_fit.shape[1]
-        if region["quota"] == 0:
-            return np.zeros((0, d)), []
-        centre = self.space.to_unit(np.asarray(region["centre"])[None])[0]
-        shape = np.asarray(region["shape"])
-        near = np.argsort(np.linalg.norm((u_fit - centre) / shape, axis=1), kind="stable")[
-            : self.trust_region_local_points
-        ]
-        start = {
-            "format": STATE_FORMAT,
-            "lengthscales": list(np.minimum(3 * region["radius"] * shape, 1.0)),
-            "kernel_variance": 1.0,
-            "noise_variance": 0.01,
-        }
-        local = GPModel(
-            noise_floor=self.noise_floor, warm_start=start, max_iter=self.max_iter, random_state=rng
-        ).fit(u_fit[near], y[near])
-        region["lengthscales_unit"] = [float(v) for v in local.lengthscales_]
-        allowed = tree_all.query(pool, k=1)[0] > self.min_distance
-        if len(taken):
-            allowed &= cKDTree(taken).query(pool, k=1)[0] > self.min_distance
-        post = _PoolPosterior(local, pool)
-        idx, ei = _kriging_believer(
-            post,
-            local.y_mean_,
-            local.y_std_,
-            float(local.predict(u_fit[near])[0].max()),
-            delta_rel * float(np.std(y[near])),
-            min(region["quota"], int(allowed.sum())),
-            self.min_distance,
-            allowed,
-        )
-        return pool[idx], [float(v) for v in ei]
 
     def propose(
         self,
@@ -376,7 +220,8 @@ class BatchProposer:
         ok = np.ones(n, dtype=bool) if ok is None else np.asarray(ok)
         if chi2.shape != (n,) or ok.shape != (n,):
             raise ValueError(
-                f"active learning: chi2 and ok must have shape ({n},), got {chi2.shape} and {ok.shape}"
+                f"active learning: chi2 and ok must have shape ({n},), got {chi2.shape} and "
+                f"{ok.shape}"
             )
         if ok.dtype != bool:
             raise ValueError(f"active learning: ok must be a boolean mask, got dtype {ok.dtype}")
@@ -388,7 +233,8 @@ class BatchProposer:
         n_fit = int(fit.sum())
         if n_fit < d + 2:
             raise ValueError(
-                f"active learning: {n_fit} successfully evaluated points, need at least d + 2 = {d + 2}"
+                f"active learning: {n_fit} successfully evaluated points, need at least d + 2 = "
+                f"{d + 2}"
             )
 
         ss_cand, ss_hull, ss_gp, ss_local, ss_tr = np.random.SeedSequence(
@@ -432,13 +278,21 @@ class BatchProposer:
         delta_rel = delta_schedule(round_index, n_rounds, self.delta_start, self.delta_end)
         tree_all = cKDTree(u_all)
         rng_tr = np.random.default_rng(ss_tr)
-        regions = self._trust_regions(
-            u_fit, theta[fit], chi2_fit, model.lengthscales_, round_index, n_rounds, state, rng_tr
+        regions = plan_trust_regions(
+            self,
+            u_fit,
+            theta[fit],
+            chi2_fit,
+            model.lengthscales_,
+            round_index,
+            n_rounds,
+            state,
+            rng_tr,
         )
         tr_u, tr_ei, tr_owner = [np.zeros((0, d))], [], []
         for k, region in enumerate(regions):
-            u_k, ei_k = self._trust_region_picks(
-                region, u_fit, y, tree_all, np.vstack(tr_u), delta_rel, rng_tr
+            u_k, ei_k = trust_region_picks(
+                self, region, u_fit, y, tree_all, np.vstack(tr_u), delta_rel, rng_tr
             )
             tr_u.append(u_k)
             tr_ei.extend(ei_k)
@@ -517,7 +371,7 @@ class BatchProposer:
             "n_candidates": int(allowed.sum()),
             "n_candidates_hull": int((allowed & from_hull).sum()),
             "from_hull": [bool(v) for v in from_hull[idx]],
-            "trust_region_share": self._trust_region_share(round_index, n_rounds),
+            "trust_region_share": trust_region_share(self, round_index, n_rounds),
             "trust_regions": [
                 {k: v for k, v in r.items() if k != "picks"} | {"n_picks": len(r["picks"])}
                 for r in regions

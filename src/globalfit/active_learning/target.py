@@ -21,7 +21,8 @@ DEFAULT_START = {"lengthscale": 0.3, "kernel_variance": 1.0, "noise_variance": 1
 def transform_target(
     chi2, chi2_ref: float, *, scale: float = 1.0, cap: float = 100.0
 ) -> np.ndarray:
-    """χ² (n,) -> maximised GP target y (n,) = -sign(Δ) log10(1 + |Δ| / scale), Δ = min(χ² - χ²_ref, cap).
+    """χ² (n,) -> maximised GP target y (n,) = -sign(Δ) log10(1 + |Δ| / scale), Δ = min(χ² -
+    χ²_ref, cap).
 
     ``chi2_ref`` is normally the smallest χ² of the fitted points (then max y = 0); χ² below the
     reference (a new batch's better points) gives y > 0. ``cap`` (Δχ² units) flattens the wall.

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.spatial import cKDTree
 
-from globalfit.active_learning.gp import LENGTHSCALE_MIN
+from globalfit.active_learning.acquisition import _kriging_believer
+from globalfit.active_learning.candidates import gaussian_candidates
+from globalfit.active_learning.gp import LENGTHSCALE_MIN, STATE_FORMAT, GPModel, _PoolPosterior
 
-__all__ = ["trust_region_centres", "trust_region_shape", "update_trust_radius"]
+__all__ = [
+    "plan_trust_regions",
+    "trust_region_picks",
+    "trust_region_share",
+    "trust_region_centres",
+    "trust_region_shape",
+    "update_trust_radius",
+]
 
 
 def trust_region_shape(lengthscales: np.ndarray) -> np.ndarray:
@@ -49,3 +59,122 @@ def update_trust_radius(
     elif hit_rate > high:
         radius *= 1.5
     return float(min(max(radius, radius_min), radius_max))
+
+
+def trust_region_share(proposer, round_index: int, n_rounds: int) -> float:
+    """Share of the batch picked inside trust regions: linear from the first to the last round."""
+    t = round_index / (n_rounds - 1) if n_rounds > 1 else 1.0
+    return float(
+        proposer.trust_region_share_start
+        + (proposer.trust_region_share_end - proposer.trust_region_share_start) * t
+    )
+
+
+def plan_trust_regions(
+    proposer, u_fit, theta_fit, chi2_fit, lengthscales, round_index, n_rounds, state, rng
+) -> list[dict]:
+    """This round's trust regions: centre, radius (adapted from the previous round's picks),
+    hit rate of those picks, pick quota and candidate pool (see the module docstring)."""
+    q_tr = int(round(trust_region_share(proposer, round_index, n_rounds) * proposer.batch_size))
+    if q_tr == 0:
+        return []
+    chi2_ref = float(chi2_fit.min())
+    known = {tuple(row): c for row, c in zip(theta_fit.tolist(), chi2_fit, strict=True)}
+    previous = []
+    for region in (state or {}).get("trust_regions", []):
+        picks = region["picks"]
+        # a failed pick is not among the fitted points: a miss
+        hits = sum(
+            known.get(tuple(p), np.inf) - chi2_ref < proposer.trust_region_delta for p in picks
+        )
+        rate = hits / len(picks) if picks else None
+        radius = (
+            region["radius"]
+            if not picks
+            else update_trust_radius(
+                region["radius"],
+                rate,
+                radius_min=proposer.trust_region_radius_min,
+                radius_max=proposer.trust_region_radius_max,
+            )
+        )
+        previous.append(
+            (proposer.space.to_unit(np.asarray(region["centre"])[None])[0], radius, rate)
+        )
+    centres = trust_region_centres(
+        u_fit,
+        chi2_fit,
+        max_centres=proposer.trust_region_centres,
+        within=proposer.trust_region_delta,
+        separation=proposer.trust_region_separation,
+    )
+    shape = trust_region_shape(lengthscales)
+    regions = []
+    for k, i in enumerate(centres):
+        radius, rate = proposer.trust_region_radius, None
+        if previous:  # inherit from the nearest previous region, if it is the same basin
+            dist = [np.linalg.norm(u_fit[i] - c) for c, _, _ in previous]
+            j = int(np.argmin(dist))
+            if dist[j] < max(proposer.trust_region_separation, 1e-12):
+                _, radius, rate = previous[j]
+        regions.append(
+            {
+                "centre": [float(v) for v in theta_fit[i]],
+                "chi2": float(chi2_fit[i]),
+                "radius": float(radius),
+                "previous_hit_rate": rate,
+                "quota": q_tr // len(centres) + (k < q_tr % len(centres)),
+                "shape": [float(v) for v in shape],
+                "pool": gaussian_candidates(
+                    u_fit[i][None], proposer.trust_region_pool, radius * shape, rng
+                ),
+            }
+        )
+    return regions
+
+
+def trust_region_picks(proposer, region, u_fit, y, tree_all, taken, delta_rel, rng):
+    """A trust region's ``quota`` picks (unit cube) and their EI, from a GP of its own.
+
+    The global GP's length scales (0.1–0.8 of the box on the ALP model) are far longer than the
+    valleys it should resolve, and its fitted noise absorbs the cliffs; as in TuRBO, each
+    region fits a GP to its ``trust_region_local_points`` nearest fitted points (distance
+    scaled like the region) and scores its Gaussian candidates by EI + kriging believer.
+    """
+    pool = region.pop("pool")
+    d = u_fit.shape[1]
+    if region["quota"] == 0:
+        return np.zeros((0, d)), []
+    centre = proposer.space.to_unit(np.asarray(region["centre"])[None])[0]
+    shape = np.asarray(region["shape"])
+    near = np.argsort(np.linalg.norm((u_fit - centre) / shape, axis=1), kind="stable")[
+        : proposer.trust_region_local_points
+    ]
+    start = {
+        "format": STATE_FORMAT,
+        "lengthscales": list(np.minimum(3 * region["radius"] * shape, 1.0)),
+        "kernel_variance": 1.0,
+        "noise_variance": 0.01,
+    }
+    local = GPModel(
+        noise_floor=proposer.noise_floor,
+        warm_start=start,
+        max_iter=proposer.max_iter,
+        random_state=rng,
+    ).fit(u_fit[near], y[near])
+    region["lengthscales_unit"] = [float(v) for v in local.lengthscales_]
+    allowed = tree_all.query(pool, k=1)[0] > proposer.min_distance
+    if len(taken):
+        allowed &= cKDTree(taken).query(pool, k=1)[0] > proposer.min_distance
+    post = _PoolPosterior(local, pool)
+    idx, ei = _kriging_believer(
+        post,
+        local.y_mean_,
+        local.y_std_,
+        float(local.predict(u_fit[near])[0].max()),
+        delta_rel * float(np.std(y[near])),
+        min(region["quota"], int(allowed.sum())),
+        proposer.min_distance,
+        allowed,
+    )
+    return pool[idx], [float(v) for v in ei]

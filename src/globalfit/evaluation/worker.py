@@ -29,6 +29,7 @@ import numpy as np
 from globalfit.evaluation.cache import EvaluationCache
 from globalfit.evaluation.table import EvaluationTable, point_key
 from globalfit.oracles import OracleSpec
+from globalfit.oracles.build import build_oracle
 
 __all__ = ["OracleSetupError", "Worker", "evaluate_points"]
 
@@ -155,7 +156,7 @@ def _serve() -> None:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # oracle prints must not corrupt the pipe
     spec = _recv(fd_in, None)
     try:
-        oracle = spec.build()
+        oracle = build_oracle(spec)
         if hasattr(oracle, "setup"):
             oracle.setup()
     except BaseException:

@@ -10,18 +10,13 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from globalfit.config import ANALYTIC
 from globalfit.provenance import hash_files, hash_object, package_version
 
-if TYPE_CHECKING:  # annotations only: this module imports the standard library alone
-    import numpy as np
-
-__all__ = ["ORACLE_DIR", "OracleSpec", "PluginOracle", "plugin_source"]
+__all__ = ["ORACLE_DIR", "OracleSpec", "plugin_source"]
 
 ORACLE_DIR = Path(__file__).resolve().parent
 
@@ -52,24 +47,6 @@ class OracleSpec:
     def needs_hash_seed_zero(self) -> bool:
         """ALP-aca's theory uncertainties depend on string hashing (DESIGN.md)."""
         return self.name == "alp"
-
-    def build(self):
-        """Instantiate the oracle (call inside the evaluating process)."""
-        if self.name == "alp":
-            from globalfit.oracles.alp import AlpOracle
-
-            return AlpOracle(self.names, **self.options)
-        if self.name in ANALYTIC:
-            import numpy as np
-
-            from globalfit.oracles.analytic import AnalyticFunction
-            from globalfit.space import ParameterSpace
-
-            space = ParameterSpace(self.names, np.array(self.lower), np.array(self.upper))
-            return AnalyticFunction(self.name, space, self.options)
-        if self.name == "plugin":
-            return PluginOracle(self.plugin, self.options)
-        raise ValueError(f"oracle.name: unknown oracle {self.name!r}")
 
     def source_files(self) -> list[Path]:
         if self.name == "alp":
@@ -108,24 +85,3 @@ def plugin_source(plugin: str) -> Path:
     if spec is None or spec.origin is None:
         raise ValueError(f"oracle.plugin: cannot find module {module!r} (is it on PYTHONPATH?)")
     return Path(spec.origin)
-
-
-class PluginOracle:
-    """A user function ``module:function`` taking θ (d,) (and the options as keyword arguments)."""
-
-    def __init__(self, plugin: str, options: dict):
-        self.plugin = plugin
-        self.options = options
-
-    def setup(self):
-        module, _, fname = self.plugin.partition(":")
-        mod = importlib.import_module(module)
-        fn = getattr(mod, fname, None)
-        if fn is None or not callable(fn):
-            raise ValueError(f"oracle.plugin: {module!r} has no callable {fname!r}")
-        self._fn = fn
-        if hasattr(mod, "setup") and inspect.isfunction(mod.setup):
-            mod.setup()
-
-    def __call__(self, theta: np.ndarray):
-        return self._fn(theta, **self.options)

@@ -53,7 +53,8 @@ class AlpOracle:
         if os.environ.get("PYTHONHASHSEED") != "0":
             raise RuntimeError(
                 "the ALP oracle must run in a process started with PYTHONHASHSEED=0 "
-                "(globalfit.evaluation.worker starts such workers); refusing to return irreproducible χ²"
+                "(globalfit.evaluation.worker starts such workers); refusing to return "
+                "irreproducible χ²"
             )
         warnings.simplefilter("ignore")  # alpaca warns per point about kinematics; noise in logs
         import gvar
@@ -62,7 +63,8 @@ class AlpOracle:
 
         if self.sectors not in default_sectors:
             raise ValueError(
-                f"oracle.options.sectors: unknown sector {self.sectors!r}; known: {sorted(default_sectors)}"
+                f"oracle.options.sectors: unknown sector {self.sectors!r}; known: "
+                f"{sorted(default_sectors)}"
             )
         self._gvar, self._get_chi2 = gvar, get_chi2
         self._sector = default_sectors[self.sectors]
@@ -86,4 +88,4 @@ class AlpOracle:
 
     def __call__(self, theta: np.ndarray):
         self._reseed()
-        return self._chi2({n: float(v) for n, v in zip(self.names, theta)})
+        return self._chi2({n: float(v) for n, v in zip(self.names, theta, strict=True)})

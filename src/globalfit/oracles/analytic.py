@@ -95,7 +95,8 @@ def _twin_minima(d, o):
 
 
 def gaussian_covariance(d: int, sigma: float, rho: float) -> np.ndarray:
-    """(d, d) covariance in unit coordinates: equal sd ``sigma``, correlation ``rho`` for all pairs."""
+    """(d, d) covariance in unit coordinates: equal sd ``sigma``, correlation ``rho`` for all
+    pairs."""
     corr = np.full((d, d), rho) + (1.0 - rho) * np.eye(d)
     return sigma**2 * corr
 

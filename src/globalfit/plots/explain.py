@@ -64,7 +64,7 @@ def plot_importance_bars(result: ShapResult, path: Path | str, *, title: str | N
     h = 0.8 / max(k, 1)
     fig = Figure(figsize=(6.2, 0.55 * len(t) * max(1, k / 2) + 1.6))
     ax = fig.subplots()
-    for i, (lab, col) in enumerate(zip(labels, _band_colors(k))):
+    for i, (lab, col) in enumerate(zip(labels, _band_colors(k), strict=False)):
         vals = t[lab].to_numpy()
         ax.barh(
             y - 0.4 + h * (i + 0.5),

@@ -119,7 +119,7 @@ def trace_plot(
     if log_prob is not None:
         lp = np.asarray(log_prob)[:, sel]
         series.append((np.where(np.isfinite(lp), lp, np.nan), "log posterior"))
-    for ax, (y, label) in zip(axes, series):
+    for ax, (y, label) in zip(axes, series, strict=False):
         ax.plot(steps, y, color="k", alpha=0.25, lw=0.5)
         ax.set_ylabel(label)
         if burn:
@@ -146,9 +146,9 @@ def profile_1d_plot(
     nrow = (n + ncol - 1) // ncol
     fig = Figure(figsize=(4.0 * ncol, 3.0 * nrow))
     axes = fig.subplots(nrow, ncol, squeeze=False).ravel()
-    for ax, p in zip(axes, profiles):
+    for ax, p in zip(axes, profiles, strict=False):
         ax.plot(p.grid, p.delta, color="k", lw=1.5)
-        for (label, level), color in zip(LEVELS_1D.items(), ("C0", "C1")):
+        for (label, level), color in zip(LEVELS_1D.items(), ("C0", "C1"), strict=False):
             ax.axhline(level, color=color, ls="--", lw=1, label=f"Δχ² = {level:g} ({label})")
             for iv in p.intervals(level):
                 ax.axvspan(iv.lower, iv.upper, color=color, alpha=0.12)

@@ -47,7 +47,7 @@ def plot_learning_curves(
         raise ValueError(f"curves have no train_<metric> columns: {list(curves.columns)}")
     fig = Figure(figsize=(4.2 * len(metrics), 3.4))
     axes = fig.subplots(1, len(metrics), squeeze=False)[0]
-    for ax, m in zip(axes, metrics):
+    for ax, m in zip(axes, metrics, strict=False):
         ax.plot(curves["iteration"], curves[f"train_{m}"], label="train")
         if f"validation_{m}" in curves:
             ax.plot(curves["iteration"], curves[f"validation_{m}"], label="validation")
@@ -64,7 +64,8 @@ def plot_learning_curves(
 def plot_param_importances(
     importances: Mapping[str, float], path: Path | str, *, title: str = ""
 ) -> Path:
-    """importances : {parameter: normalised importance} (:func:`globalfit.surrogate.tuning.param_importances`)."""
+    """importances : {parameter: normalised importance}
+    (:func:`globalfit.surrogate.tuning.param_importances`)."""
     fig = Figure(figsize=(5, 0.45 * max(len(importances), 2) + 1.2))
     ax = fig.subplots()
     if importances:

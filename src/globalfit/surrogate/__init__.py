@@ -6,14 +6,17 @@ Public names are imported lazily from the modules named below (see :mod:`globalf
 
 from globalfit.lazy import lazy_exports
 
-
 __all__, __getattr__, __dir__ = lazy_exports(
     __name__,
     {
+        "bundle_metadata": "bundle",
+        "compile_into": "bundle",
+        "load_bundle": "bundle",
+        "save_bundle": "bundle",
         "BATCH_REQUIRES": "compilation",
         "BATCH_SOURCE": "compilation",
         "BATCH_SYMBOL": "compilation",
-        "BUNDLE_FORMAT": "model",
+        "BUNDLE_FORMAT": "bundle",
         "CSV_COLUMNS": "stage",
         "Chi2Regressor": "models",
         "CompiledFeatures": "compilation",
@@ -40,7 +43,7 @@ __all__, __getattr__, __dir__ = lazy_exports(
         "evaluate": "metrics",
         "features_name": "compilation",
         "hyperparameter_grid": "stage",
-        "kfold_indices": "tuning",
+        "kfold_indices": "split",
         "param_importances": "tuning",
         "predict_csv": "stage",
         "roc_auc": "metrics",

@@ -1,35 +1,229 @@
-"""TODO docstring (surrogate.py)."""
+"""The surrogate bundle on disk: ``metadata.json`` (everything needed to use the models without
+the training code), the two XGBoost models as UBJSON, the compiled libraries of the models and of
+the derived inputs (content-addressed names, so an unchanged model is never recompiled), the
+test metrics, the learning curves and the split.
+"""
 
 from __future__ import annotations
 
 import json
+import platform
+import sys
 from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
-__all__ = []
+from globalfit.features import FeatureMap
+from globalfit.jsonio import write_json
+from globalfit.space import ParameterSpace
+
+__all__ = ["BUNDLE_FORMAT", "bundle_metadata", "compile_into", "load_bundle", "save_bundle"]
+
+BUNDLE_FORMAT = 1
 
 
-def _jsonable(obj):
-    """NaN/inf -> None (strict JSON), numpy scalars -> Python numbers, recursively."""
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        return float(obj) if np.isfinite(obj) else None
+def bundle_metadata(
+    sur, *, config_hash: str | None = None, provenance: Mapping | None = None, files=None
+) -> dict:
+    """Everything needed to use the models without the training code."""
+    from globalfit.provenance import versions
+
+    sur._check_fitted()
+    return {
+        "format": BUNDLE_FORMAT,
+        "parameters": {
+            "names": list(sur.space.names),
+            "lower": [float(x) for x in sur.space.lower],
+            "upper": [float(x) for x in sur.space.upper],
+        },
+        "features": (
+            "model inputs: theta in parameter units, columns in the order of parameters.names, "
+            "then derived_features in their order, as float32"
+        ),
+        "derived_features": [dict(f) for f in sur.features],
+        "chi2_best": float(sur.chi2_best_),
+        "threshold": float(sur.threshold),
+        "region": "delta_chi2 = chi2 - chi2_best < threshold (strict)",
+        "classifier": {
+            "output": "probability of being in the region (binary:logistic)",
+            "threshold": float(sur.threshold_p_),
+            "decision": "in region iff p_in_region >= threshold",
+            "recall_target": float(sur.recall_target),
+            "calibration_folds": int(sur.calibration_folds),
+            "calibration_repeats": int(sur.calibration_repeats),
+            "calibration": (
+                f"out-of-fold probabilities over training + validation, {sur.calibration_folds} "
+                "folds, "
+                f"mean over {sur.calibration_repeats} fold assignment(s)"
+                if sur.calibration_folds >= 2
+                else "validation part"
+            ),
+            "recall_validation": float(sur.recall_validation_),
+            "params": dict(sur.classifier_params),
+        },
+        "regressor": {
+            "objective": sur.regressor_objective,
+            "eval_metric": sur.regressor_eval_metric,
+            "target_transform": sur.target_transform,
+            "target_inverse": {
+                "delta_chi2": "chi2 = chi2_best + output",
+                "log1p_delta_chi2": "chi2 = chi2_best + expm1(output)",
+            }[sur.target_transform],
+            "margin": float(sur.regressor_margin),
+            "params": dict(sur.regressor_params),
+        },
+        "wall_chi2": float(sur.wall_chi2),
+        "training": {
+            "seed": int(sur.seed),
+            "fractions": list(sur.fractions),
+            "n_estimators": int(sur.n_estimators),
+            "early_stopping_rounds": int(sur.early_stopping_rounds),
+        },
+        "dataset": sur.split_.counts() if hasattr(sur, "split_") else getattr(sur, "_dataset", {}),
+        "files": files or {},
+        "config_hash": config_hash,
+        "provenance": dict(provenance or {}),
+        "versions": {
+            **versions("xgboost", "treelite", "tl2cgen", "numpy"),
+            "python": sys.version.split()[0],
+        },
+        "platform": {"system": platform.system(), "machine": platform.machine()},
+    }
+
+
+def save_bundle(
+    sur,
+    bundle_dir: Path | str,
+    *,
+    compile: bool = True,
+    config_hash: str | None = None,
+    provenance: Mapping | None = None,
+    parallel_comp: int | None = None,
+    compile_nthread: int = 1,
+) -> Path:
+    """Write the bundle (module docstring) to ``bundle_dir`` and return it.
+
+    compile : also build the .so libraries (needed for ``backend='compiled'``).
+    config_hash, provenance : recorded in metadata.json (e.g. oracle identity, package hash).
+    """
+    sur._check_fitted()
+    bundle = Path(bundle_dir)
+    bundle.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for stem, booster in (
+        ("classifier", sur.classifier_booster_),
+        ("regressor", sur.regressor_booster_),
+    ):
+        booster.save_model(str(bundle / f"{stem}.ubj"))
+        files[f"{stem}_model"] = f"{stem}.ubj"
+    if compile:
+        files.update(
+            compile_into(
+                bundle,
+                sur.classifier_booster_,
+                sur.regressor_booster_,
+                sur.feature_map_,
+                parallel_comp=parallel_comp,
+                nthread=compile_nthread,
+            )
+        )
+    meta = bundle_metadata(sur, config_hash=config_hash, provenance=provenance, files=files)
+    write_json(bundle / "metadata.json", meta, indent=2, sort_keys=True)
+    if hasattr(sur, "metrics_"):
+        write_json(bundle / "metrics.json", sur.metrics_, indent=2, sort_keys=True)
+    if hasattr(sur, "classifier_"):
+        sur.classifier_.curves_.to_csv(bundle / "classifier_curves.csv", index=False)
+        sur.regressor_.curves_.to_csv(bundle / "regressor_curves.csv", index=False)
+    if hasattr(sur, "split_"):
+        s = sur.split_
+        table = pd.DataFrame(s.theta, columns=list(sur.space.names))
+        table["chi2"] = s.chi2
+        table["delta_chi2"] = s.delta
+        table["in_region"] = s.in_region.astype(int)
+        table["split"] = s.roles()
+        table.to_csv(bundle / "split.csv", index=False)
+    return bundle
+
+
+def load_bundle(cls, bundle_dir: Path | str, *, backend: str = "compiled", nthread: int = 1):
+    """Load a bundle. backend 'compiled' (fast; needs the .so files, see :func:`compile_bundle`)
+    or 'xgboost' (the reference)."""
+    import xgboost as xgb
+
+    bundle = Path(bundle_dir)
+    meta_path = bundle / "metadata.json"
+    if not meta_path.is_file():
+        raise FileNotFoundError(f"{bundle} is not a surrogate bundle: {meta_path.name} is missing")
+    meta = json.loads(meta_path.read_text())
+    if meta.get("format") != BUNDLE_FORMAT:
+        raise ValueError(
+            f"{meta_path}: bundle format {meta.get('format')!r}, this globalfit reads "
+            f"{BUNDLE_FORMAT}"
+        )
+    par = meta["parameters"]
+    space = ParameterSpace(
+        names=tuple(par["names"]), lower=np.array(par["lower"]), upper=np.array(par["upper"])
+    )
+    tr = meta["training"]
+    obj = cls(
+        space,
+        threshold=meta["threshold"],
+        recall_target=meta["classifier"]["recall_target"],
+        calibration_folds=meta["classifier"].get("calibration_folds", 0),  # 0: older bundles
+        calibration_repeats=meta["classifier"].get("calibration_repeats", 1),
+        regressor_margin=meta["regressor"]["margin"],
+        fractions=tr["fractions"],
+        target_transform=meta["regressor"]["target_transform"],
+        regressor_objective=meta["regressor"]["objective"],
+        regressor_eval_metric=meta["regressor"]["eval_metric"],
+        classifier_params=meta["classifier"]["params"],
+        regressor_params=meta["regressor"]["params"],
+        n_estimators=tr["n_estimators"],
+        early_stopping_rounds=tr["early_stopping_rounds"],
+        wall_chi2=meta["wall_chi2"],
+        features=meta.get("derived_features", []),
+        seed=tr["seed"],
+        nthread=nthread,
+    )
+    boosters = []
+    for stem in ("classifier", "regressor"):
+        path = bundle / meta["files"].get(f"{stem}_model", f"{stem}.ubj")
+        if not path.is_file():
+            raise FileNotFoundError(f"bundle {bundle}: model file {path.name} is missing")
+        b = xgb.Booster()
+        b.load_model(str(path))
+        boosters.append(b)
+    libs = [None, None, None]
+    if backend == "compiled":
+        for i, stem in enumerate(("classifier", "regressor", "features")):
+            name = meta["files"].get(f"{stem}_library")
+            if name is None and stem == "features":
+                continue  # no derived inputs, or a bundle from before they were compiled: numpy
+            if name is None or not (bundle / name).is_file():
+                raise FileNotFoundError(
+                    f"bundle {bundle} has no compiled {stem} library"
+                    + (f" ({name} is missing)" if name else "")
+                    + ": run globalfit.surrogate.compile_bundle(bundle_dir) "
+                    "or load with backend='xgboost'"
+                )
+            libs[i] = bundle / name
+    obj.feature_map_ = FeatureMap(space.names, obj.features)
+    obj.chi2_best_ = float(meta["chi2_best"])
+    obj.threshold_p_ = float(meta["classifier"]["threshold"])
+    obj.recall_validation_ = float(meta["classifier"]["recall_validation"])
+    obj._dataset = meta.get("dataset", {})
+    obj.metadata_ = meta
+    metrics_path = bundle / "metrics.json"
+    if metrics_path.is_file():
+        obj.metrics_ = json.loads(metrics_path.read_text())
+    obj._set_backend(backend, boosters[0], boosters[1], *libs)
     return obj
 
 
-def _write_json(path: Path, obj) -> None:
-    path.write_text(json.dumps(_jsonable(obj), indent=2, sort_keys=True, allow_nan=False) + "\n")
-
-
-def _compile_into(
+def compile_into(
     bundle: Path, clf_booster, reg_booster, feature_map, *, parallel_comp, nthread
 ) -> dict:
     from globalfit.surrogate.compilation import (

@@ -84,7 +84,8 @@ void {BATCH_SYMBOL}(const float* X, int64_t n, float* out) {{
 
 
 def content_name(booster, stem: str, length: int = 12) -> str:
-    """File name ``{stem}-{hash}.so``, hash = SHA-256 of the booster's UBJSON bytes and :data:`BATCH_SOURCE`.
+    """File name ``{stem}-{hash}.so``, hash = SHA-256 of the booster's UBJSON bytes and
+    :data:`BATCH_SOURCE`.
 
     A content-addressed name sidesteps the ``dlopen`` path cache (module docstring).
     """
@@ -199,7 +200,8 @@ class CompiledModel:
 
 
 def features_name(feature_map, length: int = 12) -> str:
-    """File name ``features-{hash}.so`` of a feature map's library, hash = SHA-256 of its C source."""
+    """File name ``features-{hash}.so`` of a feature map's library, hash = SHA-256 of its C
+    source."""
     return f"features-{hashlib.sha256(feature_map.c_source().encode()).hexdigest()[:length]}.so"
 
 

@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import json
-import platform
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from globalfit.features import FeatureMap
 from globalfit.space import ParameterSpace
-from globalfit.surrogate.bundle import _compile_into, _write_json
+from globalfit.surrogate.bundle import bundle_metadata, load_bundle, save_bundle
 from globalfit.surrogate.metrics import evaluate
 from globalfit.surrogate.models import TARGET_TRANSFORMS, Chi2Regressor, RegionClassifier
 from globalfit.surrogate.split import DEFAULT_THRESHOLD, WALL_CHI2, DataSplit, split_dataset
 
-__all__ = ["BUNDLE_FORMAT", "Surrogate"]
-
-BUNDLE_FORMAT = 1
+__all__ = ["Surrogate"]
 
 
 class Surrogate:
@@ -103,7 +97,8 @@ class Surrogate:
         return self.fit_split(split)
 
     def fit_split(self, split: DataSplit) -> Surrogate:
-        """Fit on a :class:`DataSplit` (e.g. the one the tuner used); its test part is only evaluated."""
+        """Fit on a :class:`DataSplit` (e.g. the one the tuner used); its test part is only
+        evaluated."""
         if split.threshold != self.threshold:
             raise ValueError(
                 f"split threshold {split.threshold} differs from the surrogate's {self.threshold}"
@@ -205,7 +200,8 @@ class Surrogate:
         return self._predict_inside(X)
 
     def features_of(self, theta: np.ndarray) -> np.ndarray:
-        """theta (n, d) -> (n, d + k) model inputs: θ, then the derived features (θ itself if none)."""
+        """theta (n, d) -> (n, d + k) model inputs: θ, then the derived features (θ itself if
+        none)."""
         self._check_fitted()
         return self.feature_map_(theta)
 
@@ -229,7 +225,8 @@ class Surrogate:
         return p, chi2
 
     def predict_proba(self, theta: np.ndarray, *, out_of_bounds: str = "raise") -> np.ndarray:
-        """theta : (n, d) -> (n,) classifier probability of Δχ² < threshold (0 if flagged out of box)."""
+        """theta : (n, d) -> (n,) classifier probability of Δχ² < threshold (0 if flagged out of
+        box)."""
         X, inside = self._inputs(theta, out_of_bounds)
         if inside is None:
             return self._clf.predict(self._model_inputs(X)) if X.shape[0] else np.zeros(0)
@@ -267,7 +264,8 @@ class Surrogate:
         return out
 
     def predict_chi2_unmasked(self, theta: np.ndarray) -> np.ndarray:
-        """theta : (n, d) inside the box -> (n,) regressor χ² ignoring the classifier (diagnostics only:
+        """theta : (n, d) inside the box -> (n,) regressor χ² ignoring the classifier (diagnostics
+        only:
         far from the region this is an extrapolation, not a χ²)."""
         X, _ = self._inputs(theta, "raise")
         return self.chi2_best_ + self._inverse(self._reg.predict(self._model_inputs(X)))
@@ -276,199 +274,20 @@ class Surrogate:
     def metadata(
         self, *, config_hash: str | None = None, provenance: Mapping | None = None, files=None
     ) -> dict:
-        """Everything needed to use the models without the training code."""
-        from globalfit.provenance import versions
+        """Everything needed to use the models without the training code (metadata.json)."""
+        return bundle_metadata(self, config_hash=config_hash, provenance=provenance, files=files)
 
-        self._check_fitted()
-        return {
-            "format": BUNDLE_FORMAT,
-            "parameters": {
-                "names": list(self.space.names),
-                "lower": [float(x) for x in self.space.lower],
-                "upper": [float(x) for x in self.space.upper],
-            },
-            "features": "model inputs: theta in parameter units, columns in the order of parameters.names, "
-            "then derived_features in their order, as float32",
-            "derived_features": [dict(f) for f in self.features],
-            "chi2_best": float(self.chi2_best_),
-            "threshold": float(self.threshold),
-            "region": "delta_chi2 = chi2 - chi2_best < threshold (strict)",
-            "classifier": {
-                "output": "probability of being in the region (binary:logistic)",
-                "threshold": float(self.threshold_p_),
-                "decision": "in region iff p_in_region >= threshold",
-                "recall_target": float(self.recall_target),
-                "calibration_folds": int(self.calibration_folds),
-                "calibration_repeats": int(self.calibration_repeats),
-                "calibration": (
-                    f"out-of-fold probabilities over training + validation, {self.calibration_folds} folds, "
-                    f"mean over {self.calibration_repeats} fold assignment(s)"
-                    if self.calibration_folds >= 2
-                    else "validation part"
-                ),
-                "recall_validation": float(self.recall_validation_),
-                "params": dict(self.classifier_params),
-            },
-            "regressor": {
-                "objective": self.regressor_objective,
-                "eval_metric": self.regressor_eval_metric,
-                "target_transform": self.target_transform,
-                "target_inverse": {
-                    "delta_chi2": "chi2 = chi2_best + output",
-                    "log1p_delta_chi2": "chi2 = chi2_best + expm1(output)",
-                }[self.target_transform],
-                "margin": float(self.regressor_margin),
-                "params": dict(self.regressor_params),
-            },
-            "wall_chi2": float(self.wall_chi2),
-            "training": {
-                "seed": int(self.seed),
-                "fractions": list(self.fractions),
-                "n_estimators": int(self.n_estimators),
-                "early_stopping_rounds": int(self.early_stopping_rounds),
-            },
-            "dataset": self.split_.counts()
-            if hasattr(self, "split_")
-            else getattr(self, "_dataset", {}),
-            "files": files or {},
-            "config_hash": config_hash,
-            "provenance": dict(provenance or {}),
-            "versions": {
-                **versions("xgboost", "treelite", "tl2cgen", "numpy"),
-                "python": sys.version.split()[0],
-            },
-            "platform": {"system": platform.system(), "machine": platform.machine()},
-        }
-
-    def save(
-        self,
-        bundle_dir: Path | str,
-        *,
-        compile: bool = True,
-        config_hash: str | None = None,
-        provenance: Mapping | None = None,
-        parallel_comp: int | None = None,
-        compile_nthread: int = 1,
-    ) -> Path:
-        """Write the bundle (module docstring) to ``bundle_dir`` and return it.
-
-        compile : also build the .so libraries (needed for ``backend='compiled'``).
-        config_hash, provenance : recorded in metadata.json (e.g. oracle identity, package hash).
-        """
-        self._check_fitted()
-        bundle = Path(bundle_dir)
-        bundle.mkdir(parents=True, exist_ok=True)
-        files = {}
-        for stem, booster in (
-            ("classifier", self.classifier_booster_),
-            ("regressor", self.regressor_booster_),
-        ):
-            booster.save_model(str(bundle / f"{stem}.ubj"))
-            files[f"{stem}_model"] = f"{stem}.ubj"
-        if compile:
-            files.update(
-                _compile_into(
-                    bundle,
-                    self.classifier_booster_,
-                    self.regressor_booster_,
-                    self.feature_map_,
-                    parallel_comp=parallel_comp,
-                    nthread=compile_nthread,
-                )
-            )
-        meta = self.metadata(config_hash=config_hash, provenance=provenance, files=files)
-        _write_json(bundle / "metadata.json", meta)
-        if hasattr(self, "metrics_"):
-            _write_json(bundle / "metrics.json", self.metrics_)
-        if hasattr(self, "classifier_"):
-            self.classifier_.curves_.to_csv(bundle / "classifier_curves.csv", index=False)
-            self.regressor_.curves_.to_csv(bundle / "regressor_curves.csv", index=False)
-        if hasattr(self, "split_"):
-            s = self.split_
-            table = pd.DataFrame(s.theta, columns=list(self.space.names))
-            table["chi2"] = s.chi2
-            table["delta_chi2"] = s.delta
-            table["in_region"] = s.in_region.astype(int)
-            table["split"] = s.roles()
-            table.to_csv(bundle / "split.csv", index=False)
-        return bundle
+    def save(self, bundle_dir: Path | str, **kwargs) -> Path:
+        """Write the bundle to ``bundle_dir`` (:func:`globalfit.surrogate.bundle.save_bundle`)."""
+        return save_bundle(self, bundle_dir, **kwargs)
 
     @classmethod
     def load(
         cls, bundle_dir: Path | str, *, backend: str = "compiled", nthread: int = 1
     ) -> Surrogate:
-        """Load a bundle. backend 'compiled' (fast; needs the .so files, see :func:`compile_bundle`)
-        or 'xgboost' (the reference)."""
-        import xgboost as xgb
-
-        bundle = Path(bundle_dir)
-        meta_path = bundle / "metadata.json"
-        if not meta_path.is_file():
-            raise FileNotFoundError(
-                f"{bundle} is not a surrogate bundle: {meta_path.name} is missing"
-            )
-        meta = json.loads(meta_path.read_text())
-        if meta.get("format") != BUNDLE_FORMAT:
-            raise ValueError(
-                f"{meta_path}: bundle format {meta.get('format')!r}, this globalfit reads {BUNDLE_FORMAT}"
-            )
-        par = meta["parameters"]
-        space = ParameterSpace(
-            names=tuple(par["names"]), lower=np.array(par["lower"]), upper=np.array(par["upper"])
-        )
-        tr = meta["training"]
-        obj = cls(
-            space,
-            threshold=meta["threshold"],
-            recall_target=meta["classifier"]["recall_target"],
-            calibration_folds=meta["classifier"].get("calibration_folds", 0),  # 0: older bundles
-            calibration_repeats=meta["classifier"].get("calibration_repeats", 1),
-            regressor_margin=meta["regressor"]["margin"],
-            fractions=tr["fractions"],
-            target_transform=meta["regressor"]["target_transform"],
-            regressor_objective=meta["regressor"]["objective"],
-            regressor_eval_metric=meta["regressor"]["eval_metric"],
-            classifier_params=meta["classifier"]["params"],
-            regressor_params=meta["regressor"]["params"],
-            n_estimators=tr["n_estimators"],
-            early_stopping_rounds=tr["early_stopping_rounds"],
-            wall_chi2=meta["wall_chi2"],
-            features=meta.get("derived_features", []),
-            seed=tr["seed"],
-            nthread=nthread,
-        )
-        boosters = []
-        for stem in ("classifier", "regressor"):
-            path = bundle / meta["files"].get(f"{stem}_model", f"{stem}.ubj")
-            if not path.is_file():
-                raise FileNotFoundError(f"bundle {bundle}: model file {path.name} is missing")
-            b = xgb.Booster()
-            b.load_model(str(path))
-            boosters.append(b)
-        libs = [None, None, None]
-        if backend == "compiled":
-            for i, stem in enumerate(("classifier", "regressor", "features")):
-                name = meta["files"].get(f"{stem}_library")
-                if name is None and stem == "features":
-                    continue  # no derived inputs, or a bundle from before they were compiled: numpy
-                if name is None or not (bundle / name).is_file():
-                    raise FileNotFoundError(
-                        f"bundle {bundle} has no compiled {stem} library"
-                        + (f" ({name} is missing)" if name else "")
-                        + ": run globalfit.surrogate.compile_bundle(bundle_dir) or load with backend='xgboost'"
-                    )
-                libs[i] = bundle / name
-        obj.feature_map_ = FeatureMap(space.names, obj.features)
-        obj.chi2_best_ = float(meta["chi2_best"])
-        obj.threshold_p_ = float(meta["classifier"]["threshold"])
-        obj.recall_validation_ = float(meta["classifier"]["recall_validation"])
-        obj._dataset = meta.get("dataset", {})
-        obj.metadata_ = meta
-        metrics_path = bundle / "metrics.json"
-        if metrics_path.is_file():
-            obj.metrics_ = json.loads(metrics_path.read_text())
-        obj._set_backend(backend, boosters[0], boosters[1], *libs)
-        return obj
+        """Load a bundle. backend 'compiled' (fast; needs the .so files, see
+        :func:`~globalfit.surrogate.stage.compile_bundle`) or 'xgboost' (the reference)."""
+        return load_bundle(cls, bundle_dir, backend=backend, nthread=nthread)
 
     def __repr__(self) -> str:
         state = f"backend={self.backend_!r}" if hasattr(self, "backend_") else "unfitted"

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from globalfit.surrogate.metrics import calibrate_threshold
+from globalfit.surrogate.split import kfold_indices
 
 __all__ = [
     "Chi2Regressor",
@@ -65,7 +66,8 @@ def _xgb_params(params: Mapping | None, defaults: Mapping, *, what: str) -> dict
 
 
 def _curves(evals_result: dict) -> pd.DataFrame:
-    """{'train': {metric: [...]}, 'validation': {...}} -> DataFrame iteration, train_<m>, validation_<m>."""
+    """{'train': {metric: [...]}, 'validation': {...}} -> DataFrame iteration, train_<m>,
+    validation_<m>."""
     cols = {}
     for part, metrics in evals_result.items():
         for metric, values in metrics.items():
@@ -77,7 +79,8 @@ def _curves(evals_result: dict) -> pd.DataFrame:
 def _train_booster(
     params, X_tr, y_tr, X_val, y_val, *, n_estimators, early_stopping_rounds, nthread
 ):
-    """xgb.train with early stopping on the validation set; returns (booster sliced to best, curves, best)."""
+    """xgb.train with early stopping on the validation set; returns (booster sliced to best,
+    curves, best)."""
     import xgboost as xgb
 
     dtrain = xgb.DMatrix(np.asarray(X_tr, dtype=np.float32), label=y_tr, nthread=nthread)
@@ -179,8 +182,6 @@ class RegionClassifier:
         seeded with seed + r); stratified folds, so every fold has in-region points."""
         import xgboost as xgb
 
-        from globalfit.surrogate.tuning import kfold_indices
-
         k = int(min(self.calibration_folds, y.sum(), (~y).sum()))
         if k < 2:
             raise ValueError(
@@ -240,7 +241,8 @@ class Chi2Regressor:
     def xgb_params(self) -> dict:
         if self.target_transform not in TARGET_TRANSFORMS:
             raise ValueError(
-                f"unknown target_transform {self.target_transform!r}; known: {sorted(TARGET_TRANSFORMS)}"
+                f"unknown target_transform {self.target_transform!r}; known: "
+                f"{sorted(TARGET_TRANSFORMS)}"
             )
         p = _xgb_params(self.params, DEFAULT_REGRESSOR_PARAMS, what="regressor")
         # The last metric drives early stopping; mae and rmse are always recorded for the curves.

@@ -10,7 +10,7 @@ import numpy as np
 
 from globalfit.space import ParameterSpace
 
-__all__ = ["DEFAULT_THRESHOLD", "DataSplit", "WALL_CHI2", "split_dataset"]
+__all__ = ["kfold_indices", "DEFAULT_THRESHOLD", "DataSplit", "WALL_CHI2", "split_dataset"]
 
 #: χ² returned where the classifier says "not in region": large enough that any sampler sees a
 #: wall (exp(−χ²/2) underflows to 0), finite so that arithmetic on it stays well defined.
@@ -103,7 +103,8 @@ def split_dataset(
     bad = ok & (np.isnan(chi2) | (chi2 == -np.inf))
     if bad.any():
         raise ValueError(
-            f"chi2 is NaN or -inf for {int(bad.sum())} points with status ok (first: row {int(np.argmax(bad))})"
+            f"chi2 is NaN or -inf for {int(bad.sum())} points with status ok (first: row "
+            f"{int(np.argmax(bad))})"
         )
     fr = np.asarray(fractions, dtype=np.float64)
     if fr.shape != (3,) or np.any(fr <= 0) or not math.isclose(fr.sum(), 1.0, abs_tol=1e-9):
@@ -135,7 +136,8 @@ def split_dataset(
         if not in_region[idx].any():
             raise ValueError(
                 f"the {name} part has no in-region point (Δχ² < {threshold}); "
-                f"only {int(in_region.sum())} of {chi2.size} points are in the region: add points near the minimum"
+                f"only {int(in_region.sum())} of {chi2.size} points are in the region: add points "
+                "near the minimum"
             )
     return DataSplit(
         theta=theta,
@@ -151,3 +153,30 @@ def split_dataset(
         seed=int(seed),
         fractions=tuple(float(f) for f in fr),
     )
+
+
+def kfold_indices(
+    n: int, n_folds: int, *, seed: int, labels: np.ndarray | None = None
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Seeded k-fold split of range(n) -> [(train_idx, held_out_idx)] * n_folds.
+
+    With ``labels`` (n,) the folds are stratified (each class dealt round-robin after a shuffle),
+    so every fold of a classifier sees in-region points.
+    """
+    if n_folds < 2 or n < n_folds:
+        raise ValueError(f"need 2 <= n_folds <= n, got n_folds={n_folds}, n={n}")
+    rng = np.random.default_rng(seed)
+    fold_of = np.empty(n, dtype=np.int64)
+    groups = (
+        [np.arange(n)]
+        if labels is None
+        else [np.flatnonzero(labels == v) for v in np.unique(labels)]
+    )
+    start = 0
+    for g in groups:
+        perm = rng.permutation(g)
+        # continue the round-robin across classes so fold sizes stay balanced
+        fold_of[perm] = (start + np.arange(perm.size)) % n_folds
+        start += perm.size
+    all_idx = np.arange(n)
+    return [(all_idx[fold_of != k], all_idx[fold_of == k]) for k in range(n_folds)]

@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 
 from globalfit.features import FeatureMap
+from globalfit.jsonio import write_json
 from globalfit.space import ParameterSpace, read_points_csv
-from globalfit.surrogate.bundle import _compile_into, _write_json
+from globalfit.surrogate.bundle import compile_into
 from globalfit.surrogate.model import Surrogate
 from globalfit.surrogate.models import Chi2Regressor
 from globalfit.surrogate.split import DataSplit, split_dataset
@@ -48,13 +49,13 @@ def compile_bundle(
         b.load_model(str(bundle / meta["files"].get(f"{stem}_model", f"{stem}.ubj")))
         boosters.append(b)
     feature_map = FeatureMap(meta["parameters"]["names"], meta.get("derived_features", []))
-    libs = _compile_into(
+    libs = compile_into(
         bundle, *boosters, feature_map, parallel_comp=parallel_comp, nthread=nthread
     )
     meta["files"].pop("features_library", None)
     meta["files"].update(libs)
     meta["platform"] = {"system": platform.system(), "machine": platform.machine()}
-    _write_json(bundle / "metadata.json", meta)
+    write_json(bundle / "metadata.json", meta, indent=2, sort_keys=True)
     return libs
 
 
@@ -100,7 +101,8 @@ def predict_csv(
     clash = [c for c in CSV_COLUMNS if c in table.columns]
     if clash:
         raise ValueError(
-            f"{in_csv}: already has output column(s) {clash}; remove them or predict from the original file"
+            f"{in_csv}: already has output column(s) {clash}; remove them or predict from the "
+            "original file"
         )
     p, chi2 = sur.predict(theta) if len(table) else (np.zeros(0), np.zeros(0))
     table["p_in_region"] = p
@@ -244,9 +246,11 @@ def train_bundle(
     )
     for name, t in tuned.items():
         tuning.save_trials_csv(t.study_, bundle / "tuning" / f"{name}_trials.csv")
-        _write_json(
+        write_json(
             bundle / "tuning" / f"{name}_importance.json",
             tuning.param_importances(t.study_, seed=seed),
+            indent=2,
+            sort_keys=True,
         )
     return sur
 

@@ -25,10 +25,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from globalfit.surrogate.split import kfold_indices
+
 __all__ = [
     "SEARCH_SPACE",
     "XGBTuner",
-    "kfold_indices",
     "param_importances",
     "save_trials_csv",
     "suggest_params",
@@ -60,33 +61,6 @@ def suggest_params(trial, search_space: Mapping = SEARCH_SPACE) -> dict:
         else:
             out[name] = trial.suggest_float(name, float(lo), float(hi), log=log)
     return out
-
-
-def kfold_indices(
-    n: int, n_folds: int, *, seed: int, labels: np.ndarray | None = None
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Seeded k-fold split of range(n) -> [(train_idx, held_out_idx)] * n_folds.
-
-    With ``labels`` (n,) the folds are stratified (each class dealt round-robin after a shuffle),
-    so every fold of a classifier sees in-region points.
-    """
-    if n_folds < 2 or n < n_folds:
-        raise ValueError(f"need 2 <= n_folds <= n, got n_folds={n_folds}, n={n}")
-    rng = np.random.default_rng(seed)
-    fold_of = np.empty(n, dtype=np.int64)
-    groups = (
-        [np.arange(n)]
-        if labels is None
-        else [np.flatnonzero(labels == v) for v in np.unique(labels)]
-    )
-    start = 0
-    for g in groups:
-        perm = rng.permutation(g)
-        # continue the round-robin across classes so fold sizes stay balanced
-        fold_of[perm] = (start + np.arange(perm.size)) % n_folds
-        start += perm.size
-    all_idx = np.arange(n)
-    return [(all_idx[fold_of != k], all_idx[fold_of == k]) for k in range(n_folds)]
 
 
 class XGBTuner:

@@ -1,0 +1,140 @@
+"""The inference stage's ``summary.json``: best fit confirmed by the true χ², significance against
+the reference point, convergence, posterior, derived quantities, profiles and the validation
+verdict, assembled from the stage's outputs.
+
+The best fit is the candidate with the lowest *true* χ² among the surrogate's local minima and the
+dataset's best point (always the last candidate): the surrogate proposes, the oracle decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from globalfit.evaluation.table import EvaluationTable
+from globalfit.inference.significance import wilks_significance
+from globalfit.inference.summary import posterior_summary
+
+__all__ = [
+    "WILKS_CAVEAT",
+    "confirmed_best_fit",
+    "convergence_summary",
+    "inference_summary",
+    "reference_significance",
+]
+
+WILKS_CAVEAT = (
+    "Wilks' theorem with dof = number of parameters that vanish under the reference point; "
+    "for the ALP fit fa is not identified under the Standard Model (it drops out when all "
+    "couplings vanish), so the asymptotic chi2 distribution is only approximate."
+)
+
+
+def confirmed_best_fit(
+    confirm: EvaluationTable, names: Sequence[str], n_candidates: int, chi2_surrogate: float
+) -> dict:
+    """The best of the first ``n_candidates`` rows of the confirmation batch (the surrogate's
+    minima, then the dataset's best point) by their true χ²; a RuntimeError when all failed."""
+    candidates = np.flatnonzero(confirm.ok[:n_candidates])
+    if candidates.size == 0:
+        raise RuntimeError(
+            "the true oracle failed at every best-fit candidate: "
+            f"{list(confirm.message[:n_candidates])}"
+        )
+    i = candidates[np.argmin(confirm.chi2[candidates])]
+    last = n_candidates - 1
+    return {
+        "theta": dict(zip(names, map(float, confirm.theta[i]), strict=True)),
+        "chi2_true": float(confirm.chi2[i]),
+        "chi2_surrogate": chi2_surrogate,
+        "source": "best evaluated point" if i == last else f"surrogate local minimum {i + 1}",
+        "candidates_chi2_true": [float(c) for c in confirm.chi2[:n_candidates]],
+        "note": (
+            "lowest true chi2 among the surrogate's best local minima (multi-start minimisation) "
+            "and the best point of the dataset (the last candidate)"
+        ),
+    }
+
+
+def reference_significance(
+    confirm: EvaluationTable, reference_point: Mapping[str, float], chi2_best: float, dof: int
+) -> tuple[dict, dict]:
+    """(``sm``, ``significance``) sections: the reference point is the confirmation batch's last
+    row; Wilks' p and Z of Δχ² = χ²_ref − χ²_best with ``dof`` degrees of freedom."""
+    chi2_ref = float(confirm.chi2[-1])
+    sm = {"theta": dict(reference_point), "chi2": chi2_ref, "status": str(confirm.status[-1])}
+    w = wilks_significance(chi2_ref, chi2_best, dof)
+    significance = {
+        "delta_chi2": w["delta_chi2"],
+        "dof": w["dof"],
+        "p": w["p_value"],
+        "z": w["z"],
+        "z_two_sided": w["z_two_sided"],
+        "convention": w["convention"],
+        "caveat": WILKS_CAVEAT,
+    }
+    return sm, significance
+
+
+def convergence_summary(diagnostics: Mapping) -> dict:
+    """The chain's convergence section from :meth:`SamplingResult.diagnostics` output."""
+    d = diagnostics
+    return {
+        "converged": d["converged"],
+        "tau": d["tau"],
+        "max_tau": d["max_tau"],
+        "n_steps": d["n_steps"],
+        "rule": d["convergence_rule"],
+        "acceptance": d["acceptance_mean"],
+        "ess": d["ess"],
+        "burn": d["burn"],
+        "thin": d["thin"],
+        "notes": d["notes"],
+        # measured in the run, with the workflow's other jobs alongside
+        "log_prob_evals_per_s": d.get("log_prob_evals_per_s"),
+    }
+
+
+def inference_summary(
+    *,
+    names: Sequence[str],
+    sampling: Mapping,
+    surrogate_fit: Mapping,
+    validation: Mapping,
+    confirm: EvaluationTable,
+    reference_point: Mapping[str, float] | None,
+    dof: int,
+    derived_values: Mapping[str, np.ndarray] | None = None,
+) -> dict:
+    """summary.json of the inference stage.
+
+    Parameters
+    ----------
+    sampling : the sampler's ``sampling.json`` (``parameters``, ``diagnostics``, ``derived``).
+    surrogate_fit : ``best_fit_surrogate.json`` (the surrogate's best fit and profiles).
+    validation : ``validation.json`` (reweighting metrics, ``trustworthy``, ``sentence``).
+    confirm : true χ² of the best-fit candidates, then of the reference point if there is one.
+    derived_values : {name: (n,) values} of derived quantities computed on posterior samples.
+    """
+    n_candidates = len(confirm) - (reference_point is not None)
+    best = confirmed_best_fit(confirm, names, n_candidates, surrogate_fit["best_fit"]["chi2"])
+    summary = {"best_fit": best, "sm": None, "significance": None}
+    if reference_point is not None:
+        summary["sm"], summary["significance"] = reference_significance(
+            confirm, reference_point, best["chi2_true"], dof
+        )
+    summary["convergence"] = convergence_summary(sampling["diagnostics"])
+    summary["posterior"] = sampling["parameters"]
+    summary["derived"] = dict(sampling.get("derived", {}))
+    if derived_values:
+        cols = {k: np.asarray(v) for k, v in derived_values.items()}
+        summary["derived"].update(
+            posterior_summary(np.column_stack(list(cols.values())), list(cols))
+        )
+    summary["profiles"] = {n: p["intervals"] for n, p in surrogate_fit["profiles"].items()}
+    summary["validation"] = dict(validation)
+    summary["trustworthy"] = bool(validation["trustworthy"])
+    if not summary["trustworthy"]:
+        summary["warning"] = "THE SURROGATE POSTERIOR IS NOT TRUSTWORTHY: " + validation["sentence"]
+    return summary

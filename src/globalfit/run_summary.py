@@ -1,0 +1,98 @@
+"""``results/run_summary.json``: the numbers of a run that the README and the report quote, from
+the dataset and the stages' own summaries, with provenance.
+
+Shares are of *successful* points with Δχ² < 2.3 from the dataset's best χ², per origin: the
+Latin hypercube (round 0), the GP rounds (1..n_gp_rounds) and the posterior rounds after them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from globalfit.evaluation.table import EvaluationTable
+
+__all__ = ["condensed_stages", "dataset_summary", "run_summary"]
+
+HIT = 2.3  # Δχ² of a "hit": the 68 % region of two parameters
+
+
+def _share(hit: np.ndarray, rows: np.ndarray) -> float | None:
+    return float(hit[rows].mean()) if rows.any() else None
+
+
+def dataset_summary(data: EvaluationTable, n_gp_rounds: int) -> dict:
+    """``evaluation`` and ``active_learning`` sections of the run summary."""
+    ok = data.ok
+    best = float(np.min(data.chi2[ok]))
+    hit = ok & (data.chi2 - best < HIT)
+    design = data.round == 0
+    gp = (data.round > 0) & (data.round <= n_gp_rounds)
+    posterior = data.round > n_gp_rounds
+    return {
+        "evaluation": {
+            "n_points": len(data),
+            "n_failed": int((~ok).sum()),
+            "status": data.status_counts(),
+            "best_chi2": best,
+            "best_chi2_design": float(np.min(data.chi2[ok & design]))
+            if (ok & design).any()
+            else None,
+            "oracle_cpu_seconds": float(np.nansum(data.cpu_seconds)),
+        },
+        "active_learning": {
+            "rounds": int(data.round.max()),
+            "share_below_2_3": _share(hit, gp),
+            "posterior_rounds_share_below_2_3": _share(hit, posterior),
+            "lhs_share_below_2_3": float(hit[design].mean()),
+        },
+    }
+
+
+def condensed_stages(
+    surrogate: Mapping | None, inference: Mapping | None, explain: Mapping | None
+) -> dict:
+    """The parts of the stages' summaries that the run summary keeps (surrogate metrics whole)."""
+    out = {}
+    if surrogate is not None:
+        out["surrogate"] = dict(surrogate)
+    if inference is not None:
+        keep = ("best_fit", "sm", "significance", "convergence", "trustworthy")
+        out["inference"] = {k: inference[k] for k in keep if k in inference}
+        out["inference"]["validation"] = {
+            k: inference["validation"].get(k)
+            for k in ("ess_fraction", "max_weight_share", "trustworthy", "sentence")
+        }
+    if explain is not None:
+        ablation = explain.get("ablation") or {}
+        interactions = explain.get("interactions")
+        out["explain"] = {
+            "ranking": explain["ranking"],
+            "least_important": ablation.get("dropped"),
+            "verdict": ablation.get("verdict"),
+            "top_pairs": interactions["mean_abs"][:3] if interactions else None,
+        }
+    return out
+
+
+def run_summary(
+    data: EvaluationTable,
+    *,
+    n_gp_rounds: int,
+    provenance: Mapping,
+    timings: Mapping,
+    surrogate: Mapping | None = None,
+    inference: Mapping | None = None,
+    explain: Mapping | None = None,
+) -> dict:
+    """The whole run summary. provenance : config_name, config_hash, commit, machine (the
+    package version is read from the dataset's attributes)."""
+    return {
+        **{k: provenance[k] for k in ("config_name", "config_hash", "commit")},
+        "package_version": data.attrs.get("package_version"),
+        "machine": provenance["machine"],
+        "timings": dict(timings),
+        **dataset_summary(data, n_gp_rounds),
+        **condensed_stages(surrogate, inference, explain),
+    }

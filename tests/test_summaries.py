@@ -1,0 +1,132 @@
+"""The stage summaries that were logic inside workflow scripts: the inference summary (best fit
+decided by the true χ², significance against the reference point) and the run summary (shares of
+hits per origin), on tables whose answers are known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from globalfit.evaluation import EvaluationTable
+from globalfit.inference.results import inference_summary
+from globalfit.run_summary import run_summary
+
+NAMES = ("a", "b")
+
+
+def table(theta, chi2, status=None, rounds=None, attrs=None):
+    theta = np.asarray(theta, dtype=np.float64)
+    n = len(theta)
+    return EvaluationTable(
+        names=NAMES,
+        theta=theta,
+        chi2=np.asarray(chi2, dtype=np.float64),
+        status=np.asarray(status or ["ok"] * n, dtype=object),
+        round=np.asarray(rounds if rounds is not None else [0] * n, dtype=np.int64),
+        seconds=np.ones(n),
+        cpu_seconds=np.full(n, 0.5),
+        cached=np.zeros(n, dtype=bool),
+        message=np.asarray([""] * n, dtype=object),
+        breakdown=np.zeros((n, 0)),
+        attrs=attrs or {},
+    )
+
+
+SAMPLING = {
+    "parameters": {"a": {"mean": 0.1}},
+    "derived": {"c": {"mean": 1.0}},
+    "diagnostics": {
+        "converged": True, "tau": {"a": 5.0}, "max_tau": 5.0, "n_steps": 500,
+        "convergence_rule": "n_steps >= 50 max tau", "acceptance_mean": 0.3, "ess": {"a": 900.0},
+        "burn": 15, "thin": 2, "notes": [], "log_prob_evals_per_s": 1e4,
+    },
+}  # fmt: skip
+FIT = {"best_fit": {"chi2": 4.2}, "profiles": {"a": {"intervals": {"1": [[-1.0, 1.0]]}}}}
+
+
+def summary(confirm, reference=True, validation=None, derived=None):
+    return inference_summary(
+        names=NAMES,
+        sampling=SAMPLING,
+        surrogate_fit=FIT,
+        validation=validation or {"trustworthy": True, "sentence": "fine", "ess_fraction": 0.8},
+        confirm=confirm,
+        reference_point={"a": 0.0, "b": 0.0} if reference else None,
+        dof=1,
+        derived_values=derived,
+    )
+
+
+def test_best_fit_is_the_lowest_true_chi2_and_the_significance_is_against_the_last_row():
+    # candidates: two surrogate minima (one failed), the dataset's best point; then the reference
+    confirm = table(
+        [[0.1, 0.1], [0.2, 0.2], [0.3, 0.3], [0.0, 0.0]],
+        [5.0, np.nan, 4.0, 4.0 + 3.841458820694124],
+        status=["ok", "error", "ok", "ok"],
+    )
+    s = summary(confirm)
+    assert s["best_fit"]["chi2_true"] == 4.0 and s["best_fit"]["theta"] == {"a": 0.3, "b": 0.3}
+    assert s["best_fit"]["source"] == "best evaluated point"
+    assert s["best_fit"]["chi2_surrogate"] == 4.2
+    assert s["sm"]["chi2"] == pytest.approx(7.841458820694124)
+    assert s["significance"]["p"] == pytest.approx(0.05, rel=1e-9)
+    assert s["significance"]["z"] == pytest.approx(1.6448536, rel=1e-6)
+    assert s["convergence"]["rule"] == "n_steps >= 50 max tau" and s["convergence"]["burn"] == 15
+    assert s["profiles"] == {"a": {"1": [[-1.0, 1.0]]}} and s["trustworthy"] and "warning" not in s
+
+    first = summary(table([[0.1, 0.1], [0.3, 0.3]], [3.0, 4.0]), reference=False)
+    assert first["best_fit"]["source"] == "surrogate local minimum 1" and first["sm"] is None
+
+
+def test_every_candidate_failed_and_an_untrustworthy_posterior_are_said():
+    with pytest.raises(RuntimeError, match="failed at every best-fit candidate"):
+        summary(table([[0.1, 0.1], [0.0, 0.0]], [np.nan, 1.0], status=["error", "ok"]))
+    s = summary(
+        table([[0.1, 0.1]], [1.0]),
+        reference=False,
+        validation={"trustworthy": False, "sentence": "ESS 0.1"},
+        derived={"x": np.arange(100.0)},
+    )
+    assert s["warning"].endswith("ESS 0.1") and not s["trustworthy"]
+    assert s["derived"]["c"] == {"mean": 1.0}  # the sampler's own derived quantities stay
+    assert s["derived"]["x"]["q50"] == pytest.approx(49.5)
+
+
+def test_run_summary_shares_of_hits_per_origin():
+    # best chi2 1.0: hits are chi2 < 3.3; round 0 = design, 1-2 GP rounds, 3 a posterior round
+    chi2 = [1.0, 50.0, 2.0, 40.0, 3.0, 60.0, 70.0, np.nan]
+    data = table(
+        np.zeros((8, 2)),
+        chi2,
+        status=["ok"] * 7 + ["error"],
+        rounds=[0, 0, 1, 1, 2, 2, 3, 3],
+        attrs={"package_version": "9.9"},
+    )
+    explain = {"ranking": ["a", "b"], "ablation": {"dropped": "b", "verdict": "keep"},
+               "interactions": {"mean_abs": [1, 2, 3, 4]}}  # fmt: skip
+    inference = summary(table([[0.1, 0.1]], [1.0]), reference=False)
+    s = run_summary(
+        data,
+        n_gp_rounds=2,
+        provenance={"config_name": "t", "config_hash": "h", "commit": "c", "machine": "m"},
+        timings={"total": {"wall_seconds": 1.0}},
+        surrogate={"test": {"mae_in_region": 0.2}},
+        inference=inference,
+        explain=explain,
+    )
+    assert s["package_version"] == "9.9" and s["config_hash"] == "h"
+    assert s["evaluation"]["n_failed"] == 1 and s["evaluation"]["best_chi2"] == 1.0
+    assert s["evaluation"]["best_chi2_design"] == 1.0
+    assert s["evaluation"]["oracle_cpu_seconds"] == 4.0
+    al = s["active_learning"]
+    assert al["rounds"] == 3 and al["lhs_share_below_2_3"] == 0.5
+    assert al["share_below_2_3"] == 0.5  # rounds 1-2: chi2 2 and 3 of 2, 40, 3, 60
+    assert al["posterior_rounds_share_below_2_3"] == 0.0  # 70 and a failed point
+    assert s["explain"] == {"ranking": ["a", "b"], "least_important": "b", "verdict": "keep",
+                            "top_pairs": [1, 2, 3]}  # fmt: skip
+    assert set(s["inference"]) == {"best_fit", "sm", "significance", "convergence",
+                                   "trustworthy", "validation"}  # fmt: skip
+    assert "surrogate" in s and "explain" not in run_summary(
+        data, n_gp_rounds=2, provenance=dict.fromkeys(("config_name", "config_hash", "commit",
+                                                       "machine"), "x"), timings={}
+    )  # fmt: skip
