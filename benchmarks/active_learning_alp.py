@@ -24,7 +24,7 @@ from globalfit.oracles import OracleSpec
 from globalfit.space import ParameterSpace
 
 ROOT = Path(__file__).resolve().parents[1]
-BEST_KNOWN = 13.327440  # DESIGN.md
+BEST_KNOWN = 13.327440  # docs/design.md, the ALP-aca reference point
 
 
 def main():

@@ -1,4 +1,4 @@
-"""The real ALP-aca oracle: reference values of DESIGN.md and bit-identical χ² across processes."""
+"""The real ALP-aca oracle: reference values (docs/design.md), bit-identical χ² across processes."""
 
 import json
 import os
@@ -14,7 +14,7 @@ from globalfit.oracles.alp import AlpOracle
 
 pytestmark = pytest.mark.alp
 NAMES = ["cqL33", "cuR", "cdR", "clL33", "ceR", "log10_fa"]
-REFERENCE = [  # θ, χ² measured on two machines with the project convention (DESIGN.md)
+REFERENCE = [  # θ, χ² measured on two machines with the project convention (docs/design.md)
     ((0, 0, 0, 0, 0, 8), 18.980670),
     ((-2.720801, 0.859483, -1.268719, 1.208097, -0.824785, 7.310653), 13.327440),
     ((0.1, 0.1, 0.1, 0.1, 0.1, 7.0), 18.831709),

@@ -45,7 +45,7 @@ class OracleSpec:
 
     @property
     def needs_hash_seed_zero(self) -> bool:
-        """ALP-aca's theory uncertainties depend on string hashing (DESIGN.md)."""
+        """ALP-aca's theory uncertainties depend on string hashing (docs/design.md)."""
         return self.name == "alp"
 
     def source_files(self) -> list[Path]:

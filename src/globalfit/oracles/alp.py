@@ -6,9 +6,9 @@ clL = diag(0, 0, clL33), cuR, cdR, ceR universal), run with ``match_run(ma, 'VA_
 
 Why the ritual in :meth:`AlpOracle.setup` and :meth:`AlpOracle.__call__`: flavio draws the theory
 uncertainties of meson mixing by Monte Carlo once per process, in an order that depends on string
-hashing, and the first call consumes random numbers (DESIGN.md). With PYTHONHASHSEED=0, numpy and
-gvar seeded with 7, one warm-up point, and a reseed before every point, χ² is bit-identical across
-processes, call orders and machines.
+hashing, and the first call consumes random numbers (docs/design.md). With PYTHONHASHSEED=0,
+numpy and gvar seeded with 7, one warm-up point, and a reseed before every point, χ² is
+bit-identical across processes, call orders and machines.
 """
 
 from __future__ import annotations
