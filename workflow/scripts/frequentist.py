@@ -1,7 +1,6 @@
 """Best fit on the surrogate (multi-start), 1-D and 2-D profile likelihoods; the best fit and the
 reference point go to the true oracle (the `confirm` batch)."""
 
-import json
 import os
 
 import numpy as np
@@ -10,6 +9,7 @@ os.environ["OMP_NUM_THREADS"] = "1"
 
 from globalfit.evaluation import EvaluationTable, write_batch  # noqa: E402
 from globalfit.inference import best_fit, profile_1d, profile_2d, save_profiles  # noqa: E402
+from globalfit.jsonio import write_json  # noqa: E402
 from globalfit.logs import snakemake_log  # noqa: E402
 from globalfit.space import ParameterSpace  # noqa: E402
 from globalfit.surrogate import Surrogate  # noqa: E402
@@ -41,13 +41,10 @@ two = profile_2d(
     chi2, space, pair, best=best, starts=starts, n_grid=inf["profile_2d_grid"], seed=inf["seed"]
 )
 save_profiles(snakemake.output.profiles, profiles, two)
-with open(snakemake.output.best_fit, "w") as f:
-    json.dump(
-        {"best_fit": best.as_dict(), "profiles": {p.name: p.as_dict() for p in profiles}},
-        f,
-        indent=1,
-        default=float,
-    )
+write_json(
+    snakemake.output.best_fit,
+    {"best_fit": best.as_dict(), "profiles": {p.name: p.as_dict() for p in profiles}},
+)
 
 # the surrogate's few best local minima and the best evaluated point (cached: free): the true
 # oracle decides which is the best fit; a surrogate minimum need not beat the data's best point

@@ -1,7 +1,6 @@
 """Posterior round r: a surrogate fitted to rounds 0..r-1 proposes round r's batch from its
 posterior."""
 
-import json
 import os
 
 os.environ["OMP_NUM_THREADS"] = "1"  # before xgboost: thread contention slows per-call prediction
@@ -9,6 +8,7 @@ os.environ["OMP_NUM_THREADS"] = "1"  # before xgboost: thread contention slows p
 from globalfit.active_learning import propose_posterior_batch  # noqa: E402
 from globalfit.evaluation import EvaluationTable, write_batch  # noqa: E402
 from globalfit.inference import Prior  # noqa: E402
+from globalfit.jsonio import write_json  # noqa: E402
 from globalfit.logs import snakemake_log  # noqa: E402
 from globalfit.space import ParameterSpace  # noqa: E402
 
@@ -41,8 +41,7 @@ write_batch(
     space.names,
     attrs={**snakemake.params.provenance, "round": round_index},
 )
-with open(snakemake.output.info, "w") as f:
-    json.dump(info, f, indent=1)
+write_json(snakemake.output.info, info)
 log.info(
     "posterior round %d: %d points from the posterior of a surrogate fitted to %d points; "
     "%.1f CPU s",

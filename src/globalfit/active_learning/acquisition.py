@@ -1,4 +1,7 @@
-"""TODO docstring (active_learning.py)."""
+"""Acquisition: expected improvement with a margin δ, a log EI that stays finite far in the tail,
+and the kriging-believer batch: picks are made one by one on a candidate pool, each added as a
+fantasy observation so that the next goes elsewhere, with a minimum distance between picks.
+"""
 
 from __future__ import annotations
 

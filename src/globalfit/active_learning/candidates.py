@@ -1,4 +1,6 @@
-"""TODO docstring (active_learning.py)."""
+"""Candidate points for the acquisition: Dirichlet combinations of d + 1 of the best points (local
+hulls, which respect separate minima) and Gaussians around centres with given per-axis scales.
+"""
 
 from __future__ import annotations
 

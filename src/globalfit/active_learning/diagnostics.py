@@ -1,4 +1,7 @@
-"""TODO docstring (active_learning.py)."""
+"""Per-round diagnostics of active learning (``diagnostics.csv``): how well the GP predicted the
+batch before it was evaluated, the share of the batch within Δχ² < 2.3 and < 10, and the
+proposal's CPU cost against the evaluation's.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""TODO docstring (active_learning.py)."""
+"""The Gaussian process of active learning (gpflow): GPR with an ARD squared-exponential kernel on
+the unit cube, SGPR with inducing points above ``sparse_above`` points, a warm-startable state
+(hyperparameters of the round before), a noise floor, and a pool posterior whose covariance
+columns are computed only for the candidates the batch needs. TensorFlow is imported lazily.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""TODO docstring (active_learning.py)."""
+"""An in-memory active-learning loop (design, then rounds of the batch proposer on a callable χ²),
+for tests and benchmarks; the workflow runs the same proposer as one Snakemake job per round.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""TODO docstring (active_learning.py)."""
+""":class:`BatchProposer`: one active-learning round. Fits the GP to every successfully
+evaluated point, builds the candidate pools (a fresh Latin hypercube, local hulls, Gaussians
+around the best points, the trust regions') and picks ``batch_size`` points by kriging-believer
+expected improvement, never closer than ``min_distance`` to an evaluated point or an earlier
+pick. Deterministic for a seed and round index (``SeedSequence([seed, round])``).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""TODO docstring (active_learning.py)."""
+"""The GP's target and the acquisition margin's schedule.
+
+y = −sign(Δ) log10(1 + |Δ|/scale), Δ = min(χ² − χ²_ref, cap): Δχ² < 10 fills half of the target's
+range and the wall (10³–10¹⁴) is one flat "bad" level the GP need not learn. The EI margin δ falls
+geometrically from ``delta_start`` (explore) to ``delta_end`` (exploit) over the rounds.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,10 @@
-"""TODO docstring (active_learning.py)."""
+"""Trust regions (as in TuRBO) for exploitation: up to a few distinct good points (Δχ² within
+``trust_region_delta``, a minimum separation apart) each get a region with its own GP on its
+nearest points and Gaussian candidates shaped by the GP length scales. The radius halves when few
+of a region's last picks were hits and grows when most were; the share of the batch picked in
+trust regions grows over the rounds. Why: narrow valleys bounded by cliffs, which a global GP with
+long length scales cannot resolve.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""TODO docstring (store.py)."""
+"""The content-addressed per-point cache, :class:`EvaluationCache`: one small JSON file per
+(oracle identity, point key), written atomically the moment the point finishes, so parallel jobs
+never share a file, a killed job loses at most the point in flight, and no point is evaluated
+twice across chunkings, rounds, stages and reruns. Failed points are cached too.
+"""
 
 from __future__ import annotations
 

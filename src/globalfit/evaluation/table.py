@@ -1,4 +1,9 @@
-"""TODO docstring (store.py)."""
+"""Tables of evaluated points in HDF5 (:class:`EvaluationTable`), point and batch files, and the
+key of a point.
+
+θ always travels as float64 (HDF5 datasets, never CSV text) and is identified by the SHA-256 of its
+little-endian bytes, so the same point gets the same key in any chunking or round.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""TODO docstring (explain.py)."""
+"""Which points are explained, and in which band: Δχ² bands from ``edges`` (default (2.30, 10): the
+68 % region of a two-parameter profile and the rest of the surrogate's region; points beyond the
+last edge are in no band but in "all"), the in-region points of a dataset or of a bundle's split,
+and the checks of points and true Δχ² values (used only to band, never to explain).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""TODO docstring (explain.py)."""
+"""The boosters under explanation: copies with a pinned thread count, the classifier's margin,
+and a shapiq-ready copy. shapiq reads XGBoost leaf values from ``base_weights``; for
+``reg:absoluteerror`` XGBoost re-fits the leaves after growing a tree and updates only the leaf
+values, so shapiq would explain another model: the copy's ``base_weights`` equal the leaf values.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""TODO docstring (explain.py)."""
+"""The two callables the ablation needs, built from the package's own stages so that a reduced
+surrogate is made exactly like the full one: a fitter (a surrogate on a subset of the parameters,
+optionally re-tuned with resumable optuna studies) and a sampler (emcee on it under the prior
+restricted to those parameters).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""TODO docstring (explain.py)."""
+""":func:`explain_surrogate`, what the explain rule calls: SHAP of the regressor and of the
+classifier's margin at the in-region points, SHAP at the best fit, and the pairwise interactions,
+as one :class:`SurrogateExplanation`.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""TODO docstring (explain.py)."""
+"""SHAP values (``shap.TreeExplainer``, tree-path-dependent, raw output) of one XGBoost model at
+given points, :class:`ShapResult`, and mean |SHAP| per band. Values are on the model's own scale
+(the regressor's transformed target, the classifier's log-odds); per point, base value + Σ SHAP
+= model output, to float32.
+"""
 
 from __future__ import annotations
 

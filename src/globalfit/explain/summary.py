@@ -1,4 +1,6 @@
-"""TODO docstring (explain.py)."""
+"""The content of ``importance.json``: mean |SHAP| per band and the ranking, the top interacting
+pairs at the best fit and on average, and the ablation's numbers and verdict.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,10 @@
-"""TODO docstring (surrogate.py)."""
+"""Classification and regression metrics of the surrogate: the recall-calibrated decision
+threshold, the Clopper–Pearson interval of a recall, ROC AUC, and the test-part metrics of
+``metrics.json``.
+
+The classifier's threshold on p(in region) is calibrated for a target recall (default 0.99):
+wrongly discarding a low-χ² point costs more than keeping a wall point.
+"""
 
 from __future__ import annotations
 
@@ -19,8 +25,18 @@ __all__ = ["calibrate_threshold", "clopper_pearson", "evaluate", "roc_auc"]
 def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
     """Two-sided Clopper–Pearson (exact) interval for a binomial proportion k/n.
 
-    The lower end is ``beta.ppf((1 − confidence)/2, k, n − k + 1)``; e.g. k = n = 100 gives
-    0.025^(1/100) = 0.96378. Returns (lower, upper); (0, 1) when n = 0.
+    The lower end is ``beta.ppf((1 − confidence)/2, k, n − k + 1)``. Returns (lower, upper);
+    (0, 1) when n = 0.
+
+    Examples
+    --------
+    All of 100 in-region test points kept: the recall is at least 0.025^(1/100) at 95 %.
+
+    >>> lo, hi = clopper_pearson(100, 100)
+    >>> round(lo, 5), hi, round(0.025 ** (1 / 100), 5)
+    (0.96378, 1.0, 0.96378)
+    >>> clopper_pearson(0, 0)
+    (0.0, 1.0)
     """
     if n < 0 or not 0 <= k <= n:
         raise ValueError(f"need 0 <= k <= n, got k={k}, n={n}")

@@ -1,4 +1,11 @@
-"""TODO docstring (surrogate.py)."""
+"""The two-stage surrogate of χ²(θ), :class:`Surrogate`: the classifier decides "in region", the
+regressor predicts Δχ² there, and outside the surrogate returns the wall value.
+
+Points are in parameter units, ``theta : (n, d) float`` in the order of ``space.names``; the
+models' inputs are θ itself (trees need no scaling; explanations stay in physical units) as
+float32, then the derived features (:mod:`globalfit.features`). Every random choice comes from
+``seed`` and thread counts are explicit, so the same inputs give identical models.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""TODO docstring (surrogate.py)."""
+"""The two XGBoost models of the surrogate: :class:`RegionClassifier` (in region or not, its
+decision threshold calibrated for recall on out-of-fold probabilities over training +
+validation, averaged over several seeded fold assignments) and :class:`Chi2Regressor` (Δχ² on the
+in-region points plus a margin, through a target transform), both with early stopping on the
+validation part and learning curves.
+"""
 
 from __future__ import annotations
 

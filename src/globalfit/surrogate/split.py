@@ -1,4 +1,11 @@
-"""TODO docstring (surrogate.py)."""
+"""The data split of the surrogate and the region it learns: train / validation / test parts,
+stratified by "in region" (Δχ² = χ² − min χ² < ``threshold``, strictly), seeded.
+
+Why two stages: χ² spans a few units in the interesting region and 10³–10¹⁴ on the wall that
+fills most of the box, so a single regressor would spend its capacity on the wall. Outside the
+region the surrogate returns :data:`WALL_CHI2` = 10⁶: large enough that any sampler sees a wall,
+finite so that arithmetic on it stays defined. The test part is only ever used for the report.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""TODO docstring (surrogate.py)."""
+"""What the surrogate rule calls: :func:`train_bundle` (split, optuna tuning, fit, compile,
+save), :func:`compile_bundle` for a saved bundle, the compiled-versus-XGBoost agreement check,
+:func:`predict_csv` for the command line, the depth × learning-rate grid of the lecture notes, and
+the keyword arguments of ``train_bundle`` from the config's ``surrogate`` section.
+"""
 
 from __future__ import annotations
 
