@@ -6,7 +6,6 @@ Public names are imported lazily from the modules named below (see :mod:`globalf
 
 from globalfit.lazy import lazy_exports
 
-
 __all__, __getattr__, __dir__ = lazy_exports(
     __name__,
     {

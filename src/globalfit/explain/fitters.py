@@ -1,4 +1,10 @@
-"""TODO docstring (explain.py)."""
+"""The two callables that :func:`~globalfit.explain.ablation.run_ablation` needs, built from
+the package's own surrogate and sampler.
+
+A reduced surrogate is trained exactly like the full one (same settings, split and seed; or,
+with :func:`retuning_fitter`, the same tuning budget), and sampled with the same prior, starts
+and seed, so that the full and reduced models differ only by the dropped parameter.
+"""
 
 from __future__ import annotations
 

@@ -7,7 +7,6 @@ Public names are imported lazily from the modules named below (see :mod:`globalf
 
 from globalfit.lazy import lazy_exports
 
-
 __all__, __getattr__, __dir__ = lazy_exports(
     __name__,
     {
@@ -42,7 +41,7 @@ __all__, __getattr__, __dir__ = lazy_exports(
         "finalize_chain": "backend",
         "importance_weights": "validation",
         "initial_ball": "chains",
-        "load_profiles": "profiles",
+        "load_profiles": "profile_io",
         "minimize_batch": "minimum",
         "posterior_summary": "summary",
         "profile_1d": "profiles",
@@ -50,7 +49,7 @@ __all__, __getattr__, __dir__ = lazy_exports(
         "reweighting_metrics": "validation",
         "run_emcee": "sampler",
         "sample_posterior": "sampler",
-        "save_profiles": "profiles",
+        "save_profiles": "profile_io",
         "thinned_subset": "derived",
         "wilks_significance": "significance",
     },
