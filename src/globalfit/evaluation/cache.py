@@ -1,7 +1,10 @@
-"""The content-addressed per-point cache, :class:`EvaluationCache`: one small JSON file per
-(oracle identity, point key), written atomically the moment the point finishes, so parallel jobs
-never share a file, a killed job loses at most the point in flight, and no point is evaluated
-twice across chunkings, rounds, stages and reruns. Failed points are cached too.
+"""The content-addressed cache of oracle results, and atomic file writing.
+
+One small JSON file per (oracle, point), keyed by the SHA-256 of the point's float64
+little-endian bytes (:func:`~globalfit.evaluation.table.point_key`), so the same point gets the
+same key in any chunking, round or stage, and a point is never evaluated twice. θ is stored as
+the hex of those bytes (exact) beside a readable list. Files are written to a temporary name and
+renamed, so that a killed job never leaves a half-written record or table.
 """
 
 from __future__ import annotations

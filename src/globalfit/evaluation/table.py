@@ -1,8 +1,9 @@
-"""Tables of evaluated points in HDF5 (:class:`EvaluationTable`), point and batch files, and the
-key of a point.
+"""Tables of evaluated points in HDF5, point files and batch splitting.
 
-θ always travels as float64 (HDF5 datasets, never CSV text) and is identified by the SHA-256 of its
-little-endian bytes, so the same point gets the same key in any chunking or round.
+θ always travels as float64 (HDF5 datasets, never CSV text) and is identified by the SHA-256 of
+its little-endian bytes, so the same point gets the same key in any chunking or round. The CSV
+mirror (:meth:`EvaluationTable.write_csv`) is for people and prints %.17g, which round-trips.
+Every file is written atomically (temporary file + rename).
 """
 
 from __future__ import annotations
@@ -255,5 +256,5 @@ def write_batch(
     slices = split_chunks(len(theta), len(chunks))
     if proposal is not None:
         write_points(proposal, theta, names, attrs)
-    for path, sl in zip(chunks, slices):
+    for path, sl in zip(chunks, slices, strict=True):
         write_points(path, theta[sl], names, attrs)

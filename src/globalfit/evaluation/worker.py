@@ -4,7 +4,9 @@ Each worker is a fresh interpreter (``python -m globalfit.evaluation.worker``) s
 PYTHONHASHSEED=0, which the ALP oracle needs to be a pure function of θ. It pays the oracle's
 start-up once and then serves points over a pipe. A point that raises, returns a non-finite χ²,
 or exceeds the timeout is recorded with its status; a hung worker is killed and replaced, so one
-bad point never stops the batch.
+bad point never stops the batch. The start-up limit (``setup_timeout``, 600 s) is generous
+because an oracle's imports and warm-up may take minutes; the per-point ``timeout`` comes from
+the config.
 """
 
 from __future__ import annotations
@@ -211,7 +213,7 @@ def evaluate_points(
             if rec is not None:
                 results[k] = {**rec, "cached": True}
     todo: dict[str, np.ndarray] = {}
-    for k, row in zip(keys, theta):
+    for k, row in zip(keys, theta, strict=True):
         if k not in results and k not in todo:
             todo[k] = row
     n_cached = len(theta) - sum(keys.count(k) for k in todo)
@@ -268,7 +270,7 @@ def evaluate_points(
             list(pool.map(run_worker, range(max(1, min(jobs, len(todo))))))
 
     records = []
-    for k, row in zip(keys, theta):
+    for k, row in zip(keys, theta, strict=True):
         rec = dict(results[k])
         rec["theta"] = row
         records.append(rec)

@@ -1,7 +1,13 @@
-"""The ablation: drop the least important parameter, retrain a reduced surrogate with the same
-tuning budget, resample, and compare the test MAE, posterior quantiles (in posterior sd) and
-two-sample KS distances against tolerances, ending in a written verdict (:class:`AblationResult`).
-The tolerances (10 % or 0.05 in MAE, 0.2 sd, KS 0.1) are what a user would call "no change".
+"""Ablation: drop the least important parameter, retrain and resample, and judge whether the
+fit needs it.
+
+The verdict compares the full and reduced surrogates on their test MAE, the posterior quantiles
+of the remaining parameters and their two-sample KS distances. Default thresholds: MAE up by at
+most 10 % or 0.05 χ² (whichever is larger), quantiles (16/50/84 %) moved by at most 0.2 posterior
+sd, KS distance D ≤ 0.1. D rather than the KS p-value, because MCMC samples are autocorrelated
+and p-values would be far too small. The tails (2.5/97.5 %) are reported but not judged: their
+Monte Carlo error is about twice as large. ``fit`` and ``sample`` are callables, so the
+judgement can be tested without training anything (:mod:`.fitters` builds the real ones).
 """
 
 from __future__ import annotations
@@ -33,20 +39,10 @@ log = logging.getLogger(__name__)
 
 # Ablation verdict thresholds (documented in run_ablation).
 MAE_REL_TOL = 0.10
-
-
 MAE_ABS_TOL = 0.05
-
-
 QUANTILE_SHIFT_TOL = 0.2
-
-
 KS_TOL = 0.10
-
-
 JUDGED_QUANTILES = (0.16, 0.5, 0.84)
-
-
 REPORTED_QUANTILES = (0.025, 0.16, 0.5, 0.84, 0.975)
 
 
@@ -110,7 +106,7 @@ class AblationResult:
 
 def _quantiles(x: np.ndarray) -> dict:
     qs = np.quantile(x, REPORTED_QUANTILES)
-    return {f"q{100 * q:g}": float(v) for q, v in zip(REPORTED_QUANTILES, qs)}
+    return {f"q{100 * q:g}": float(v) for q, v in zip(REPORTED_QUANTILES, qs, strict=True)}
 
 
 FitFn = Callable[[Sequence[int]], tuple[object, float]]
@@ -135,7 +131,8 @@ def run_ablation(
 ) -> AblationResult:
     """Drop the least important parameter, retrain and resample, and judge whether it matters.
 
-    importance : {parameter: mean |SHAP| over all in-region points} (e.g. ``result.table()[ALL]``).
+    importance : {parameter: mean |SHAP| over all in-region points} (e.g.
+        ``result.table()[ALL]``).
     names : (d,) all parameters in column order.
     fit(columns) -> (model, test MAE): trains a surrogate on the given column indices with the
         full model's hyperparameters and split (e.g. :func:`surrogate_fitter`).
@@ -145,13 +142,14 @@ def run_ablation(
         here); full_samples : (n, d) its posterior samples (else sampled here).
 
     Verdict: the parameter can be dropped iff ALL of
-      * MAE_reduced ≤ MAE_full + max(mae_rel_tol · MAE_full, mae_abs_tol)   (defaults 10 %, 0.05 χ²),
+      * MAE_reduced ≤ MAE_full + max(mae_rel_tol · MAE_full, mae_abs_tol) (defaults 10 %,
+        0.05 χ²),
       * for every remaining parameter, every quantile in JUDGED_QUANTILES (16/50/84 %) moves by at
         most quantile_shift_tol (0.2) posterior standard deviations of the full model; the 2.5 and
         97.5 % quantiles are reported but not judged (their Monte Carlo error is about twice as
         large),
-      * every two-sample KS distance D (scipy.stats.ks_2samp) is ≤ ks_tol (0.1). D, not the p-value,
-        is judged: MCMC samples are autocorrelated, so p-values would be far too small.
+      * every two-sample KS distance D (scipy.stats.ks_2samp) is ≤ ks_tol (0.1). D, not the
+        p-value, is judged: MCMC samples are autocorrelated, so p-values would be far too small.
     Sampling noise counts against the verdict: chains need ESS ≳ 1000 per parameter (the median's
     Monte Carlo error is then ≈ 0.04 sd, D between two independent samples ≈ 0.04).
     """
@@ -217,10 +215,10 @@ def run_ablation(
     )
     head = (
         f"Dropping {dropped} ({which}, mean |SHAP| {imp[dropped]:.3g} = "
-        f"{100 * share:.1f} % of the total) changes the test MAE from {mae_full:.3g} to {mae_red:.3g} "
-        f"({100 * change:+.0f} %) and moves no posterior quantile (16/50/84 %) of the remaining parameters by "
-        f"more than {shift[worst_shift]:.3g} posterior sd ({worst_shift}); the largest KS distance is "
-        f"{ks[worst_ks]:.3f} ({worst_ks})."
+        f"{100 * share:.1f} % of the total) changes the test MAE from {mae_full:.3g} to "
+        f"{mae_red:.3g} ({100 * change:+.0f} %) and moves no posterior quantile (16/50/84 %) of "
+        f"the remaining parameters by more than {shift[worst_shift]:.3g} posterior sd "
+        f"({worst_shift}); the largest KS distance is {ks[worst_ks]:.3f} ({worst_ks})."
     )
     crit = (
         f"criteria: MAE at most {mae_limit:.3g} (+{100 * mae_rel_tol:.0f} % or +{mae_abs_tol:g}), "
@@ -234,7 +232,8 @@ def run_ablation(
             fails.append(f"the MAE rises above {mae_limit:.3g}")
         if not ok_q:
             fails.append(
-                f"{worst_shift}'s quantiles move by {shift[worst_shift]:.3g} sd > {quantile_shift_tol:g}"
+                f"{worst_shift}'s quantiles move by {shift[worst_shift]:.3g} sd "
+                f"> {quantile_shift_tol:g}"
             )
         if not ok_ks:
             fails.append(f"{worst_ks}'s KS distance {ks[worst_ks]:.3f} > {ks_tol:g}")

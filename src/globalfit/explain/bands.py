@@ -1,7 +1,11 @@
-"""Which points are explained, and in which band: Δχ² bands from ``edges`` (default (2.30, 10): the
-68 % region of a two-parameter profile and the rest of the surrogate's region; points beyond the
-last edge are in no band but in "all"), the in-region points of a dataset or of a bundle's split,
-and the checks of points and true Δχ² values (used only to band, never to explain).
+"""Points to explain and their bands of true Δχ²; the input checks shared by the explainers.
+
+Points are ``theta : (n, d)`` in parameter units in the model's feature order (``names``);
+``delta : (n,)`` is the TRUE Δχ² of each point (χ² − χ²_best of the dataset), used only to band.
+Edges ``(e_0, ..., e_{k-1})``, increasing and > 0, give k bands ``Δχ² < e_0``,
+``e_0 ≤ Δχ² < e_1``, ...; points with Δχ² ≥ e_{k-1} belong to no band (−1) but still count in
+``ALL``. Default ``(2.30, 10)``: the 68 % region of a two-parameter profile, and the rest of the
+surrogate's region (Δχ² < 10).
 """
 
 from __future__ import annotations
@@ -60,7 +64,9 @@ def _check_edges(edges) -> tuple[float, ...]:
     e = tuple(float(x) for x in edges)
     if not e:
         raise ValueError("band edges: need at least one edge")
-    if not all(np.isfinite(x) and x > 0 for x in e) or any(b <= a for a, b in zip(e, e[1:])):
+    if not all(np.isfinite(x) and x > 0 for x in e) or any(
+        b <= a for a, b in zip(e, e[1:], strict=False)
+    ):
         raise ValueError(
             f"band edges must be finite, > 0 and strictly increasing, got {list(edges)}"
         )
@@ -71,7 +77,7 @@ def band_labels(edges: Sequence[float] = DEFAULT_BAND_EDGES) -> list[str]:
     """Labels of the bands, e.g. (2.3, 10) -> ['delta_chi2 < 2.3', '2.3 <= delta_chi2 < 10']."""
     e = _check_edges(edges)
     out = [f"delta_chi2 < {e[0]:g}"]
-    out += [f"{a:g} <= delta_chi2 < {b:g}" for a, b in zip(e, e[1:])]
+    out += [f"{a:g} <= delta_chi2 < {b:g}" for a, b in zip(e, e[1:], strict=False)]
     return out
 
 
@@ -119,7 +125,8 @@ def in_region_points(
 
 def points_from_bundle(bundle_dir: Path | str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     """The in-region points of a surrogate bundle's ``split.csv`` (all roles) ->
-    (theta (m, d), delta (m,), names). Uses the bundle's own region definition (column in_region)."""
+    (theta (m, d), delta (m,), names). Uses the bundle's own region definition (column
+    in_region)."""
     bundle = Path(bundle_dir)
     meta = json.loads((bundle / "metadata.json").read_text())
     names = tuple(meta["parameters"]["names"])

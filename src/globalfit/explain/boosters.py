@@ -1,7 +1,13 @@
-"""The boosters under explanation: copies with a pinned thread count, the classifier's margin,
-and a shapiq-ready copy. shapiq reads XGBoost leaf values from ``base_weights``; for
-``reg:absoluteerror`` XGBoost re-fits the leaves after growing a tree and updates only the leaf
-values, so shapiq would explain another model: the copy's ``base_weights`` equal the leaf values.
+"""XGBoost boosters prepared for the explainers: explicit thread counts, raw margins, and a
+copy that shapiq reads correctly.
+
+Every explainer runs on an explicit number of threads (default one): a loaded booster would
+otherwise use all cores, which a workflow job does not own. shapiq 1.8.0 reads XGBoost leaf
+values from ``base_weights``; for ``reg:absoluteerror`` (the package's default regressor
+objective) XGBoost re-fits the leaves after growing a tree and only updates the leaf values, so
+shapiq explained a different model (its values did not sum to the prediction).
+:func:`_shapiq_ready` hands shapiq a copy whose ``base_weights`` equal the leaf values, and
+every computation checks efficiency against the original model's margin (:func:`_margin`).
 """
 
 from __future__ import annotations
@@ -33,7 +39,8 @@ def _check_features(booster, names):
     nf = booster.num_features()
     if nf != len(names):
         raise ValueError(
-            f"the model has {nf} features but {len(names)} parameter names were given: {list(names)}"
+            f"the model has {nf} features but {len(names)} parameter names were given: "
+            f"{list(names)}"
         )
 
 

@@ -1,7 +1,9 @@
-"""The two callables the ablation needs, built from the package's own stages so that a reduced
-surrogate is made exactly like the full one: a fitter (a surrogate on a subset of the parameters,
-optionally re-tuned with resumable optuna studies) and a sampler (emcee on it under the prior
-restricted to those parameters).
+"""The two callables that :func:`~globalfit.explain.ablation.run_ablation` needs, built from
+the package's own surrogate and sampler.
+
+A reduced surrogate is trained exactly like the full one (same settings, split and seed; or,
+with :func:`retuning_fitter`, the same tuning budget), and sampled with the same prior, starts
+and seed, so that the full and reduced models differ only by the dropped parameter.
 """
 
 from __future__ import annotations

@@ -1,7 +1,10 @@
-"""Pairwise interactions with shapiq (``TreeExplainer(max_order=2, index="k-SII")``) at the best
-fit and averaged (mean |value|) over a seeded sample of points, :class:`InteractionResult`.
-Every computation checks k-SII efficiency (baseline + Σ values = prediction), so a model that
-shapiq misreads cannot pass silently.
+"""Pairwise interactions of the surrogate's parameters: shapiq's k-SII of order ≤ 2.
+
+k-SII splits a model output as baseline + Σ_i φ_i + Σ_{i<j} φ_ij, where φ_ij is the part that
+neither parameter explains alone. It is computed at the best fit and averaged (mean |value|)
+over a seeded sample of points (``n_points`` = 256 by default, a sample rather than all points
+because order-2 interactions cost much more per point than SHAP values). Every batch is
+checked for efficiency against the original model's margin (see :mod:`.boosters`).
 """
 
 from __future__ import annotations
@@ -122,10 +125,14 @@ class InteractionResult:
         t = self.table()
         order = np.argsort(-np.abs(t[which].to_numpy()), kind="stable")
         t = t.iloc[order[: (k if k is not None else len(t))]]
-        return [{"pair": [a, b], "value": float(v)} for a, b, v in zip(t["a"], t["b"], t[which])]
+        return [
+            {"pair": [a, b], "value": float(v)}
+            for a, b, v in zip(t["a"], t["b"], t[which], strict=True)
+        ]
 
     def interaction_values(self, which: str = "best_fit"):
-        """A ``shapiq.InteractionValues`` (for shapiq's plots) of the best fit or of the mean |values|."""
+        """A ``shapiq.InteractionValues`` (for shapiq's plots) of the best fit or of the mean
+        |values|."""
         import shapiq
 
         d = len(self.names)

@@ -1,6 +1,10 @@
-""":func:`explain_surrogate`, what the explain rule calls: SHAP of the regressor and of the
-classifier's margin at the in-region points, SHAP at the best fit, and the pairwise interactions,
-as one :class:`SurrogateExplanation`.
+"""The explain stage in one call: :func:`explain_surrogate` explains a fitted
+:class:`~globalfit.surrogate.Surrogate` at its in-region points.
+
+SHAP of the regressor and of the classifier's margin at the points, SHAP of the regressor at the
+best fit (given Δχ² = 0 for the bands), and the regressor's pairwise interactions. The
+regressor's importances give the ranking of ``importance.json``; the classifier's are reported
+beside them, on their own log-odds scale.
 """
 
 from __future__ import annotations

@@ -1,7 +1,11 @@
-"""SHAP values (``shap.TreeExplainer``, tree-path-dependent, raw output) of one XGBoost model at
-given points, :class:`ShapResult`, and mean |SHAP| per band. Values are on the model's own scale
-(the regressor's transformed target, the classifier's log-odds); per point, base value + Σ SHAP
-= model output, to float32.
+"""SHAP values of one XGBoost model at given points, grouped by band of true Δχ².
+
+Tree-path-dependent TreeSHAP (``shap.TreeExplainer``, ``model_output="raw"``): no background
+data is needed, the training covers stored in the trees are the reference distribution. Values
+are on the model's own output scale: the regressor's transformed target (Δχ² for
+``target_transform='delta_chi2'``, log(1 + Δχ²) for ``'log1p_delta_chi2'``), the classifier's
+log-odds. Per point, base value + Σ SHAP = model output (up to float32), and
+:func:`explain_points` checks it, so that a broken explainer cannot produce a plausible table.
 """
 
 from __future__ import annotations
@@ -91,7 +95,8 @@ class ShapResult:
 def mean_abs_table(
     values: np.ndarray, band: np.ndarray, labels: Sequence[str], names: Sequence[str]
 ) -> pd.DataFrame:
-    """values : (n, d) SHAP, band : (n,) int -> DataFrame (d parameters x (bands + ALL)) of mean |SHAP|."""
+    """values : (n, d) SHAP, band : (n,) int -> DataFrame (d parameters x (bands + ALL)) of
+    mean |SHAP|."""
     values = np.asarray(values, dtype=np.float64)
     band = np.asarray(band).reshape(-1)
     if values.shape != (band.size, len(names)):
@@ -120,7 +125,7 @@ def shap_values(
 
     backend : "shap" (``shap.TreeExplainer``, which calls XGBoost's own TreeSHAP, on ``nthread``
         threads) or "shapiq" (``shapiq.TreeExplainer(index="SV", max_order=1)``, a linear-time
-        TreeSHAP, single-threaded, about 2x faster on deep ensembles; same values to ~1e-5).
+        TreeSHAP, single-threaded, faster on deep ensembles; same values to ~1e-5).
     """
     X = np.asarray(theta, dtype=np.float32)
     if backend == "shap":

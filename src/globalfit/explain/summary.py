@@ -1,5 +1,8 @@
-"""The content of ``importance.json``: mean |SHAP| per band and the ranking, the top interacting
-pairs at the best fit and on average, and the ablation's numbers and verdict.
+"""``importance.json``: the explain stage's results as strict JSON (NaN and inf become null).
+
+The bands, ranking and interactions come from the regressor (its output is the Δχ² that the fit
+uses); the classifier's bands, the ablation and the caller's provenance are added when given.
+``top_k`` = 10 pairs keeps the file readable (a 6-parameter fit has 15 pairs).
 """
 
 from __future__ import annotations
@@ -80,7 +83,9 @@ def importance_summary(
             "mean_abs": interactions.top_pairs(top_k, which="mean_abs"),
             "n_points": int(interactions.sample_theta.shape[0]),
             "seed": interactions.seed,
-            "theta_best": dict(zip(interactions.names, map(float, interactions.theta_best))),
+            "theta_best": dict(
+                zip(interactions.names, map(float, interactions.theta_best), strict=False)
+            ),
         }
     if ablation is not None:
         out["ablation"] = (

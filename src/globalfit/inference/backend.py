@@ -1,4 +1,15 @@
-"""TODO docstring (sampling.py)."""
+"""The sampler's chain file: a buffered emcee HDF5 backend, the run's identity stored beside
+the chain, the resume decision and the atomic copy to the workflow output.
+
+The backend stores the generator state with the last written step, so a run interrupted after k
+steps and started again with the same arguments continues for the remaining n_steps − k steps
+and gives bit-identical chains to an uninterrupted run. Steps are buffered and written every
+``flush_seconds`` (default 5 s: a kill loses little work, the HDF5 file is not reopened every
+step), on an exception and on SIGTERM. A file whose walkers, dimension, seed, parameter names
+or caller ``fingerprint`` differ, that holds no step or more than n_steps, or that cannot be
+read (killed during a write) is not resumed: it is renamed to ``<path>.stale`` (kept for
+inspection, not deleted) and a warning is logged.
+"""
 
 from __future__ import annotations
 
@@ -108,12 +119,12 @@ class BufferedHDFBackend(emcee.backends.HDFBackend):
     """``emcee.backends.HDFBackend`` that writes every ``flush_seconds`` (or ``flush_steps``)
     instead of every step.
 
-    The stock backend opens the HDF5 file once per step, which costs milliseconds and capped a
-    fast surrogate at ~10⁴ log-posterior evaluations per second here (see
-    ``benchmarks/sampling_speed.py``). Buffered steps are written together with the generator
-    state of the last buffered step, so the file is always a consistent prefix of the run and a
-    resumed run stays bit-identical; an abrupt kill loses at most ``flush_seconds`` of work.
-    Every read (iteration, chain, acceptance, random state) flushes first. Blobs are not supported.
+    The stock backend opens the HDF5 file once per step, which dominates a step with a fast
+    surrogate (``benchmarks/sampling_speed.py``). Buffered steps are written together with the
+    generator state of the last buffered step, so the file is always a consistent prefix of the
+    run and a resumed run stays bit-identical; an abrupt kill loses at most ``flush_seconds`` of
+    work. Every read (iteration, chain, acceptance, random state) flushes first. Blobs are not
+    supported.
     """
 
     def __init__(self, filename, *, flush_seconds: float = 5.0, flush_steps: int = 1000, **kwargs):

@@ -1,4 +1,22 @@
-"""TODO docstring (sampling.py)."""
+"""Walker starting positions and the diagnosed chain (:class:`SamplingResult`).
+
+Documented choices:
+
+* τ: integrated autocorrelation time per parameter, ``emcee.autocorr.integrated_time(chain,
+  tol=0)`` on the whole chain (the walker-averaged estimator of emcee's ``get_autocorr_time``).
+* burn-in = ceil(BURN_FACTOR · max τ), BURN_FACTOR = 3; thin = max(1, floor(THIN_FACTOR ·
+  min τ)), THIN_FACTOR = 0.5: a few τ to forget the start, samples half a τ apart.
+* converged ⇔ all τ finite and n_steps ≥ CONVERGENCE_FACTOR · max τ, CONVERGENCE_FACTOR = 50:
+  emcee's own reliability rule for τ (the τ estimate itself is unreliable otherwise). A chain
+  that fails it is still returned, with ``converged = False`` and a sentence in ``notes``.
+* ESS per parameter = n_walkers · (n_steps − burn) / τ.
+* acceptance per walker: healthy ≈ 0.2–0.5 in several dimensions; a mean below 0.15 is noted,
+  walkers below STUCK_ACCEPTANCE = 5 % are reported as stuck (e.g. in a separate minimum).
+
+The starting ball is seeded (``np.random.default_rng(seed)``) and small (sd 1 % of the box
+width by default) around the best known points; draws outside the box are redrawn, never
+clipped, so that no walker starts on the box edge.
+"""
 
 from __future__ import annotations
 
@@ -24,15 +42,13 @@ __all__ = [
     "initial_ball",
 ]
 
+#: burn-in = ceil(BURN_FACTOR · max τ)
 BURN_FACTOR = 3.0
-
-
+#: thin = max(1, floor(THIN_FACTOR · min τ))
 THIN_FACTOR = 0.5
-
-
+#: converged ⇔ n_steps ≥ CONVERGENCE_FACTOR · max τ (emcee's rule)
 CONVERGENCE_FACTOR = 50.0
-
-
+#: walkers accepting fewer proposals than this are reported as stuck
 STUCK_ACCEPTANCE = 0.05
 
 
@@ -116,7 +132,8 @@ class SamplingResult:
 
     @property
     def samples(self) -> np.ndarray:
-        """(n, d) post-burn-in, thinned samples (emcee's ``get_chain(discard, thin, flat=True)``)."""
+        """(n, d) post-burn-in, thinned samples (emcee's ``get_chain(discard,
+        thin, flat=True)``)."""
         return self.chain[self.burn :: self.thin].reshape(-1, self.chain.shape[2])
 
     @property
@@ -131,18 +148,21 @@ class SamplingResult:
             "n_steps": self.n_steps,
             "seed": self.seed,
             "resumed_from_step": self.resumed_from,
-            "tau": dict(zip(self.names, map(float, self.tau))),
+            "tau": dict(zip(self.names, map(float, self.tau), strict=False)),
             "max_tau": float(np.max(self.tau)),
             "tau_reliable": bool(self.converged),  # emcee's rule: chain longer than 50 tau
             "burn": self.burn,
             "thin": self.thin,
-            "burn_rule": f"burn = ceil({BURN_FACTOR:g} max tau), thin = max(1, floor({THIN_FACTOR:g} min tau))",
+            "burn_rule": (
+                f"burn = ceil({BURN_FACTOR:g} max tau), "
+                f"thin = max(1, floor({THIN_FACTOR:g} min tau))"
+            ),
             "converged": bool(self.converged),
             "convergence_rule": f"n_steps >= {CONVERGENCE_FACTOR:g} max tau",
             "acceptance_mean": float(np.mean(self.acceptance)),
             "acceptance_min": float(np.min(self.acceptance)),
             "acceptance_max": float(np.max(self.acceptance)),
-            "ess": dict(zip(self.names, map(float, self.ess))),
+            "ess": dict(zip(self.names, map(float, self.ess), strict=False)),
             "n_samples": int(self.samples.shape[0]),
             "n_invalid_chi2": self.n_invalid,
             "wall_time_s": self.wall_time,
@@ -178,10 +198,10 @@ class SamplingResult:
         tau = np.asarray(emcee.autocorr.integrated_time(chain, tol=0), dtype=np.float64)
         finite = bool(np.all(np.isfinite(tau)) and np.all(tau > 0))
         if not finite:
-            notes.append(
-                "autocorrelation time is not finite for "
-                f"{[n for n, t in zip(names, tau) if not (np.isfinite(t) and t > 0)]}: walkers did not move"
-            )
+            stalled = [
+                n for n, t in zip(names, tau, strict=False) if not (np.isfinite(t) and t > 0)
+            ]
+            notes.append(f"autocorrelation time is not finite for {stalled}: walkers did not move")
             tau_use = np.where(np.isfinite(tau) & (tau > 0), tau, float(n_steps))
         else:
             tau_use = tau
@@ -191,15 +211,16 @@ class SamplingResult:
         thin = max(1, int(math.floor(THIN_FACTOR * min_tau)))
         if burn >= n_steps:
             notes.append(
-                f"burn-in {burn} (= {BURN_FACTOR:g} max tau) is not shorter than the chain ({n_steps} steps); "
-                f"discarding the first half instead — these samples are NOT reliable"
+                f"burn-in {burn} (= {BURN_FACTOR:g} max tau) is not shorter than the chain "
+                f"({n_steps} steps); discarding the first half instead — these samples are "
+                f"NOT reliable"
             )
             burn = n_steps // 2
         if not converged:
             notes.append(
                 f"NOT CONVERGED: {n_steps} steps < {CONVERGENCE_FACTOR:g} x max tau = "
-                f"{CONVERGENCE_FACTOR * max_tau:.0f}; tau and the posterior are unreliable — run longer "
-                f"(about {int(CONVERGENCE_FACTOR * max_tau) + 1} steps)"
+                f"{CONVERGENCE_FACTOR * max_tau:.0f}; tau and the posterior are unreliable — "
+                f"run longer (about {int(CONVERGENCE_FACTOR * max_tau) + 1} steps)"
             )
         ess = n_walkers * (n_steps - burn) / tau_use
         acceptance = np.asarray(acceptance, dtype=np.float64)
@@ -212,8 +233,8 @@ class SamplingResult:
         mean_acc = float(np.mean(acceptance))
         if mean_acc < 0.15:
             notes.append(
-                f"mean acceptance fraction {mean_acc:.2f} is low (healthy: about 0.2-0.5; the stretch "
-                f"move accepts more in few dimensions)"
+                f"mean acceptance fraction {mean_acc:.2f} is low (healthy: about 0.2-0.5; "
+                f"the stretch move accepts more in few dimensions)"
             )
         return cls(
             names=tuple(names),

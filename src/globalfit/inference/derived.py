@@ -35,7 +35,8 @@ def alp_low_energy_couplings(
 ) -> dict[str, np.ndarray]:
     """theta (n, d) ALP parameters -> {c_gamma_gamma, c_mumu, c_bs}, each (n,), at μ = ma.
 
-    About 2-3 s per point (the renormalisation-group running); deterministic.
+    Slow (a renormalisation-group running per point, hence :func:`thinned_subset`);
+    deterministic.
     """
     warnings.simplefilter("ignore")
     from globalfit.oracles.alp import uv_couplings

@@ -1,4 +1,13 @@
-"""TODO docstring (statistics.py)."""
+"""Best fit: batched, bounded Nelder–Mead (:func:`minimize_batch`) and the multi-start
+:func:`best_fit` built on it.
+
+Many independent simplices advance together and the χ² function sees one large batch per step,
+which is what a vectorised surrogate needs (cheap per point, expensive per call). Nelder–Mead
+rather than a gradient method because tree-ensemble surrogates are piecewise constant (zero
+gradient almost everywhere); scipy's bounded methods ("L-BFGS-B", "Powell", "Nelder-Mead", ...)
+remain available in :func:`best_fit` for smooth χ² functions. Random starts are the lowest-χ²
+of a seeded uniform screen, because most of an ALP-like box is a wall where a start is wasted.
+"""
 
 from __future__ import annotations
 
@@ -34,7 +43,8 @@ def minimize_batch(
     x0 : (B, k) starting points inside [lower, upper] ((k,) bounds, common to all problems).
     step : initial simplex edge as a fraction of each bound's width (points are projected into the
         bounds, as scipy's bounded Nelder–Mead does).
-    xatol, fatol : per-problem convergence (in unit-box coordinates / objective units), scipy's rule.
+    xatol, fatol : per-problem convergence (in unit-box coordinates / objective units), scipy's
+        rule.
     restarts : fresh simplices (step/4) started at the result, against premature collapse.
     Returns (x (B, k), f (B,), number of objective calls).
     """
@@ -142,13 +152,13 @@ class BestFit:
 
     def as_dict(self) -> dict:
         return {
-            "theta": dict(zip(self.names, map(float, self.theta))),
+            "theta": dict(zip(self.names, map(float, self.theta), strict=False)),
             "chi2": float(self.chi2),
             "method": self.method,
             "n_starts": self.n_starts,
             "local_minima": [
-                {"theta": dict(zip(self.names, map(float, t))), "chi2": float(c)}
-                for t, c in zip(self.minima, self.minima_chi2)
+                {"theta": dict(zip(self.names, map(float, t), strict=False)), "chi2": float(c)}
+                for t, c in zip(self.minima, self.minima_chi2, strict=True)
             ],
         }
 
@@ -177,14 +187,29 @@ def best_fit(
 ) -> BestFit:
     """Multi-start minimisation of χ² inside the box.
 
-    starts : (m, d) points to start from (e.g. the best evaluated points), plus ``n_random``
+    Parameters
+    ----------
+    chi2_fn : callable
+        (n, d) -> (n,) χ²; NaN counts as +inf.
+    space : ParameterSpace
+        The box to minimise in.
+    starts : (m, d) array, optional
+        Points to start from (e.g. the best evaluated points), in addition to ``n_random``
         random starts: the lowest-χ² of ``n_screen`` uniform points drawn with
-        ``np.random.default_rng(seed)`` (one batch call; most of an ALP-like box is a wall where
-        a start is wasted). ``n_screen = n_random`` gives plain uniform random starts.
-    method : "batch-nelder-mead" (all starts advance together; works on piecewise-constant tree
+        ``np.random.default_rng(seed)`` (one batch call). ``n_screen = n_random`` gives plain
+        uniform random starts.
+    method : str
+        "batch-nelder-mead" (all starts advance together; works on piecewise-constant tree
         surrogates) or a bounded ``scipy.optimize.minimize`` method ("L-BFGS-B", "Powell",
         "Nelder-Mead", "TNC", "SLSQP"), run per start; gradient methods get central finite
         differences evaluated in one batch (2d + 1 points per call).
+    maxiter : int, optional
+        Iteration limit per start (default: 200 d for Nelder–Mead, scipy's otherwise).
+
+    Returns
+    -------
+    BestFit
+        The best point and its χ², with the distinct local minima found, sorted by χ².
     """
     d = space.dim
     rng = np.random.default_rng(seed)
@@ -243,7 +268,7 @@ def _scipy_multistart(chi2_fn, space, x0, method, maxiter):
 
     grad_methods = {"L-BFGS-B", "TNC", "SLSQP"}
     opts = {} if maxiter is None else {"maxiter": maxiter}
-    bounds = list(zip(space.lower, space.upper))
+    bounds = list(zip(space.lower, space.upper, strict=True))
     xs, fs = [], []
     for start in x0:
         if method in grad_methods:

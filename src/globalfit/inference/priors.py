@@ -27,8 +27,28 @@ the formula above, unnormalised): neither the MCMC nor any ratio of posteriors d
 
 Workflow default (the tutorial's ALP fit, ``DEFAULT_ALP_PRIORS``, as in config/config.yaml): the
 five couplings soft-uniform on [−3, 3] with width 0.05 (flat to within 5 % up to 0.15 from the
-edges), log10 fa Gaussian with mean 7 and sd 0.5 truncated to [6, 8] (the box
-edges are 2 sd away, so the prior favours the middle of the decade range without cutting much).
+edges), log10 fa Gaussian with mean 7 and sd 0.5 truncated to [6, 8] (the box edges are 2 sd
+away, so the prior favours the middle of the decade range without cutting much).
+
+Examples
+--------
+A hard uniform prior on x ∈ [−1, 1] and the default soft-uniform one on y ∈ [−3, 3]: zero
+inside, log ½ on a soft wall, −inf outside the box:
+
+>>> import numpy as np
+>>> prior = Prior.from_config(
+...     [
+...         {"name": "x", "lower": -1, "upper": 1, "prior": {"type": "uniform"}},
+...         {"name": "y", "lower": -3, "upper": 3},
+...     ]
+... )
+>>> prior.describe()["y"]
+'soft-uniform on [-3, 3], wall width 0.05'
+>>> lp = prior.log_prior(np.array([[0.0, 0.0], [0.5, 3.0], [1.5, 0.0]]))
+>>> print(lp.round(4) + 0.0)
+[ 0.     -0.6931    -inf]
+>>> bool(np.isclose(lp[1], np.log(0.5)))
+True
 """
 
 from __future__ import annotations
@@ -76,7 +96,14 @@ class ParameterPrior:
     sd: float | None = None  # gaussian
 
     def log_density(self, x: np.ndarray) -> np.ndarray:
-        """x : (n,) values of this parameter -> (n,) unnormalised log-density (−inf off support)."""
+        """x : (n,) values of this parameter -> (n,) unnormalised log-density (−inf off support).
+
+        Examples
+        --------
+        >>> g = ParameterPrior("log10_fa", "gaussian", 6.0, 8.0, mean=7.0, sd=0.5)
+        >>> print(g.log_density([7.0, 8.0, 8.5]) + 0.0)
+        [  0.  -2. -inf]
+        """
         x = np.asarray(x, dtype=np.float64)
         if self.type == "soft_uniform":
             w = self.width
@@ -97,7 +124,10 @@ class ParameterPrior:
             return f"soft-uniform on [{self.lower:g}, {self.upper:g}], wall width {self.width:g}"
         if self.type == "uniform":
             return f"uniform on [{self.lower:g}, {self.upper:g}]"
-        return f"Gaussian(mean {self.mean:g}, sd {self.sd:g}) truncated to [{self.lower:g}, {self.upper:g}]"
+        return (
+            f"Gaussian(mean {self.mean:g}, sd {self.sd:g}) "
+            f"truncated to [{self.lower:g}, {self.upper:g}]"
+        )
 
 
 def _parameter_prior(p: Mapping, lo: float, hi: float) -> ParameterPrior:
@@ -113,7 +143,8 @@ def _parameter_prior(p: Mapping, lo: float, hi: float) -> ParameterPrior:
     unknown = set(spec) - allowed
     if unknown:
         raise ValueError(
-            f"{where}: unknown key(s) {sorted(unknown)}; allowed: type, {', '.join(sorted(allowed))}"
+            f"{where}: unknown key(s) {sorted(unknown)}; "
+            f"allowed: type, {', '.join(sorted(allowed))}"
         )
     a = float(spec.get("lower", lo))
     b = float(spec.get("upper", hi))
@@ -150,12 +181,15 @@ class Prior:
                 "parameters",
                 tuple(
                     ParameterPrior(n, "uniform", lo, hi)
-                    for n, lo, hi in zip(self.space.names, self.space.lower, self.space.upper)
+                    for n, lo, hi in zip(
+                        self.space.names, self.space.lower, self.space.upper, strict=True
+                    )
                 ),
             )
         if tuple(p.name for p in self.parameters) != self.space.names:
             raise ValueError(
-                f"prior parameter names {[p.name for p in self.parameters]} != space names {self.space.names}"
+                f"prior parameter names {[p.name for p in self.parameters]} "
+                f"!= space names {self.space.names}"
             )
         # grouped arrays so that log_prior is a handful of vectorised operations
         ps = self.parameters
@@ -164,9 +198,7 @@ class Prior:
         lo = self.space.lower.copy()
         hi = self.space.upper.copy()
         for i, p in enumerate(ps):
-            if (
-                p.type != "soft_uniform"
-            ):  # support = the prior's own [lower, upper] (inside the box)
+            if p.type != "soft_uniform":  # support = the prior's own [lower, upper] (in the box)
                 lo[i], hi[i] = p.lower, p.upper
         g = {
             "soft": soft,
@@ -200,7 +232,7 @@ class Prior:
             raise ValueError(f"prior config: no entry for parameter(s) {missing}")
         pri = tuple(
             _parameter_prior(by_name[n], float(lo), float(hi))
-            for n, lo, hi in zip(space.names, space.lower, space.upper)
+            for n, lo, hi in zip(space.names, space.lower, space.upper, strict=True)
         )
         return cls(space, pri)
 

@@ -1,9 +1,19 @@
-"""TODO docstring (statistics.py)."""
+"""Profile likelihoods of one parameter and of a pair, on grids, minimising over the others
+with batched Nelder–Mead (:mod:`.minimum`). Storage: :mod:`.profile_io`.
+
+* Δχ² is measured from χ²_min = min(best-fit χ², lowest profiled χ²); a profile that beats the
+  best fit says so in ``notes``.
+* 1-D intervals {x : Δχ²(x) ≤ level}, ``LEVELS_1D``: 1 and 4 (68.3 % and 95.4 % for one
+  parameter); crossings are interpolated linearly between grid points, disjoint intervals are
+  returned separately, and an interval that reaches the grid (= box) edge is flagged
+  ``lower_at_edge`` / ``upper_at_edge`` (the true limit lies beyond the box).
+* 2-D contours, ``LEVELS_2D``: Δχ² = 2.30 and 6.18 (68.3 % and 95.4 % for two parameters).
+* Each grid point starts from the best few of a seeded candidate pool, then from its
+  neighbours' solutions, so that a minimum found at one grid point is not lost at the next.
+"""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -18,15 +28,11 @@ __all__ = [
     "LEVELS_2D",
     "Profile1D",
     "Profile2D",
-    "load_profiles",
     "profile_1d",
     "profile_2d",
-    "save_profiles",
 ]
 
 LEVELS_1D = {"1sigma": 1.0, "2sigma": 4.0}
-
-
 LEVELS_2D = {"1sigma": 2.30, "2sigma": 6.18}
 
 
@@ -141,7 +147,8 @@ def _profile(
 ):
     """Minimise χ² over the free coordinates at each of P fixed-value points.
 
-    fixed_vals : (P, f); neighbours : (P, q) indices into P (−1 = none). Returns chi2 (P,), theta (P, d).
+    fixed_vals : (P, f); neighbours : (P, q) indices into P (−1 = none).
+    Returns chi2 (P,), theta (P, d).
     """
     d = space.dim
     free = np.array([j for j in range(d) if j not in fixed_idx], dtype=int)
@@ -189,7 +196,7 @@ def _profile(
         src, tgt = src[ok], tgt[ok]
         if src.size == 0:
             break
-        fun = lambda X, p: chi2_fn(full(X, tgt[p]))  # noqa: E731
+        fun = lambda X, p, tgt=tgt: chi2_fn(full(X, tgt[p]))  # noqa: E731
         xn, fn, _ = minimize_batch(
             fun,
             best_x[src],
@@ -233,14 +240,34 @@ def profile_1d(
 ) -> Profile1D:
     """Profile χ² of one parameter: at each grid value minimise over all the others.
 
-    best : the best fit (its value of ``name`` is inserted into the grid so that Δχ² = 0 is hit);
-    starts : (m, d) extra candidate points (e.g. lowest-χ² evaluated points or posterior samples).
-    Starts per grid point: the ``n_starts`` lowest-χ² candidates after setting ``name`` to the grid
-    value (best fit + ``starts`` + ``n_random`` seeded random points, screened in one batch), then
-    up to ``n_sweeps`` passes of warm starts from the two grid neighbours' solutions.
-    xatol (unit-box coordinates), fatol (χ²): Nelder–Mead convergence per grid point; the
-    defaults give Δχ² to ~1e-6 on smooth functions. Cost: roughly G · n_starts · 200–600 points
-    per pass in 6-D (about 10⁵–10⁶ χ² values for 61 grid points).
+    Parameters
+    ----------
+    chi2_fn : callable
+        (n, d) -> (n,) χ², called in large batches.
+    space : ParameterSpace
+        The box; ``name`` must be one of its parameters.
+    name : str
+        The profiled parameter.
+    best : BestFit or (d,) array, optional
+        The best fit: its value of ``name`` is inserted into the grid so that Δχ² = 0 is hit,
+        and a BestFit's χ² joins the reference minimum.
+    starts : (m, d) array, optional
+        Extra candidate points (e.g. lowest-χ² evaluated points or posterior samples).
+    grid, n_grid : array or int
+        The grid values (default: ``n_grid`` evenly spaced over the box).
+    n_random, n_starts, max_pool, n_sweeps, seed
+        Starts per grid point: the ``n_starts`` lowest-χ² candidates after setting ``name`` to
+        the grid value (best fit + ``starts`` + ``n_random`` seeded random points, at most
+        ``max_pool``, screened in one batch), then up to ``n_sweeps`` passes of warm starts from
+        the two grid neighbours' solutions.
+    maxiter, xatol, fatol
+        Nelder–Mead limits per grid point (xatol in unit-box coordinates, fatol in χ²); the
+        defaults give Δχ² to ~1e-6 on smooth functions.
+
+    Returns
+    -------
+    Profile1D
+        Grid, profiled χ², minimising points, the reference χ²_min and ``notes``.
     """
     j = space.names.index(name)
     rng = np.random.default_rng(seed)
@@ -304,8 +331,8 @@ def profile_2d(
 ) -> Profile2D:
     """Profile χ² on a grid over a pair of parameters (minimising over the others), with the same
     start strategy as :func:`profile_1d` and 4-neighbour warm starts. Contours: ``LEVELS_2D``.
-    Looser default tolerances than 1-D (Δχ² to ~1e-4, plenty for contours): a 41 × 41 grid in 6-D
-    took ~2·10⁶ χ² values on a tree surrogate (~9 s with the XGBoost backend at ~2·10⁵/s)."""
+    Looser default tolerances than 1-D (Δχ² to ~1e-4, plenty for contours), because the grid
+    has G² points."""
     if len(names) != 2 or names[0] == names[1]:
         raise ValueError(f"profile_2d needs two different parameter names, got {names}")
     ix, iy = (space.names.index(n) for n in names)
@@ -352,61 +379,3 @@ def profile_2d(
     return Profile2D(
         (names[0], names[1]), x, y, chi2.reshape(gy, gx), theta.reshape(gy, gx, -1), ref, notes
     )
-
-
-def save_profiles(path, profiles: Sequence[Profile1D], profile2d: Profile2D | None) -> None:
-    """Write 1-D profiles (and a 2-D one) to HDF5: one group per profile."""
-    import h5py
-
-    with h5py.File(path, "w") as f:
-        for i, p in enumerate(profiles):
-            g = f.create_group(f"1d/{p.name}")
-            g.attrs["index"] = i
-            g["grid"], g["chi2"], g["theta"] = p.grid, p.chi2, p.theta
-            g.attrs["chi2_min"] = p.chi2_min
-            g.attrs["notes"] = json.dumps(p.notes)
-        if profile2d is not None:
-            g = f.create_group("2d")
-            g["x"], g["y"], g["chi2"], g["theta"] = (
-                profile2d.x,
-                profile2d.y,
-                profile2d.chi2,
-                profile2d.theta,
-            )
-            g.attrs["names"] = list(profile2d.names)
-            g.attrs["chi2_min"] = profile2d.chi2_min
-            g.attrs["notes"] = json.dumps(profile2d.notes)
-
-
-def load_profiles(path) -> tuple[list[Profile1D], Profile2D | None]:
-    import h5py
-
-    with h5py.File(path, "r") as f:
-        ones = (
-            [
-                Profile1D(
-                    name,
-                    g["grid"][()],
-                    g["chi2"][()],
-                    g["theta"][()],
-                    float(g.attrs["chi2_min"]),
-                    json.loads(g.attrs["notes"]),
-                )
-                for name, g in sorted(f["1d"].items(), key=lambda item: int(item[1].attrs["index"]))
-            ]
-            if "1d" in f
-            else []
-        )
-        two = None
-        if "2d" in f:
-            g = f["2d"]
-            two = Profile2D(
-                tuple(str(n) for n in g.attrs["names"]),
-                g["x"][()],
-                g["y"][()],
-                g["chi2"][()],
-                g["theta"][()],
-                float(g.attrs["chi2_min"]),
-                json.loads(g.attrs["notes"]),
-            )
-    return ones, two

@@ -1,4 +1,14 @@
-"""TODO docstring (sampling.py)."""
+"""Posterior sampling with emcee: :func:`run_emcee` for any vectorised log-probability and
+:func:`sample_posterior` for log p = −χ²/2 + log prior; seeded, resumable, diagnosed.
+
+emcee runs with ``vectorize=True``, so the χ² function sees one batch of n_walkers/2 points per
+call, which is what a vectorised surrogate needs. emcee draws all its random numbers from one
+``RandomState``, seeded here with ``RandomState(seed).get_state()`` through the public
+``random_state`` setter (and checked, since the setter fails silently); the starting ball comes
+from ``np.random.default_rng(seed)``. Resuming, buffering and SIGTERM: :mod:`.backend`;
+convergence diagnostics: :mod:`.chains`. An unconverged chain warns by default (it is still
+worth looking at); ``on_unconverged="raise"`` makes it an error.
+"""
 
 from __future__ import annotations
 
@@ -32,10 +42,10 @@ class _EnsembleSampler(emcee.EnsembleSampler):
     """``emcee.EnsembleSampler`` whose ``compute_log_prob`` takes a vectorised log-probability's
     (n,) array as it is.
 
-    emcee converts the returned values one by one (``float`` of each, after a try at blobs): with
-    the default run's compiled surrogate a DE step took 0.46 ms with it and 0.43 ms without. Same
-    values, so the chains are bit-identical (tested). Blobs are not supported (neither does
-    :class:`BufferedHDFBackend` store them).
+    emcee converts the returned values one by one (``float`` of each, after a try at blobs),
+    which is measurable per step with a compiled surrogate. Same values, so the chains are
+    bit-identical (tested). Blobs are not supported (neither does :class:`BufferedHDFBackend`
+    store them).
     """
 
     def compute_log_prob(self, coords):
@@ -44,8 +54,8 @@ class _EnsembleSampler(emcee.EnsembleSampler):
         log_prob = np.asarray(self.log_prob_fn(coords), dtype=np.float64)
         if log_prob.shape != (coords.shape[0],):
             raise ValueError(
-                f"the log-probability returned shape {log_prob.shape} for {coords.shape[0]} points; "
-                f"expected ({coords.shape[0]},) (no blobs)"
+                f"the log-probability returned shape {log_prob.shape} for {coords.shape[0]} "
+                f"points; expected ({coords.shape[0]},) (no blobs)"
             )
         if np.isnan(log_prob).any():
             raise ValueError("Probability function returned NaN")
@@ -71,18 +81,37 @@ def run_emcee(
 ) -> SamplingResult:
     """Sample a vectorised log-probability (n, d) -> (n,) with emcee and diagnose the chain.
 
-    starts : (m, d) best points (e.g. the lowest-χ² evaluated points), walkers start in a ball of
-        sd ``ball_scale`` x box width around them.
-    backend_path : HDF5 file for ``emcee.backends.HDFBackend``; if it already holds k < n_steps
-        steps of the same run (same walkers, names, seed and ``fingerprint``) the run continues
-        from its last state for n_steps − k steps. None keeps the chain in memory.
-    moves : "stretch" (emcee's default), "de" (DE 0.8 + DE-snooker 0.2, better between separated
-        modes) or a list of emcee moves.
-    progress_every : fraction of n_steps between INFO progress lines (follow with ``tail -f``).
-    on_unconverged : "warn" (WARNING + ``notes``) or "raise" (:class:`NotConvergedError`).
-    flush_seconds : the backend is written at most this often (:class:`BufferedHDFBackend`), at
-        every progress line, at the end, and when the run is interrupted (an exception, or SIGTERM,
-        after which the process exits with status 143 and a rerun resumes).
+    Parameters
+    ----------
+    log_prob : callable
+        (n, d) -> (n,) log-probability, called with batches of n_walkers/2 points.
+    space : ParameterSpace
+        The parameter box (names, bounds).
+    starts : (m, d) array
+        Best points (e.g. the lowest-χ² evaluated points); walkers start in a ball of sd
+        ``ball_scale`` x box width around them.
+    n_walkers, n_steps, seed : int
+        Even n_walkers ≥ 2 d; the same seed gives the same chain.
+    backend_path : path or None
+        HDF5 chain file; if it already holds k < n_steps steps of the same run (same walkers,
+        names, seed and ``fingerprint``) the run continues from its last state for n_steps − k
+        steps. None keeps the chain in memory.
+    moves : {"stretch", "de"} or list of emcee moves
+        "stretch" (emcee's default) or "de" (DE 0.8 + DE-snooker 0.2, better between separated
+        modes).
+    progress_every : float
+        Fraction of n_steps between INFO progress lines (follow with ``tail -f``).
+    on_unconverged : {"warn", "raise"}
+        WARNING + ``notes``, or :class:`NotConvergedError`.
+    flush_seconds : float
+        The backend is written at most this often, at every progress line, at the end, and when
+        the run is interrupted (an exception, or SIGTERM, after which the process exits with
+        status 143 and a rerun resumes).
+
+    Returns
+    -------
+    SamplingResult
+        The chain with τ, burn-in, thinning, ESS, acceptance and ``notes``.
     """
     logger = logger or log
     if on_unconverged not in ("warn", "raise"):
@@ -147,8 +176,8 @@ def run_emcee(
                     el = time.perf_counter() - t0
                     acc = sampler.backend.accepted / max(sampler.iteration, 1)
                     logger.info(
-                        "emcee: step %d/%d (%3.0f%%)  %.1f s  %.0f log-prob/s  eta %.0f s  acceptance %.2f  "
-                        "max log-prob %.3f",
+                        "emcee: step %d/%d (%3.0f%%)  %.1f s  %.0f log-prob/s  eta %.0f s  "
+                        "acceptance %.2f  max log-prob %.3f",
                         step,
                         n_steps,
                         100.0 * step / n_steps,
@@ -212,6 +241,22 @@ def sample_posterior(
     starts: np.ndarray,
     **kwargs,
 ) -> SamplingResult:
-    """Sample log p = −χ²/2 + log prior (−inf outside the box). ``chi2_fn`` : (n, d) -> (n,) is
-    called in batches of n_walkers/2 points. Keyword arguments as for :func:`run_emcee`."""
+    """Sample log p = −χ²/2 + log prior (−inf outside the box) with :func:`run_emcee`.
+
+    Parameters
+    ----------
+    chi2_fn : callable
+        (n, d) -> (n,) χ², called in batches of at most n_walkers/2 points inside the box.
+    prior : Prior
+        The prior; its ``space`` is the sampled box.
+    starts : (m, d) array
+        Points to start the walkers around (see :func:`run_emcee`).
+    **kwargs
+        Further :func:`run_emcee` arguments (n_walkers, n_steps, seed, backend_path, ...).
+
+    Returns
+    -------
+    SamplingResult
+        The chain and its diagnostics; NaN or −inf χ² values are counted in ``n_invalid``.
+    """
     return run_emcee(LogPosterior(chi2_fn, prior), prior.space, starts, **kwargs)

@@ -1,4 +1,10 @@
-"""TODO docstring (statistics.py)."""
+"""Posterior summaries: mean, sd and quantiles per parameter or derived quantity, optionally
+weighted (importance-reweighted samples).
+
+``QUANTILES`` = 2.5, 16, 50, 84 and 97.5 %: the median with the central 68 % and 95 % credible
+intervals, the Bayesian counterparts of the 1σ and 2σ profile intervals. Non-finite values
+(e.g. a derived quantity that failed) are left out per column and counted, never averaged in.
+"""
 
 from __future__ import annotations
 
@@ -41,7 +47,11 @@ def posterior_summary(
             mean = float(np.average(x, weights=w))
             sd = float(np.sqrt(np.average((x - mean) ** 2, weights=w))) if x.size > 1 else 0.0
             row.update(
-                {"mean": mean, "sd": sd, **{_qname(q): float(v) for q, v in zip(QUANTILES, qs)}}
+                {
+                    "mean": mean,
+                    "sd": sd,
+                    **{_qname(q): float(v) for q, v in zip(QUANTILES, qs, strict=True)},
+                }
             )
         out[name] = row
     return out

@@ -1,4 +1,12 @@
-"""TODO docstring (statistics.py)."""
+"""Validation of a surrogate posterior by importance reweighting with the true χ².
+
+The true χ² is evaluated at M posterior samples of the surrogate; weights w ∝ exp(−(χ²_true −
+χ²_surrogate)/2) turn them into samples of the true posterior. The effective sample size
+fraction (Σw)² / (M Σw²) measures how much of the sample survives: the default threshold 0.3
+asks that at least 30 % does. More than 10 % failed true evaluations (the default
+``max_failed_fraction``) also make the check untrustworthy, since failures may cluster in one
+region. Failed points are excluded and counted, never given a weight.
+"""
 
 from __future__ import annotations
 
@@ -40,12 +48,26 @@ def reweighting_metrics(
 ) -> dict:
     """Importance-reweighting check of a surrogate posterior with true χ² at M posterior samples.
 
-    chi2_true, chi2_surrogate : (M,); samples : (M, d) the points (for raw vs reweighted means).
-    failed : (M,) bool, true evaluations that failed; NaN in ``chi2_true`` also counts as failed.
-    Failed points are excluded and counted (``n_failed``); more than ``max_failed_fraction`` of
-    them makes the check untrustworthy, because failures may sit in a particular region.
-    ESS fraction = (Σw)² / (M_used Σw²). ``trustworthy`` ⇔ ESS fraction ≥ ``ess_threshold`` and the
-    failed fraction ≤ ``max_failed_fraction``; ``sentence`` says so in words for the report.
+    Parameters
+    ----------
+    chi2_true, chi2_surrogate : (M,) arrays
+        True and surrogate χ² at the samples; the surrogate's must be finite.
+    samples : (M, d) array, optional
+        The points, for raw vs reweighted means (``means``); ``names`` labels their columns.
+    failed : (M,) bool array, optional
+        True evaluations that failed; NaN or −inf in ``chi2_true`` also counts as failed. Failed
+        points are excluded and counted (``n_failed``).
+    ess_threshold : float
+        Minimum ESS fraction (Σw)² / (M_used Σw²) for a trustworthy posterior.
+    max_failed_fraction : float
+        Maximum fraction of failed true evaluations for a trustworthy check.
+
+    Returns
+    -------
+    dict
+        Counts, ``ess``, ``ess_fraction``, ``max_weight_share``, χ² residual statistics,
+        ``means`` (if samples are given), ``trustworthy`` (ESS fraction ≥ ``ess_threshold`` and
+        failed fraction ≤ ``max_failed_fraction``) and ``sentence``, the verdict in words.
     """
     t = np.asarray(chi2_true, dtype=np.float64).reshape(-1)
     s = np.asarray(chi2_surrogate, dtype=np.float64).reshape(-1)
@@ -77,8 +99,8 @@ def reweighting_metrics(
             ess_fraction=0.0,
             max_weight_share=math.nan,
             trustworthy=False,
-            sentence=f"None of the {M} true χ² evaluations is usable ({n_failed} failed): the surrogate "
-            f"posterior could not be validated.",
+            sentence=f"None of the {M} true χ² evaluations is usable ({n_failed} failed): "
+            f"the surrogate posterior could not be validated.",
         )
         return out
     w = importance_weights(t[used], s[used])
@@ -109,7 +131,7 @@ def reweighting_metrics(
                 "reweighted": float(b),
                 "shift_in_sd": float((b - a) / c) if c > 0 else math.nan,
             }
-            for n, a, b, c in zip(names, raw, rew, sd)
+            for n, a, b, c in zip(names, raw, rew, sd, strict=False)
         }
     ok_ess = frac >= ess_threshold
     ok_fail = failed_fraction <= max_failed_fraction
@@ -117,23 +139,29 @@ def reweighting_metrics(
     out["trustworthy"] = trustworthy
     excl = f" ({n_failed} failed true evaluations were excluded)" if n_failed else ""
     head = (
-        f"Reweighting {n_used} posterior samples by their true χ²{excl} leaves an effective sample size of "
-        f"{ess:.0f} ({100 * frac:.0f} % of {n_used}; the largest weight carries {100 * np.max(w):.1f} %)."
+        f"Reweighting {n_used} posterior samples by their true χ²{excl} leaves an effective "
+        f"sample size of {ess:.0f} ({100 * frac:.0f} % of {n_used}; the largest weight carries "
+        f"{100 * np.max(w):.1f} %)."
     )
     if trustworthy:
-        tail = f" That is above the {100 * ess_threshold:.0f} % threshold: the surrogate posterior is trustworthy."
+        tail = (
+            f" That is above the {100 * ess_threshold:.0f} % threshold: "
+            "the surrogate posterior is trustworthy."
+        )
     else:
         why = []
         if not ok_ess:
             why.append(f"below the {100 * ess_threshold:.0f} % threshold")
         if not ok_fail:
             why.append(
-                f"{100 * failed_fraction:.0f} % of true evaluations failed (limit {100 * max_failed_fraction:.0f} %)"
+                f"{100 * failed_fraction:.0f} % of true evaluations failed "
+                f"(limit {100 * max_failed_fraction:.0f} %)"
             )
         tail = (
             " The surrogate posterior is NOT trustworthy ("
             + "; ".join(why)
-            + "): improve the surrogate near the posterior (more active-learning points) or use the reweighted values."
+            + "): improve the surrogate near the posterior (more active-learning points) "
+            "or use the reweighted values."
         )
     out["sentence"] = head + tail
     return out
