@@ -11,13 +11,30 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
-__all__ = ["atomic_write", "jsonable", "read_json", "write_json"]
+__all__ = ["atomic_path", "atomic_write", "jsonable", "read_json", "write_json"]
+
+
+@contextmanager
+def atomic_path(path: Path | str) -> Iterator[str]:
+    """A temporary file name beside ``path`` for writers that need a name (h5py); renamed onto
+    ``path`` when the block ends without an error, removed otherwise."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def atomic_write(path: Path | str, write: Callable[[IO], Any], *, mode: str = "w") -> Path:

@@ -1,10 +1,10 @@
 """Active-learning round r: fit the GP to rounds 0..r-1 and propose round r's batch, in chunks."""
 
-import json
 import os
 
 from globalfit.active_learning import BatchProposer
 from globalfit.evaluation import EvaluationTable, write_batch
+from globalfit.jsonio import read_json, write_json
 from globalfit.logs import snakemake_log
 from globalfit.space import ParameterSpace
 
@@ -14,7 +14,7 @@ settings = dict(snakemake.params.active_learning)
 round_index = int(snakemake.wildcards.round)
 space = ParameterSpace.from_config(snakemake.params.parameters)
 data = EvaluationTable.read(snakemake.input.dataset[0])
-state = json.load(open(snakemake.input.state[0])) if snakemake.input.state else None
+state = read_json(snakemake.input.state[0]) if snakemake.input.state else None
 
 proposer = BatchProposer(
     space,
@@ -37,10 +37,8 @@ write_batch(
     space.names,
     attrs={**snakemake.params.provenance, "round": round_index},
 )
-with open(snakemake.output.state, "w") as f:
-    json.dump(new_state, f, indent=1)
-with open(snakemake.output.info, "w") as f:
-    json.dump(info, f, indent=1)
+write_json(snakemake.output.state, new_state)
+write_json(snakemake.output.info, info)
 log.info(
     "round %d: %d points proposed from %d fitted; delta=%.3g; %.1f CPU s",
     round_index,

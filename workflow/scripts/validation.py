@@ -1,11 +1,10 @@
 """True χ² at posterior samples against the surrogate's: importance weights and their verdict."""
 
-import json
-
 import h5py
 
 from globalfit.evaluation import EvaluationTable
 from globalfit.inference import reweighting_metrics
+from globalfit.jsonio import write_json
 from globalfit.logs import snakemake_log
 
 log = snakemake_log(snakemake)
@@ -25,6 +24,5 @@ metrics = reweighting_metrics(
 )
 metrics["status_counts"] = table.status_counts()
 metrics["n_cached"] = int(table.cached.sum())
-with open(snakemake.output.metrics, "w") as f:
-    json.dump(metrics, f, indent=1, default=float)
+write_json(snakemake.output.metrics, metrics)
 log.info("%s", metrics["sentence"])

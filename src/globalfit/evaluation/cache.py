@@ -10,35 +10,14 @@ renamed, so that a killed job never leaves a half-written record or table.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
+from globalfit.jsonio import atomic_write
+
 __all__ = ["EvaluationCache"]
-
-
-class _atomic:
-    """Context manager yielding a temporary path that is renamed onto ``path`` on success."""
-
-    def __init__(self, path: Path):
-        self.path = Path(path)
-
-    def __enter__(self) -> str:
-        fd, self.tmp = tempfile.mkstemp(
-            dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp"
-        )
-        os.close(fd)
-        return self.tmp
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is None:
-            os.replace(self.tmp, self.path)
-        elif os.path.exists(self.tmp):
-            os.unlink(self.tmp)
-        return False
 
 
 class EvaluationCache:
@@ -55,8 +34,8 @@ class EvaluationCache:
         (self.dir / "points").mkdir(parents=True, exist_ok=True)
         ident = self.dir / "identity.json"
         if identity is not None and not ident.exists():
-            with _atomic(ident) as tmp, open(tmp, "w") as f:
-                json.dump(identity, f, indent=1, sort_keys=True, default=str)
+            text = json.dumps(identity, indent=1, sort_keys=True, default=str)
+            atomic_write(ident, lambda f: f.write(text))
 
     def _path(self, key: str) -> Path:
         return self.dir / "points" / key[:2] / f"{key}.json"
@@ -82,8 +61,10 @@ class EvaluationCache:
         theta = np.asarray(rec.pop("theta"), dtype="<f8")
         rec.pop("cached", None)
         out = {"key": key, "theta_hex": theta.tobytes().hex(), "theta": theta.tolist(), **rec}
-        with _atomic(p) as tmp, open(tmp, "w") as f:
-            json.dump(out, f, default=float)
+        # a private store read back by json.load: NaN and Infinity stay as Python writes them, so
+        # that a non-finite chi2 survives (result files use the strict write_json)
+        text = json.dumps(out, default=float)
+        atomic_write(p, lambda f: f.write(text))
 
     def __len__(self) -> int:
         return sum(1 for _ in (self.dir / "points").rglob("*.json"))

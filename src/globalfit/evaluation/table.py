@@ -17,7 +17,7 @@ import h5py
 import numpy as np
 
 from globalfit.chunking import split_chunks
-from globalfit.evaluation.cache import _atomic
+from globalfit.jsonio import atomic_path
 
 __all__ = [
     "EvaluationTable",
@@ -158,7 +158,7 @@ class EvaluationTable:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         all_attrs = {**self.attrs, **(attrs or {})}
-        with _atomic(path) as tmp, h5py.File(tmp, "w") as f:
+        with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
             str_dt = h5py.string_dtype()
             f.create_dataset("theta", data=self.theta.astype("<f8"))
             f["theta"].attrs["names"] = list(self.names)
@@ -225,7 +225,7 @@ def write_points(
     """Write a batch of points (n, d) float64 to HDF5, atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _atomic(path) as tmp, h5py.File(tmp, "w") as f:
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         f.create_dataset("theta", data=np.asarray(theta, dtype="<f8").reshape(len(theta), -1))
         f["theta"].attrs["names"] = list(names)
         for k, v in (attrs or {}).items():

@@ -19,7 +19,7 @@ from globalfit.explain.ablation import AblationResult
 from globalfit.explain.interactions import InteractionResult
 from globalfit.explain.pipeline import SurrogateExplanation
 from globalfit.explain.shapley import ShapResult
-from globalfit.jsonio import atomic_write
+from globalfit.jsonio import atomic_path
 
 __all__ = ["RESULT_CLASSES", "load_result", "save_result"]
 
@@ -89,11 +89,9 @@ def save_result(path: Path | str, result) -> Path:
     if type(result).__name__ not in RESULT_CLASSES:
         raise TypeError(f"not an explanation result: {type(result).__name__}")
 
-    def write(f):
-        with h5py.File(f, "w") as h5:
-            _write(h5, result)
-
-    return atomic_write(path, write, mode="wb")
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
+        _write(h5, result)
+    return Path(path)
 
 
 def load_result(path: Path | str):

@@ -25,6 +25,8 @@ import emcee
 import h5py
 import numpy as np
 
+from globalfit.jsonio import atomic_write
+
 __all__ = ["BufferedHDFBackend", "finalize_chain"]
 
 _GROUP = "mcmc"
@@ -99,7 +101,7 @@ def _resume_state(
     if reason is None:
         return meta["iteration"]
     stale = path.with_name(path.name + ".stale")
-    os.replace(path, stale)
+    path.rename(stale)  # set aside, not written: kept for inspection
     logger.warning("sampler backend %s %s: moved to %s, starting afresh", path, reason, stale)
     return 0
 
@@ -107,12 +109,8 @@ def _resume_state(
 def finalize_chain(backend_path: str | os.PathLike, out_path: str | os.PathLike) -> Path:
     """Copy the finished backend (kept outside Snakemake's outputs so that it survives an
     interrupted job) to the workflow output, atomically (copy to a temporary name, then rename)."""
-    out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".partial")
-    shutil.copy2(backend_path, tmp)
-    os.replace(tmp, out)
-    return out
+    with open(backend_path, "rb") as src:
+        return atomic_write(out_path, lambda dst: shutil.copyfileobj(src, dst), mode="wb")
 
 
 class BufferedHDFBackend(emcee.backends.HDFBackend):
