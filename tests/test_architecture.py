@@ -39,6 +39,7 @@ LAYERS = [
             "globalfit.design",
             "globalfit.logs",
             "globalfit.jsonio",
+            "globalfit.levels",
             "globalfit.oracles.alp",
             "globalfit.oracles.build",
             "globalfit.oracles.analytic",

@@ -557,3 +557,19 @@ def test_train_bundle_runs_the_whole_stage(tmp_path, problem):
     for name in ("regressor_curves.png", "classifier_importance.png", "predicted_vs_true.png"):
         assert (tmp_path / "plots" / name) in plots and (tmp_path / "plots" / name).is_file(), name
     assert Surrogate.load(tmp_path / "b", backend="xgboost").predict(theta[:5])[1].shape == (5,)
+
+
+def test_the_surrogate_s_settings_are_listed_once():
+    """Surrogate.SETTINGS is exactly the constructor's keyword arguments, and get_params round-trips
+    through the constructor (a reduced or re-fitted surrogate is built from it)."""
+    import inspect
+
+    from globalfit.space import ParameterSpace
+    from globalfit.surrogate import Surrogate
+
+    params = set(inspect.signature(Surrogate.__init__).parameters) - {"self", "space"}
+    assert set(Surrogate.SETTINGS) == params and len(Surrogate.SETTINGS) == len(params)
+    space = ParameterSpace(("a", "b"), np.zeros(2), np.ones(2))
+    sur = Surrogate(space, threshold=7.0, seed=3, fractions=[0.5, 0.3, 0.2], nthread=2)
+    again = Surrogate(space, **sur.get_params())
+    assert again.get_params() == sur.get_params() and again.threshold == 7.0

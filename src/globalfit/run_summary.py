@@ -12,10 +12,9 @@ from collections.abc import Mapping
 import numpy as np
 
 from globalfit.evaluation.table import EvaluationTable
+from globalfit.levels import HIT
 
 __all__ = ["condensed_stages", "dataset_summary", "run_summary"]
-
-HIT = 2.3  # Δχ² of a "hit": the 68 % region of two parameters
 
 
 def _share(hit: np.ndarray, rows: np.ndarray) -> float | None:

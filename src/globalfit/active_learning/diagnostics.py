@@ -11,6 +11,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from globalfit.active_learning.target import transform_target
+from globalfit.levels import HIT, REGION
 
 __all__ = ["DIAGNOSTICS_COLUMNS", "diagnostics_row"]
 
@@ -103,8 +104,8 @@ def diagnostics_row(
         "gp_frac_within_2sd": float(np.mean(np.abs(err[valid]) <= 2 * sd[valid]))
         if valid.any()
         else float("nan"),
-        "frac_dchi2_below_2_3": float(np.mean(dchi2 < 2.3)),
-        "frac_dchi2_below_10": float(np.mean(dchi2 < 10.0)),
+        "frac_dchi2_below_2_3": float(np.mean(dchi2 < HIT)),
+        "frac_dchi2_below_10": float(np.mean(dchi2 < REGION)),
         "proposal_cpu_seconds": proposal,
         "import_cpu_seconds": float(info.get("cpu_seconds_import", 0.0)),
         "evaluation_cpu_seconds": float(evaluation_cpu_seconds),

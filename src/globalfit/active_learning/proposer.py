@@ -29,6 +29,7 @@ from globalfit.active_learning.trust_regions import (
     trust_region_picks,
     trust_region_share,
 )
+from globalfit.levels import HIT
 from globalfit.space import ParameterSpace
 
 __all__ = ["BatchProposer"]
@@ -76,7 +77,7 @@ class BatchProposer:
         trust_region_share_start: float = 0.5,
         trust_region_share_end: float = 0.9,
         trust_region_centres: int = 4,
-        trust_region_delta: float = 2.3,
+        trust_region_delta: float = HIT,
         trust_region_separation: float = 0.2,
         trust_region_radius: float = 0.03,
         trust_region_radius_min: float = 0.003,

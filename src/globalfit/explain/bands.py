@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from globalfit.levels import HIT, REGION
+
 __all__ = [
     "ALL",
     "DEFAULT_BAND_EDGES",
@@ -27,7 +29,7 @@ __all__ = [
 ]
 
 #: Default upper edges of the true-Δχ² bands: < 2.30 (68 % for two parameters) and 2.30–10.
-DEFAULT_BAND_EDGES = (2.30, 10.0)
+DEFAULT_BAND_EDGES = (HIT, REGION)
 
 
 #: Column / key of the importance over all explained points.

@@ -22,26 +22,7 @@ __all__ = ["emcee_sampler", "retuning_fitter", "surrogate_fitter", "surrogate_se
 def surrogate_settings(surrogate) -> dict:
     """The constructor settings of a fitted or loaded Surrogate (hyperparameters, split, seed), to
     train a reduced surrogate exactly like the full one."""
-    keys = (
-        "threshold",
-        "recall_target",
-        "calibration_folds",
-        "calibration_repeats",
-        "regressor_margin",
-        "fractions",
-        "target_transform",
-        "regressor_objective",
-        "regressor_eval_metric",
-        "classifier_params",
-        "regressor_params",
-        "n_estimators",
-        "early_stopping_rounds",
-        "wall_chi2",
-        "features",
-        "seed",
-        "nthread",
-    )
-    return {k: getattr(surrogate, k) for k in keys}
+    return surrogate.get_params()
 
 
 def surrogate_fitter(

@@ -20,6 +20,7 @@ from typing import NamedTuple
 import numpy as np
 
 from globalfit.inference.minimum import BestFit, Chi2Fn, minimize_batch
+from globalfit.levels import LEVELS_1D, LEVELS_2D
 from globalfit.space import ParameterSpace
 
 __all__ = [
@@ -31,9 +32,6 @@ __all__ = [
     "profile_1d",
     "profile_2d",
 ]
-
-LEVELS_1D = {"1sigma": 1.0, "2sigma": 4.0}
-LEVELS_2D = {"1sigma": 2.30, "2sigma": 6.18}
 
 
 class Interval(NamedTuple):

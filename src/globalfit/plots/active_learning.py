@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from globalfit.plots.figures import save_figure
+
 __all__ = ["REQUIRED_COLUMNS", "plot_diagnostics"]
 
 REQUIRED_COLUMNS = (
@@ -103,5 +105,5 @@ def plot_diagnostics(df: pd.DataFrame, path: Path | str) -> Path:
             0.02, 0.02, "shaded: posterior rounds", transform=axes[0].transAxes, fontsize=7
         )
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    return Path(path)
+    out = save_figure(fig, path)
+    return out

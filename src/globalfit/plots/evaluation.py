@@ -10,6 +10,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from globalfit.levels import HIT, REGION
+from globalfit.plots.figures import save_figure
+
 __all__ = ["plot_chi2_by_round"]
 
 
@@ -31,7 +34,7 @@ def plot_chi2_by_round(
         ax.hist(
             np.log10(np.maximum(chi2[sel] - best, 1e-2)), bins=bins, histtype="step", label=label
         )
-    for edge in (2.3, 10.0):
+    for edge in (HIT, REGION):
         ax.axvline(np.log10(edge), color="grey", ls=":", lw=1)
     ax.set_xlabel(r"$\log_{10}\,\Delta\chi^2$ (to the best point)")
     ax.set_ylabel("points")
@@ -43,6 +46,6 @@ def plot_chi2_by_round(
     bx.set_ylabel(r"best $\chi^2$ so far")
     bx.set_yscale("log")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    out = save_figure(fig, path)
     plt.close(fig)
-    return Path(path)
+    return out

@@ -19,6 +19,7 @@ from globalfit.explain.ablation import AblationResult
 from globalfit.explain.bands import ALL
 from globalfit.explain.interactions import InteractionResult
 from globalfit.explain.shapley import ShapResult
+from globalfit.plots.figures import save_figure
 
 __all__ = [
     "plot_ablation",
@@ -31,13 +32,6 @@ __all__ = [
 ]
 
 _NONE_COLOR = "0.6"
-
-
-def _save(fig: Figure, path: Path | str) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    return path
 
 
 def _pretty(label: str) -> str:
@@ -78,7 +72,7 @@ def plot_importance_bars(result: ShapResult, path: Path | str, *, title: str | N
     ax.set_xlabel(f"mean |SHAP| ({_pretty(result.scale)})" if result.scale else "mean |SHAP|")
     ax.legend(frameon=False, fontsize=8, loc="lower right")
     ax.set_title(title or f"{result.model}: parameter importance by true Δχ² band")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_beeswarm(
@@ -111,7 +105,7 @@ def plot_beeswarm(
         "all points" if band in (None, ALL) else _pretty(result.labels[result.band_number(band)])
     )
     ax.set_title(title or f"{result.model}: SHAP values, {which} (n = {int(m.sum())})")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_dependence(
@@ -179,7 +173,7 @@ def plot_dependence(
     )
     fig.suptitle(title or f"{result.model}: SHAP dependence", y=1.04)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_waterfall(
@@ -204,7 +198,7 @@ def plot_waterfall(
             + ")",
             fontsize=10,
         )
-        return _save(fig, path)
+        return save_figure(fig, path)
     finally:
         plt.close(fig)
 
@@ -234,7 +228,7 @@ def plot_interaction_network(
         )
         try:
             ax.set_title(title or f"pairwise interactions: {label}")
-            return _save(fig, path)
+            return save_figure(fig, path)
         finally:
             plt.close(fig)
     if style != "matplotlib":
@@ -291,7 +285,7 @@ def plot_interaction_network(
         or f"pairwise interactions: {sub}\nnode size: first-order term, edge width: pair term",
         fontsize=10,
     )
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_interaction_matrix(
@@ -331,7 +325,7 @@ def plot_interaction_matrix(
         ax.set_title(lab, fontsize=10)
         fig.colorbar(im, ax=ax, shrink=0.8)
     fig.suptitle(title or "pairwise interactions (k-SII, order 2)")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_ablation(
@@ -379,4 +373,4 @@ def plot_ablation(
         )
     )
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -17,6 +17,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from globalfit.inference.profiles import LEVELS_1D, LEVELS_2D, Profile1D, Profile2D
+from globalfit.plots.figures import save_figure
 
 __all__ = [
     "CORNER_LEVELS",
@@ -29,13 +30,6 @@ __all__ = [
 ]
 
 CORNER_LEVELS = (1.0 - np.exp(-0.5), 1.0 - np.exp(-2.0))
-
-
-def _save(fig: Figure, path: Path | str) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    return path
 
 
 def corner_plot(
@@ -85,7 +79,7 @@ def corner_plot(
     note = f" ({n_bad} non-finite samples dropped)" if n_bad else ""
     if title or note:
         fig.suptitle((title or "") + note, y=1.01)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def derived_corner_plot(
@@ -128,7 +122,7 @@ def trace_plot(
     axes[0].set_title(
         f"{n_walkers} walkers ({len(sel)} shown)" + (f", burn-in {burn} steps" if burn else "")
     )
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def profile_1d_plot(
@@ -161,7 +155,7 @@ def profile_1d_plot(
     axes[0].legend(fontsize=7, loc="upper right")
     for ax in axes[n:]:
         ax.set_visible(False)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def profile_2d_plot(
@@ -199,7 +193,7 @@ def profile_2d_plot(
     ax.set_xlabel(profile.names[0])
     ax.set_ylabel(profile.names[1])
     ax.set_title("profile likelihood: contours Δχ² = 2.30, 6.18")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def chi2_scatter_plot(
@@ -234,4 +228,4 @@ def chi2_scatter_plot(
     if bad.any():
         ttl += f"\n({int(bad.sum())} failed evaluations not shown)"
     ax.set_title(ttl, fontsize=9)
-    return _save(fig, path)
+    return save_figure(fig, path)

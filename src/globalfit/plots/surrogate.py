@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from globalfit.plots.figures import save_figure
 from globalfit.surrogate.model import Surrogate
 
 __all__ = [
@@ -24,13 +25,6 @@ __all__ = [
     "plot_param_importances",
     "plot_predicted_vs_true",
 ]
-
-
-def _save(fig: Figure, path: Path | str) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    return path
 
 
 def plot_learning_curves(
@@ -58,7 +52,7 @@ def plot_learning_curves(
         ax.set_ylabel(m)
         ax.legend(frameon=False)
     fig.suptitle(f"{title}: train vs validation")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_param_importances(
@@ -78,7 +72,7 @@ def plot_param_importances(
         )
         ax.set_axis_off()
     ax.set_title(title or "hyperparameter importance")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_hyperparameter_grid(grid: pd.DataFrame, path: Path | str) -> Path:
@@ -106,7 +100,7 @@ def plot_hyperparameter_grid(grid: pd.DataFrame, path: Path | str) -> Path:
                 ax.set_ylabel(metric)
     axes[0, 0].legend(frameon=False, fontsize=8)
     fig.suptitle("under-fitting (top left) to over-fitting (bottom right); dot = best validation")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_predicted_vs_true(
@@ -129,7 +123,7 @@ def plot_predicted_vs_true(
     ax.set_ylabel("surrogate χ²")
     mae = float(np.mean(np.abs(chi2_pred - chi2_true))) if chi2_true.size else float("nan")
     ax.set_title(f"test points in region: MAE = {mae:.3g}")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_bundle(

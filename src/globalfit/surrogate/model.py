@@ -48,6 +48,28 @@ class Surrogate:
     recall_validation_, classifier_ / regressor_ (fit only), metrics_, backend_.
     """
 
+    #: the constructor's settings (besides ``space``), in order: :meth:`get_params` returns them,
+    #: and a reduced or re-fitted surrogate is built from them exactly like this one
+    SETTINGS = (
+        "threshold",
+        "recall_target",
+        "calibration_folds",
+        "calibration_repeats",
+        "regressor_margin",
+        "fractions",
+        "target_transform",
+        "regressor_objective",
+        "regressor_eval_metric",
+        "classifier_params",
+        "regressor_params",
+        "n_estimators",
+        "early_stopping_rounds",
+        "wall_chi2",
+        "features",
+        "seed",
+        "nthread",
+    )
+
     def __init__(
         self,
         space: ParameterSpace,
@@ -88,6 +110,10 @@ class Surrogate:
         self.features = [dict(f) for f in features]
         self.seed = seed
         self.nthread = nthread
+
+    def get_params(self) -> dict:
+        """{setting: value} of :data:`SETTINGS` (as scikit-learn's ``get_params``)."""
+        return {k: getattr(self, k) for k in self.SETTINGS}
 
     # ---------------------------------------------------------------- fitting
     def fit(self, theta: np.ndarray, chi2: np.ndarray, ok: np.ndarray | None = None) -> Surrogate:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from globalfit.levels import REGION
 from globalfit.space import ParameterSpace
 
 __all__ = ["kfold_indices", "DEFAULT_THRESHOLD", "DataSplit", "WALL_CHI2", "split_dataset"]
@@ -25,7 +26,7 @@ WALL_CHI2 = 1.0e6
 
 
 #: Default threshold on Δχ² defining the region (strict: Δχ² < threshold).
-DEFAULT_THRESHOLD = 10.0
+DEFAULT_THRESHOLD = REGION
 
 
 @dataclass(frozen=True)
