@@ -40,17 +40,9 @@ def atomic_path(path: Path | str) -> Iterator[str]:
 def atomic_write(path: Path | str, write: Callable[[IO], Any], *, mode: str = "w") -> Path:
     """Write a file through ``write(f)`` into a temporary file beside it, then rename it into
     place (``os.replace`` is atomic on one file system). On an error the target is untouched."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    try:
-        with os.fdopen(fd, mode) as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    with atomic_path(path) as tmp, open(tmp, mode) as f:
+        write(f)
+    return Path(path)
 
 
 def jsonable(obj):

@@ -59,6 +59,21 @@ def _module_name(path: Path, package_dir: Path) -> str:
     return ".".join(parts)
 
 
+_PARSED: dict[Path, tuple[tuple[int, int], ast.AST]] = {}
+
+
+def _parsed(path: Path) -> ast.AST:
+    """The syntax tree of a file, parsed once per process while the file is unchanged: every
+    rule's code hash walks the same modules when the Snakefile is parsed."""
+    st = path.stat()
+    stamp = (st.st_mtime_ns, st.st_size)
+    cached = _PARSED.get(path)
+    if cached is None or cached[0] != stamp:
+        cached = (stamp, ast.parse(path.read_text(), filename=str(path)))
+        _PARSED[path] = cached
+    return cached[1]
+
+
 def _runtime_nodes(tree: ast.AST):
     """Every node of a tree except those under ``if TYPE_CHECKING:`` (annotations only: such
     imports never run, and a cycle there is no cycle)."""
@@ -80,7 +95,7 @@ def _lazy_modules(package: str, name: str | None, package_dir: Path) -> set[str]
     if init is None or init.name != "__init__.py":
         return set()
     exports = {}
-    for node in ast.walk(ast.parse(init.read_text())):
+    for node in ast.walk(_parsed(init)):
         if (
             isinstance(node, ast.Call)
             and getattr(node.func, "id", None) == "lazy_exports"
@@ -97,7 +112,7 @@ def _lazy_modules(package: str, name: str | None, package_dir: Path) -> set[str]
 def _imported_names(path: Path, package_dir: Path) -> set[str]:
     """Dotted names of the package's modules that a file imports anywhere in its body (inside
     functions too), with every parent package (importing ``a.b`` runs ``a/__init__``)."""
-    tree = ast.parse(path.read_text(), filename=str(path))
+    tree = _parsed(path)
     inside = path.is_relative_to(package_dir)
     me = _module_name(path, package_dir) if inside else ""
     package = me if path.name == "__init__.py" else me.rpartition(".")[0]
