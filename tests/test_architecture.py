@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from globalfit.provenance import _runtime_nodes  # the AST walk that skips TYPE_CHECKING
+from globalfit.provenance import _imported_names  # the import reader of the code hashes
 
 PKG = ROOT / "src" / "globalfit"
 MAX_LINES = 400
@@ -77,21 +77,10 @@ def layer_of(name: str) -> int:
 
 
 def imports_of(path: Path) -> set[str]:
-    """Package modules imported anywhere in a file (function bodies too), by dotted name."""
+    """Package modules a file imports anywhere (function bodies too), read as the rule code
+    hashes read them (:func:`globalfit.provenance.reached_modules`, one step deep)."""
     name = module_name(path)
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    found = set()
-    for node in _runtime_nodes(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            found.update(a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
-                base = ".".join([*parts, *([base] if base else [])])
-            found.add(base)
-            found.update(f"{base}.{a.name}" for a in node.names)
-    return {m for m in found if m in MODULES and m != name}
+    return {m for m in _imported_names(path, PKG) if m in MODULES and m != name}
 
 
 GRAPH = {name: imports_of(path) for name, path in MODULES.items()}
