@@ -7,7 +7,8 @@ module (via ``src/`` on sys.path) in a Snakemake environment without the scienti
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+import inspect
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ __all__ = [
     "check",
     "load",
     "load_schema",
+    "section_kwargs",
     "validate_schema",
 ]
 
@@ -142,3 +144,56 @@ def canonical(obj: Any) -> Any:
 def cache_dir(config: Mapping[str, Any]) -> str:
     """The evaluation cache directory: evaluation.cache_dir, or <results>/cache when empty."""
     return config["evaluation"]["cache_dir"] or f"{config['results']}/cache"
+
+
+def section_kwargs(
+    section: Mapping[str, Any],
+    *functions: Callable,
+    rename: Mapping[str, str] | None = None,
+    convert: Mapping[str, Callable[[Any], Any]] | None = None,
+) -> dict:
+    """Keyword arguments for ``functions`` taken from one config section.
+
+    The one way the scripts turn config into calls: a key becomes an argument when its name (after
+    ``rename``) is a named parameter of one of ``functions``; other keys belong to other rules
+    reading the same section and are left out. The schema has already rejected unknown keys, so
+    nothing misspelt can be dropped silently here.
+
+    Parameters
+    ----------
+    section : mapping
+        A validated config section, e.g. ``config["inference"]``.
+    *functions : callables
+        The functions (or classes) the arguments are for; their signatures name the keys taken.
+    rename : mapping, optional
+        {config key: parameter name} where the two differ.
+    convert : mapping, optional
+        {parameter name: callable} applied to the value (e.g. ``tuple`` for a YAML list).
+
+    Returns
+    -------
+    dict
+        {parameter name: value}, in the section's order.
+
+    Examples
+    --------
+    >>> def sample(x, *, n_steps=10, seed=0):
+    ...     pass
+    >>> section_kwargs({"n_steps": 5, "seed": 3, "top_k": 8}, sample)
+    {'n_steps': 5, 'seed': 3}
+    >>> section_kwargs({"posterior_steps": 5}, sample, rename={"posterior_steps": "n_steps"})
+    {'n_steps': 5}
+    """
+    rename = dict(rename or {})
+    convert = dict(convert or {})
+    named = set()
+    for function in functions:
+        for p in inspect.signature(function).parameters.values():
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+                named.add(p.name)
+    out = {}
+    for key, value in section.items():
+        name = rename.get(key, key)
+        if name in named:
+            out[name] = convert[name](value) if name in convert else value
+    return out

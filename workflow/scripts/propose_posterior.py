@@ -6,6 +6,7 @@ import os
 os.environ["OMP_NUM_THREADS"] = "1"  # before xgboost: thread contention slows per-call prediction
 
 from globalfit.active_learning import propose_posterior_batch  # noqa: E402
+from globalfit.config import section_kwargs  # noqa: E402
 from globalfit.evaluation import EvaluationTable, write_batch  # noqa: E402
 from globalfit.inference import Prior  # noqa: E402
 from globalfit.jsonio import write_json  # noqa: E402
@@ -23,16 +24,17 @@ theta, info = propose_posterior_batch(
     data.ok,
     space=space,
     prior=Prior.from_config(snakemake.params.parameters, space),
-    batch_size=al["batch_size"],
     surrogate_settings=snakemake.params.surrogate,
     round_index=round_index,
-    seed=al["seed"],
     n_walkers=snakemake.params.n_walkers,
-    n_steps=al["posterior_steps"],
-    n_trials=al["posterior_trials"],
-    min_distance=al["min_distance"],
     classifier_weighted=snakemake.params.classifier_weighted,
     nthread=snakemake.params.nthread,
+    # batch_size, seed, min_distance and the posterior rounds' steps and optuna trials
+    **section_kwargs(
+        al,
+        propose_posterior_batch,
+        rename={"posterior_steps": "n_steps", "posterior_trials": "n_trials"},
+    ),
 )
 write_batch(
     snakemake.output.proposal,

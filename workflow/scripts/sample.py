@@ -8,11 +8,13 @@ import numpy as np
 
 os.environ["OMP_NUM_THREADS"] = "1"  # before xgboost: thread contention slows per-call prediction
 
+from globalfit.config import section_kwargs  # noqa: E402
 from globalfit.evaluation import EvaluationTable  # noqa: E402
 from globalfit.inference import (  # noqa: E402
     Prior,  # noqa: E402
     coupling_combinations,  # noqa: E402
     finalize_chain,
+    run_emcee,
     sample_posterior,
 )
 from globalfit.jsonio import write_json  # noqa: E402
@@ -33,14 +35,10 @@ result = sample_posterior(
     partial(surrogate.predict_chi2_inside, classifier_weighted=inf["classifier_weighted"]),
     prior,
     starts,
-    n_walkers=inf["n_walkers"],
-    n_steps=inf["n_steps"],
-    seed=inf["seed"],
-    moves=inf["moves"],
-    ball_scale=inf["ball_scale"],
     backend_path=snakemake.params.backend,
     fingerprint=hash_files(sorted(Path(snakemake.input.bundle).glob("*.ubj"))),
     logger=log,
+    **section_kwargs(inf, run_emcee),  # n_walkers, n_steps, seed, moves, ball_scale
 )
 finalize_chain(snakemake.params.backend, snakemake.output.chain)
 summary = result.summary(derived=coupling_combinations(result.samples, space.names))

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from globalfit.config import section_kwargs
 from globalfit.features import FeatureMap
 from globalfit.jsonio import write_json
 from globalfit.space import ParameterSpace, read_points_csv
@@ -260,17 +261,23 @@ def train_bundle(
 
 
 def train_kwargs_from_config(section: Mapping) -> dict:
-    """:func:`train_bundle` keyword arguments from the config's ``surrogate`` section."""
-    s = dict(section)
-    s.pop("hyperparameter_grid", None)
-    return {
-        "n_trials": s.pop("n_trials"),
-        "n_folds": s.pop("n_folds"),
-        "tuning_rounds": s.pop("tuning_rounds"),
-        "tuning_early_stopping": s.pop("tuning_early_stopping"),
-        "seed": s.pop("seed"),
-        "regressor_objective": s.pop("objective"),
-        "regressor_eval_metric": s.pop("eval_metric"),
-        "fractions": tuple(s.pop("fractions")),
-        **s,  # the remaining keys are Surrogate's own (threshold, recall_target, ...)
-    }
+    """:func:`train_bundle` keyword arguments from the config's ``surrogate`` section.
+
+    Parameters
+    ----------
+    section : mapping
+        The validated ``surrogate`` section; keys that are neither :func:`train_bundle`'s nor
+        :class:`Surrogate`'s (``hyperparameter_grid``) are left out.
+
+    Returns
+    -------
+    dict
+        Keyword arguments; ``objective`` and ``eval_metric`` are the regressor's.
+    """
+    return section_kwargs(
+        section,
+        train_bundle,
+        Surrogate,
+        rename={"objective": "regressor_objective", "eval_metric": "regressor_eval_metric"},
+        convert={"fractions": tuple},
+    )
