@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import ast
 import importlib
+import inspect
+import pkgutil
 import subprocess
 import sys
 from pathlib import Path
@@ -252,3 +254,72 @@ def test_strict_json_writer_writes_no_nan_and_is_atomic(tmp_path):
         write_json(out, {"x": object()})
     assert json.loads(out.read_text()) == {"x": None, "y": [2, None]}  # the old file survives
     assert [p.name for p in tmp_path.iterdir()] == ["a.json"]  # no partial file left behind
+
+
+def public_functions() -> dict:
+    """Functions named in the ``__all__`` of globalfit and its subpackages that take parameters,
+    once each (a name that a parent package re-exports is the same function)."""
+    import globalfit
+
+    packages = ["globalfit"] + [
+        m.name for m in pkgutil.walk_packages(globalfit.__path__, "globalfit.") if m.ispkg
+    ]
+    found = {}
+    for package in packages:
+        module = importlib.import_module(package)
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if inspect.isfunction(obj) and inspect.signature(obj).parameters:
+                found.setdefault(f"{obj.__module__}.{obj.__qualname__}", obj)
+    return found
+
+
+def undocumented_parameters(fn) -> list[str] | None:
+    """Parameters of fn that start no line of its numpydoc ``Parameters`` section (``a, b : int``
+    names both; ``*args``/``**kwargs`` count with or without the stars; self/cls need no entry),
+    or None if the docstring has no such section."""
+    _, sep, section = (inspect.getdoc(fn) or "").partition("Parameters\n----------\n")
+    if not sep:
+        return None
+    lines = section.splitlines()
+    documented = set()
+    for i, line in enumerate(lines):
+        if i + 1 < len(lines) and lines[i + 1].startswith("---"):
+            break  # the header of the next section (Returns, Raises, ...)
+        if line and not line[0].isspace():
+            documented |= {n.strip().lstrip("*") for n in line.partition(" : ")[0].split(",")}
+    params = [p for p in inspect.signature(fn).parameters if p not in ("self", "cls")]
+    return [p for p in params if p not in documented]
+
+
+def test_public_functions_have_numpydoc_sections():
+    """Every public function's docstring has a numpydoc Parameters section that names each of its
+    parameters."""
+    functions = public_functions()
+    assert len(functions) > 50
+    found = {where: undocumented_parameters(fn) for where, fn in functions.items()}
+    assert {where: "no Parameters section" for where, v in found.items() if v is None} == {}
+    assert {where: v for where, v in found.items() if v} == {}
+
+
+def test_the_numpydoc_check_sees_an_omitted_parameter():
+    def f(theta, chi2, *args, ok=None, **kwargs):
+        """Summary.
+
+        Parameters
+        ----------
+        theta, chi2 : (n, d) and (n,) arrays
+            The points; ``ok`` is not listed.
+        *args
+            Ignored.
+        **kwargs
+            Passed on.
+
+        Returns
+        -------
+        ok : bool
+        """
+
+    assert undocumented_parameters(f) == ["ok"]
+    f.__doc__ = "Summary without sections."
+    assert undocumented_parameters(f) is None

@@ -11,7 +11,27 @@ __all__ = ["latin_hypercube"]
 
 
 def latin_hypercube(space: ParameterSpace, n: int, seed: int) -> np.ndarray:
-    """-> (n, d) float64 points, one per stratum along every axis; same seed, same points."""
+    """A seeded Latin hypercube: one point per stratum along every axis; same seed, same points.
+
+    Parameters
+    ----------
+    space : ParameterSpace
+        The parameter box.
+    n : int
+        Number of points, ≥ 1.
+    seed : int
+        The seed.
+
+    Returns
+    -------
+    (n, d) float64 ndarray
+        The points in parameter units.
+
+    Raises
+    ------
+    ValueError
+        If n < 1.
+    """
     if n < 1:
         raise ValueError(f"design.n_initial: need at least one point, got {n}")
     u = qmc.LatinHypercube(d=space.dim, rng=np.random.default_rng(seed)).random(n)

@@ -34,7 +34,22 @@ def _log_h(z: np.ndarray) -> np.ndarray:
 
 
 def log_expected_improvement(mean, sd, y_best: float, delta: float = 0.0) -> np.ndarray:
-    """log EI (n,) for a maximised target; σ = 0 gives log max(μ - y* - δ, 0)."""
+    """Log expected improvement for a maximised target, finite far in the tail.
+
+    Parameters
+    ----------
+    mean, sd : (n,) array_like
+        GP posterior mean μ and standard deviation σ.
+    y_best : float
+        The incumbent y*.
+    delta : float
+        Required margin δ ≥ 0 (large = explore).
+
+    Returns
+    -------
+    (n,) ndarray
+        log EI; σ = 0 gives log max(μ - y* - δ, 0).
+    """
     mean, sd = np.broadcast_arrays(
         np.asarray(mean, dtype=np.float64), np.asarray(sd, dtype=np.float64)
     )
@@ -48,10 +63,22 @@ def log_expected_improvement(mean, sd, y_best: float, delta: float = 0.0) -> np.
 
 
 def expected_improvement(mean, sd, y_best: float, delta: float = 0.0) -> np.ndarray:
-    """EI (n,) = σ (I Φ(I) + φ(I)), I = (μ - y* - δ)/σ, for a maximised target.
+    """Expected improvement EI = σ (I Φ(I) + φ(I)), I = (μ - y* - δ)/σ, for a maximised target.
 
-    mean, sd : (n,) GP posterior mean and standard deviation; y_best : incumbent y*; delta ≥ 0 :
-    required margin (large = explore). σ = 0 gives max(μ - y* - δ, 0).
+    Parameters
+    ----------
+    mean, sd : (n,) array_like
+        GP posterior mean μ and standard deviation σ.
+    y_best : float
+        The incumbent y*.
+    delta : float
+        Required margin δ ≥ 0 (large = explore).
+
+    Returns
+    -------
+    (n,) ndarray
+        EI (the exponential of :func:`log_expected_improvement`); σ = 0 gives
+        max(μ - y* - δ, 0).
     """
     return np.exp(log_expected_improvement(mean, sd, y_best, delta))
 

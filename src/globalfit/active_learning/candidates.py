@@ -14,10 +14,31 @@ def hull_candidates(
 ) -> np.ndarray:
     """Random points in local simplices of the best points.
 
-    u_best : (k, d) best points (unit cube), k ≥ 2; returns (n, d). Each point is a Dirichlet(1)
-    combination of an anchor drawn uniformly from ``u_best`` and min(d, k-1) others drawn without
-    replacement from the anchor's ``n_neighbours`` (default 2d) nearest best points, so separated
-    clusters of good points give candidates inside each cluster, not between them.
+    Each point is a Dirichlet(1) combination of an anchor drawn uniformly from ``u_best`` and
+    min(d, k-1) others drawn without replacement from the anchor's ``n_neighbours`` nearest best
+    points, so separated clusters of good points give candidates inside each cluster, not between
+    them.
+
+    Parameters
+    ----------
+    u_best : (k, d) ndarray
+        The best points (unit cube), k ≥ 2.
+    n : int
+        Number of candidates.
+    rng : numpy.random.Generator
+        Source of the random anchors, neighbours and weights.
+    n_neighbours : int, optional
+        Nearest best points an anchor's partners are drawn from (default 2d).
+
+    Returns
+    -------
+    (n, d) ndarray
+        The candidates, clipped to the unit cube.
+
+    Raises
+    ------
+    ValueError
+        If ``u_best`` has fewer than two points.
     """
     u_best = np.asarray(u_best, dtype=np.float64)
     k, d = u_best.shape
@@ -41,10 +62,25 @@ def hull_candidates(
 def gaussian_candidates(
     centres: np.ndarray, n: int, sd: np.ndarray, rng: np.random.Generator
 ) -> np.ndarray:
-    """n points from Gaussians around centres drawn uniformly from ``centres`` (k, d), per-axis sd
-    ``sd`` ((d,) or (k, d), unit cube), reflected into the cube.
+    """Points from Gaussians around centres, reflected into the unit cube.
 
     Reflection (not clipping) keeps the density near a minimum on a face of the box.
+
+    Parameters
+    ----------
+    centres : (k, d) ndarray
+        Centres (unit cube); each point's centre is drawn uniformly from them.
+    n : int
+        Number of points.
+    sd : (d,) or (k, d) ndarray
+        Per-axis standard deviation (unit cube), shared or per centre.
+    rng : numpy.random.Generator
+        Source of the centres and offsets.
+
+    Returns
+    -------
+    (n, d) ndarray
+        The points.
     """
     centres = np.asarray(centres, dtype=np.float64)
     if n == 0:

@@ -49,21 +49,39 @@ def diagnostics_row(
 ) -> dict:
     """One row of the per-round diagnostics table (columns :data:`DIAGNOSTICS_COLUMNS`).
 
-    info : the proposal's info dict; chi2_batch : (q,) χ² of the proposed batch once evaluated, in
-    proposal order; ok_batch : (q,) bool (default: finite χ²); best_before/best_after : best χ²
-    of the dataset before/after adding the batch; evaluation_cpu_seconds : summed oracle CPU
-    seconds of the batch; chi2_min_reference : χ² defining Δχ² for the fractions (default
-    best_after; a known minimum in tests).
-
     gp_rmse is the GP's out-of-sample error on the batch in target units (predicted mean vs the
     transform of the new χ², with the reference used at proposal time); gp_frac_within_2sd the
     share of batch points within 2 predicted sd (noise included). Failed points count as not low
     in the fractions and are left out of the GP error. proposal_cpu_seconds excludes the
     TensorFlow import (import_cpu_seconds, paid once per process), as the budget does;
-    proposal_share = proposal / evaluation CPU seconds (the budget is 0.2).
-    A posterior round (``info["method"] == "posterior"``,
-    :mod:`globalfit.active_learning.posterior_rounds`) has
-    no GP: its GP columns are NaN.
+    proposal_share = proposal / evaluation CPU seconds (the budget is 0.2). A posterior round
+    (``info["method"] == "posterior"``, :mod:`globalfit.active_learning.posterior_rounds`) has no
+    GP: its GP columns are NaN.
+
+    Parameters
+    ----------
+    info : Mapping
+        The proposal's info dict.
+    chi2_batch : (q,) ndarray
+        χ² of the proposed batch once evaluated, in proposal order.
+    best_before, best_after : float
+        Best χ² of the dataset before / after adding the batch.
+    evaluation_cpu_seconds : float
+        Summed oracle CPU seconds of the batch.
+    ok_batch : (q,) bool ndarray, optional
+        Successful evaluations (default: finite χ²).
+    chi2_min_reference : float, optional
+        χ² defining Δχ² for the fractions (default ``best_after``; a known minimum in tests).
+
+    Returns
+    -------
+    dict
+        The row, keyed by :data:`DIAGNOSTICS_COLUMNS`.
+
+    Raises
+    ------
+    ValueError
+        If ``chi2_batch`` does not have one value per proposed point.
     """
     chi2_batch = np.asarray(chi2_batch, dtype=np.float64).reshape(-1)
     method = info.get("method", "gp")

@@ -40,9 +40,26 @@ VARIANCE_MIN = 1e-6  # standardised units
 def select_inducing_points(
     u: np.ndarray, y: np.ndarray, m: int, rng: np.random.Generator, *, best_share: float = 0.25
 ) -> np.ndarray:
-    """(m, d) inducing points: the best ``best_share`` · m points by y, then k-means++ (D²) draws.
+    """Inducing points: the best ``best_share`` · m points by y, then k-means++ (D²) draws.
 
-    u : (n, d), y : (n,) maximised target. Returns all of u when m ≥ n.
+    Parameters
+    ----------
+    u : (n, d) ndarray
+        Candidate points (unit cube).
+    y : (n,) ndarray
+        Their maximised target.
+    m : int
+        Number of inducing points.
+    rng : numpy.random.Generator
+        Source of the D² draws.
+    best_share : float
+        Share of ``m`` taken as the best points by y.
+
+    Returns
+    -------
+    (m, d) ndarray
+        The inducing points; all of u when m ≥ n (fewer than m if the rest coincide with
+        chosen points).
     """
     u = np.asarray(u, dtype=np.float64)
     n = len(u)

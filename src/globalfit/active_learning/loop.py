@@ -39,10 +39,27 @@ def run_active_learning(
 ) -> dict:
     """In-memory loop: a seeded Latin hypercube of ``n_initial`` points, then ``n_rounds`` batches.
 
-    chi2_fn : (n, d) -> (n,) χ², non-finite for failed points. Returns a dict with ``theta``
-    (N, d), ``chi2`` (N,), ``ok`` (N,) bool, ``round`` (N,) int (-1 for the hypercube),
-    ``infos`` (one info dict per round), ``diagnostics`` (one :func:`diagnostics_row` per round)
-    and the final ``state``.
+    Parameters
+    ----------
+    chi2_fn : callable
+        (n, d) -> (n,) χ², non-finite for failed points.
+    space : ParameterSpace
+        The parameter box.
+    n_initial, n_rounds, batch_size : int
+        Points of the hypercube, number of rounds and points per round.
+    seed : int
+        Seed of the hypercube and the proposer.
+    chi2_min_reference : float, optional
+        Known minimum for the diagnostics' Δχ² fractions (see :func:`diagnostics_row`).
+    **proposer_kwargs
+        Further :class:`BatchProposer` arguments.
+
+    Returns
+    -------
+    dict
+        ``theta`` (N, d), ``chi2`` (N,), ``ok`` (N,) bool, ``round`` (N,) int (-1 for the
+        hypercube), ``infos`` (one info dict per round), ``diagnostics`` (one
+        :func:`diagnostics_row` per round) and the final ``state``.
     """
     from globalfit.design import latin_hypercube
 

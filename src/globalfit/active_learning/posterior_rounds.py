@@ -59,11 +59,54 @@ def propose_posterior_batch(
 ) -> tuple[np.ndarray, dict]:
     """Propose ``batch_size`` points from the posterior of a surrogate fitted to the points so far.
 
-    theta : (n, d) evaluated points; chi2 : (n,); ok : (n,) bool (failed points are excluded from
-    the fit, but no proposal lands on them either). surrogate_settings : the config's
-    ``surrogate`` section; its optuna trial count is capped at ``n_trials``. classifier_weighted :
-    the posterior is exp(−χ²/2)·p_in_region, as the workflow's (``inference.classifier_weighted``).
-    Returns (theta_new (batch_size, d), info).
+    The surrogate is trained (not compiled) on the ok points; emcee, started at the (up to) 8
+    lowest-χ² ok points, samples its posterior, and the batch is drawn at random from the
+    chain's second half among points farther than ``min_distance`` from the evaluated points and
+    from each other.
+
+    Parameters
+    ----------
+    theta : (n, d) ndarray
+        Evaluated points.
+    chi2 : (n,) ndarray
+        Their χ².
+    ok : (n,) bool ndarray
+        Successful evaluations; failed points are excluded from the fit, but no proposal lands on
+        them either.
+    space : ParameterSpace
+        The parameter box.
+    prior : Prior
+        The prior of the posterior.
+    batch_size : int
+        Number of points to propose.
+    surrogate_settings : Mapping
+        The config's ``surrogate`` section; its optuna trial count is capped at ``n_trials``.
+    round_index, seed : int
+        Together they seed the chain and the draws.
+    n_walkers, n_steps : int
+        emcee walkers and steps (the first half is discarded as burn-in).
+    n_trials : int
+        Cap on the optuna trials per model.
+    min_distance : float
+        Minimum unit-cube distance of a proposal from the evaluated points and the other picks.
+    classifier_weighted : bool
+        The posterior is exp(−χ²/2)·p_in_region, as the workflow's
+        (``inference.classifier_weighted``).
+    nthread : int
+        Threads for training.
+
+    Returns
+    -------
+    theta_new : (batch_size, d) ndarray
+        The proposed points.
+    info : dict
+        Surrogate and emcee summaries, predicted χ² and p_in_region of the batch, CPU and wall
+        seconds.
+
+    Raises
+    ------
+    RuntimeError
+        If the chain has fewer than ``batch_size`` distinct new points.
     """
     from globalfit.inference.sampler import sample_posterior
     from globalfit.surrogate.stage import train_bundle, train_kwargs_from_config

@@ -26,11 +26,29 @@ DEFAULT_START = {"lengthscale": 0.3, "kernel_variance": 1.0, "noise_variance": 1
 def transform_target(
     chi2, chi2_ref: float, *, scale: float = 1.0, cap: float = 100.0
 ) -> np.ndarray:
-    """χ² (n,) -> maximised GP target y (n,) = -sign(Δ) log10(1 + |Δ| / scale), Δ = min(χ² -
-    χ²_ref, cap).
+    """χ² -> maximised GP target y = -sign(Δ) log10(1 + |Δ| / scale), Δ = min(χ² - χ²_ref, cap).
 
-    ``chi2_ref`` is normally the smallest χ² of the fitted points (then max y = 0); χ² below the
-    reference (a new batch's better points) gives y > 0. ``cap`` (Δχ² units) flattens the wall.
+    Parameters
+    ----------
+    chi2 : (n,) array_like
+        Finite χ² values (exclude failed points first).
+    chi2_ref : float
+        The reference, normally the smallest χ² of the fitted points (then max y = 0); χ² below it
+        (a new batch's better points) gives y > 0.
+    scale : float
+        Δχ² scale of the logarithm, > 0.
+    cap : float
+        Cap on Δ (Δχ² units), > 0; flattens the wall.
+
+    Returns
+    -------
+    (n,) ndarray
+        The target y.
+
+    Raises
+    ------
+    ValueError
+        If scale or cap is not positive, or chi2 is not finite.
     """
     chi2 = np.asarray(chi2, dtype=np.float64)
     if not (scale > 0 and cap > 0):
@@ -42,14 +60,50 @@ def transform_target(
 
 
 def inverse_transform_target(y, chi2_ref: float, *, scale: float = 1.0) -> np.ndarray:
-    """y (n,) -> χ² (n,), the inverse of :func:`transform_target` (below the cap)."""
+    """The inverse of :func:`transform_target` (below the cap): y -> χ².
+
+    Parameters
+    ----------
+    y : (n,) array_like
+        Target values.
+    chi2_ref : float
+        The reference χ² used in the transform.
+    scale : float
+        The transform's scale.
+
+    Returns
+    -------
+    (n,) ndarray
+        χ².
+    """
     y = np.asarray(y, dtype=np.float64)
     return chi2_ref - np.sign(y) * scale * (10.0 ** np.abs(y) - 1.0)
 
 
 def delta_schedule(round_index: int, n_rounds: int, start: float = 1.0, end: float = 0.01) -> float:
-    """δ_rel for a round (multiply by std(y)): geometric from ``start`` (round 0) to ``end`` (last
-    round), linear if ``end`` is 0."""
+    """The relative EI margin δ_rel of a round (multiply by std(y)).
+
+    Geometric from ``start`` (round 0) to ``end`` (last round), linear if ``end`` is 0.
+
+    Parameters
+    ----------
+    round_index : int
+        The round, from 0.
+    n_rounds : int
+        Number of rounds (one round gives ``start``).
+    start, end : float
+        δ_rel of the first and last round, 0 ≤ end ≤ start.
+
+    Returns
+    -------
+    float
+        δ_rel.
+
+    Raises
+    ------
+    ValueError
+        Unless 0 ≤ end ≤ start.
+    """
     if not (0 <= end <= start):
         raise ValueError(f"delta schedule: need 0 <= delta_end <= delta_start, got {start}, {end}")
     t = round_index / (n_rounds - 1) if n_rounds > 1 else 0.0

@@ -26,8 +26,21 @@ __all__ = [
 
 
 def trust_region_shape(lengthscales: np.ndarray) -> np.ndarray:
-    """Per-axis trust-region scale (d,) with geometric mean 1, proportional to the GP length scales
-    (capped at the cube's width): narrow along the directions χ² is sensitive to (as TuRBO)."""
+    """Per-axis trust-region scale with geometric mean 1, proportional to the GP length scales.
+
+    The length scales are capped at the cube's width: the region is narrow along the directions χ²
+    is sensitive to (as TuRBO).
+
+    Parameters
+    ----------
+    lengthscales : (d,) ndarray
+        The GP's length scales (unit cube).
+
+    Returns
+    -------
+    (d,) ndarray
+        The scale per axis.
+    """
     ls = np.clip(np.asarray(lengthscales, dtype=np.float64), LENGTHSCALE_MIN, 1.0)
     return ls / np.exp(np.mean(np.log(ls)))
 
@@ -35,9 +48,30 @@ def trust_region_shape(lengthscales: np.ndarray) -> np.ndarray:
 def trust_region_centres(
     u: np.ndarray, chi2: np.ndarray, *, max_centres: int, within: float, separation: float
 ) -> np.ndarray:
-    """Indices of up to ``max_centres`` distinct good points, best first: greedy by χ² among the
-    points with Δχ² < ``within`` of the best, each at least ``separation`` (unit-cube distance) from
-    those already chosen, so that separate minima get their own trust region."""
+    """Indices of up to ``max_centres`` distinct good points, best first.
+
+    Greedy by χ² among the points with Δχ² < ``within`` of the best, each at least ``separation``
+    (unit-cube distance) from those already chosen, so that separate minima get their own trust
+    region.
+
+    Parameters
+    ----------
+    u : (n, d) ndarray
+        The points (unit cube).
+    chi2 : (n,) ndarray
+        Their χ².
+    max_centres : int
+        Most centres returned.
+    within : float
+        Δχ² from the best point within which a point may be a centre.
+    separation : float
+        Minimum unit-cube distance between centres.
+
+    Returns
+    -------
+    (k,) int64 ndarray
+        Indices into u, k ≤ max_centres.
+    """
     order = np.argsort(chi2, kind="stable")
     chosen: list[int] = []
     for i in order:
@@ -57,9 +91,27 @@ def update_trust_radius(
     radius_min: float,
     radius_max: float,
 ) -> float:
-    """Next radius of a trust region from its last picks' hit rate (share within Δχ² of the best):
-    halve below ``low`` (the region reaches over the basin's walls), ×1.5 above ``high`` (the basin
-    is wider than the region), else keep."""
+    """Next radius of a trust region from its last picks' hit rate (share within Δχ² of the best).
+
+    Halve below ``low`` (the region reaches over the basin's walls), ×1.5 above ``high`` (the basin
+    is wider than the region), else keep.
+
+    Parameters
+    ----------
+    radius : float
+        The current radius.
+    hit_rate : float
+        Share of the region's last picks that were hits.
+    low, high : float
+        Hit rates below / above which the radius shrinks / grows.
+    radius_min, radius_max : float
+        Bounds the new radius is clipped to.
+
+    Returns
+    -------
+    float
+        The new radius.
+    """
     if hit_rate < low:
         radius *= 0.5
     elif hit_rate > high:

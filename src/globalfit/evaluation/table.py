@@ -34,14 +34,36 @@ STATUSES = ("ok", "error", "nonfinite", "timeout")
 
 
 def point_key(theta_row: np.ndarray) -> str:
-    """Content address of one point: SHA-256 of its float64 little-endian bytes."""
+    """Content address of one point: SHA-256 of its float64 little-endian bytes.
+
+    Parameters
+    ----------
+    theta_row : (d,) ndarray
+        The point.
+
+    Returns
+    -------
+    str
+        The hex digest.
+    """
     import hashlib
 
     return hashlib.sha256(np.ascontiguousarray(theta_row, dtype="<f8").tobytes()).hexdigest()
 
 
 def point_keys(theta: np.ndarray) -> list[str]:
-    """theta : (n, d) -> n keys."""
+    """The :func:`point_key` of every row.
+
+    Parameters
+    ----------
+    theta : (n, d) ndarray
+        The points.
+
+    Returns
+    -------
+    list of str
+        n keys.
+    """
     return [point_key(row) for row in np.atleast_2d(theta)]
 
 
@@ -222,7 +244,19 @@ class EvaluationTable:
 def write_points(
     path: Path | str, theta: np.ndarray, names: Iterable[str], attrs: Mapping | None = None
 ) -> None:
-    """Write a batch of points (n, d) float64 to HDF5, atomically."""
+    """Write a batch of points to HDF5 as float64, atomically.
+
+    Parameters
+    ----------
+    path : path
+        The file (its directory is created).
+    theta : (n, d) ndarray
+        The points.
+    names : iterable of str
+        The parameter names, stored with the dataset.
+    attrs : Mapping, optional
+        File attributes; values other than str, int and float are stored as JSON.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
@@ -233,7 +267,22 @@ def write_points(
 
 
 def read_points(path: Path | str) -> tuple[np.ndarray, tuple[str, ...], dict]:
-    """-> theta (n, d) float64, names, attrs."""
+    """Read a file that :func:`write_points` wrote.
+
+    Parameters
+    ----------
+    path : path
+        The file.
+
+    Returns
+    -------
+    theta : (n, d) float64 ndarray
+        The points.
+    names : tuple of str
+        The parameter names.
+    attrs : dict
+        The file attributes.
+    """
     with h5py.File(path, "r") as f:
         theta = f["theta"][()]
         names = tuple(str(n) for n in f["theta"].attrs["names"])
@@ -242,8 +291,19 @@ def read_points(path: Path | str) -> tuple[np.ndarray, tuple[str, ...], dict]:
 
 
 def batch_round(batch: str) -> int:
-    """Round number stored with a batch's points: r for "rounds/<r>", -1 for other batches
-    (best-fit confirmation, posterior validation), which never enter the training dataset."""
+    """Round number stored with a batch's points.
+
+    Parameters
+    ----------
+    batch : str
+        The batch name, e.g. "rounds/<r>".
+
+    Returns
+    -------
+    int
+        r for "rounds/<r>", -1 for other batches (best-fit confirmation, posterior validation),
+        which never enter the training dataset.
+    """
     head, _, tail = batch.partition("/")
     return int(tail) if head == "rounds" else -1
 
@@ -251,8 +311,21 @@ def batch_round(batch: str) -> int:
 def write_batch(
     proposal: Path | str | None, chunks: list, theta: np.ndarray, names, attrs=None
 ) -> None:
-    """Write a batch of points (to ``proposal`` unless None) and split it evenly into the chunk
-    files the workflow fans out (their number comes from :func:`chunk_count`)."""
+    """Write a batch of points and split it evenly into the chunk files the workflow fans out.
+
+    Parameters
+    ----------
+    proposal : path or None
+        File for the whole batch (None: chunks only).
+    chunks : list of path
+        The chunk files; their number comes from :func:`chunk_count`.
+    theta : (n, d) ndarray
+        The points.
+    names : iterable of str
+        The parameter names.
+    attrs : Mapping, optional
+        File attributes, as for :func:`write_points`.
+    """
     slices = split_chunks(len(theta), len(chunks))
     if proposal is not None:
         write_points(proposal, theta, names, attrs)

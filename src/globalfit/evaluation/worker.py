@@ -199,10 +199,35 @@ def evaluate_points(
     round_index: int = 0,
     label: str = "evaluate",
 ) -> EvaluationTable:
-    """Evaluate θ (n, d) through the cache with ``jobs`` worker processes.
+    """Evaluate points through the cache with ``jobs`` worker processes.
 
     Points already in the cache and repeated points are not evaluated again. Every new result is
-    written to the cache as soon as it arrives. Returns the results in input order.
+    written to the cache as soon as it arrives. A worker that dies or times out is replaced for the
+    next point.
+
+    Parameters
+    ----------
+    theta : (n, d) ndarray
+        The points.
+    spec : OracleSpec
+        The oracle each worker sets up.
+    cache : EvaluationCache or None
+        Where results are looked up and stored (None: evaluate everything).
+    timeout : float
+        Seconds allowed per point.
+    setup_timeout : float
+        Seconds allowed for a worker's oracle setup.
+    jobs : int
+        Number of worker processes.
+    round_index : int
+        Round recorded in the table.
+    label : str
+        Prefix of the log lines.
+
+    Returns
+    -------
+    EvaluationTable
+        The results in input order.
     """
     theta = np.ascontiguousarray(theta, dtype=np.float64)
     keys = [point_key(row) for row in theta]

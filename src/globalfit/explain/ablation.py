@@ -47,7 +47,23 @@ REPORTED_QUANTILES = (0.025, 0.16, 0.5, 0.84, 0.975)
 
 
 def least_important(importance: Mapping[str, float]) -> str:
-    """The parameter with the smallest mean |SHAP| (ties: the last in order)."""
+    """The parameter with the smallest mean |SHAP| (ties: the last in order).
+
+    Parameters
+    ----------
+    importance : Mapping of str to float
+        {parameter: mean |SHAP|}.
+
+    Returns
+    -------
+    str
+        The parameter.
+
+    Raises
+    ------
+    ValueError
+        If the mapping is empty or has a non-finite importance.
+    """
     if not importance:
         raise ValueError("least_important: empty importance mapping")
     items = list(importance.items())
@@ -131,25 +147,51 @@ def run_ablation(
 ) -> AblationResult:
     """Drop the least important parameter, retrain and resample, and judge whether it matters.
 
-    importance : {parameter: mean |SHAP| over all in-region points} (e.g.
-        ``result.table()[ALL]``).
-    names : (d,) all parameters in column order.
-    fit(columns) -> (model, test MAE): trains a surrogate on the given column indices with the
+    Parameters
+    ----------
+    importance : Mapping of str to float
+        {parameter: mean |SHAP| over all in-region points} (e.g. ``result.table()[ALL]``).
+    names : (d,) sequence of str
+        All parameters in column order.
+    fit : callable
+        fit(columns) -> (model, test MAE): trains a surrogate on the given column indices with the
         full model's hyperparameters and split (e.g. :func:`surrogate_fitter`).
-    sample(model, columns) -> (n, len(columns)) posterior samples (e.g. :func:`emcee_sampler`).
-    drop : parameter to drop (default: :func:`least_important`).
-    full : (model, MAE) of the full model if already trained with ``fit``'s settings (else trained
-        here); full_samples : (n, d) its posterior samples (else sampled here).
+    sample : callable
+        sample(model, columns) -> (n, len(columns)) posterior samples (e.g. :func:`emcee_sampler`).
+    drop : str, optional
+        Parameter to drop (default: :func:`least_important`).
+    full : (model, float), optional
+        (model, MAE) of the full model if already trained with ``fit``'s settings (else trained
+        here).
+    full_samples : (n, d) ndarray, optional
+        The full model's posterior samples (else sampled here).
+    mae_rel_tol, mae_abs_tol, quantile_shift_tol, ks_tol : float
+        The verdict's tolerances (Notes).
 
-    Verdict: the parameter can be dropped iff ALL of
-      * MAE_reduced ≤ MAE_full + max(mae_rel_tol · MAE_full, mae_abs_tol) (defaults 10 %,
-        0.05 χ²),
-      * for every remaining parameter, every quantile in JUDGED_QUANTILES (16/50/84 %) moves by at
-        most quantile_shift_tol (0.2) posterior standard deviations of the full model; the 2.5 and
-        97.5 % quantiles are reported but not judged (their Monte Carlo error is about twice as
-        large),
-      * every two-sample KS distance D (scipy.stats.ks_2samp) is ≤ ks_tol (0.1). D, not the
-        p-value, is judged: MCMC samples are autocorrelated, so p-values would be far too small.
+    Returns
+    -------
+    AblationResult
+        Both models' MAE, quantiles, quantile shifts, KS distances, samples and the verdict.
+
+    Raises
+    ------
+    ValueError
+        For a parameter without importance, an unknown ``drop``, fewer than two parameters, or
+        posterior samples of the wrong shape, with fewer than 2 rows or non-finite values.
+
+    Notes
+    -----
+    The parameter can be dropped iff ALL of
+
+    * MAE_reduced ≤ MAE_full + max(mae_rel_tol · MAE_full, mae_abs_tol) (defaults 10 %,
+      0.05 χ²),
+    * for every remaining parameter, every quantile in JUDGED_QUANTILES (16/50/84 %) moves by at
+      most quantile_shift_tol (0.2) posterior standard deviations of the full model; the 2.5 and
+      97.5 % quantiles are reported but not judged (their Monte Carlo error is about twice as
+      large),
+    * every two-sample KS distance D (scipy.stats.ks_2samp) is ≤ ks_tol (0.1). D, not the
+      p-value, is judged: MCMC samples are autocorrelated, so p-values would be far too small.
+
     Sampling noise counts against the verdict: chains need ESS ≳ 1000 per parameter (the median's
     Monte Carlo error is then ≈ 0.04 sd, D between two independent samples ≈ 0.04).
     """

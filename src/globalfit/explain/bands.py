@@ -76,7 +76,23 @@ def _check_edges(edges) -> tuple[float, ...]:
 
 
 def band_labels(edges: Sequence[float] = DEFAULT_BAND_EDGES) -> list[str]:
-    """Labels of the bands, e.g. (2.3, 10) -> ['delta_chi2 < 2.3', '2.3 <= delta_chi2 < 10']."""
+    """Labels of the bands, e.g. (2.3, 10) -> ['delta_chi2 < 2.3', '2.3 <= delta_chi2 < 10'].
+
+    Parameters
+    ----------
+    edges : sequence of float
+        Upper band edges, finite, > 0 and strictly increasing.
+
+    Returns
+    -------
+    list of str
+        One label per band.
+
+    Raises
+    ------
+    ValueError
+        For invalid edges.
+    """
     e = _check_edges(edges)
     out = [f"delta_chi2 < {e[0]:g}"]
     out += [f"{a:g} <= delta_chi2 < {b:g}" for a, b in zip(e, e[1:], strict=False)]
@@ -84,8 +100,27 @@ def band_labels(edges: Sequence[float] = DEFAULT_BAND_EDGES) -> list[str]:
 
 
 def band_index(delta: np.ndarray, edges: Sequence[float] = DEFAULT_BAND_EDGES) -> np.ndarray:
-    """delta : (n,) true Δχ² -> (n,) int band: 0 for Δχ² < e_0, i for e_{i-1} <= Δχ² < e_i,
-    −1 for Δχ² >= e_{k-1} (and +inf). Lower edges are inclusive, upper edges exclusive."""
+    """The band of each point's true Δχ².
+
+    Lower edges are inclusive, upper edges exclusive.
+
+    Parameters
+    ----------
+    delta : (n,) ndarray
+        True Δχ² (not NaN).
+    edges : sequence of float
+        Upper band edges (e_0, ..., e_{k-1}), finite, > 0 and strictly increasing.
+
+    Returns
+    -------
+    (n,) int64 ndarray
+        0 for Δχ² < e_0, i for e_{i-1} <= Δχ² < e_i, −1 for Δχ² >= e_{k-1} (and +inf).
+
+    Raises
+    ------
+    ValueError
+        For invalid edges or a NaN delta.
+    """
     e = np.asarray(_check_edges(edges))
     d = np.asarray(delta, dtype=np.float64).reshape(-1)
     if np.isnan(d).any():
@@ -102,9 +137,35 @@ def in_region_points(
     chi2_best: float | None = None,
     ok: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The dataset's in-region points: theta (N, d), chi2 (N,), ok (N,) bool or None ->
-    (theta_in (m, d), delta_in (m,)) with delta = χ² − chi2_best < threshold (strict, as the
-    surrogate's region). chi2_best defaults to the minimum χ² of the usable points."""
+    """The dataset's in-region points, delta = χ² − chi2_best < threshold.
+
+    Strict, as the surrogate's region.
+
+    Parameters
+    ----------
+    theta : (N, d) ndarray
+        The points.
+    chi2 : (N,) ndarray
+        Their χ² (NaN points are not usable).
+    threshold : float
+        Δχ² bound of the region.
+    chi2_best : float, optional
+        Reference χ² (default: the minimum χ² of the usable points).
+    ok : (N,) bool ndarray, optional
+        Usable points (default: all).
+
+    Returns
+    -------
+    theta_in : (m, d) ndarray
+        The in-region points.
+    delta_in : (m,) ndarray
+        Their Δχ².
+
+    Raises
+    ------
+    ValueError
+        For mismatched shapes, no usable point or no point in the region.
+    """
     theta = np.asarray(theta, dtype=np.float64)
     chi2 = np.asarray(chi2, dtype=np.float64).reshape(-1)
     if theta.ndim != 2 or theta.shape[0] != chi2.size:
@@ -126,9 +187,31 @@ def in_region_points(
 
 
 def points_from_bundle(bundle_dir: Path | str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
-    """The in-region points of a surrogate bundle's ``split.csv`` (all roles) ->
-    (theta (m, d), delta (m,), names). Uses the bundle's own region definition (column
-    in_region)."""
+    """The in-region points of a surrogate bundle's ``split.csv`` (all roles).
+
+    Uses the bundle's own region definition (column in_region).
+
+    Parameters
+    ----------
+    bundle_dir : path
+        The bundle.
+
+    Returns
+    -------
+    theta : (m, d) ndarray
+        The points.
+    delta : (m,) ndarray
+        Their Δχ².
+    names : tuple of str
+        The parameter names.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the bundle has no ``split.csv``.
+    ValueError
+        If a parameter, delta_chi2 or in_region column is missing.
+    """
     bundle = Path(bundle_dir)
     meta = json.loads((bundle / "metadata.json").read_text())
     names = tuple(meta["parameters"]["names"])

@@ -20,8 +20,20 @@ __all__ = ["emcee_sampler", "retuning_fitter", "surrogate_fitter", "surrogate_se
 
 
 def surrogate_settings(surrogate) -> dict:
-    """The constructor settings of a fitted or loaded Surrogate (hyperparameters, split, seed), to
-    train a reduced surrogate exactly like the full one."""
+    """The constructor settings of a Surrogate (hyperparameters, split, seed).
+
+    To train a reduced surrogate exactly like the full one.
+
+    Parameters
+    ----------
+    surrogate : Surrogate
+        A fitted or loaded surrogate.
+
+    Returns
+    -------
+    dict
+        Its ``get_params()``.
+    """
     return surrogate.get_params()
 
 
@@ -33,13 +45,36 @@ def surrogate_fitter(
     ok: np.ndarray | None = None,
     **settings,
 ) -> FitFn:
-    """fit(columns) -> (Surrogate, test MAE) training ``Surrogate(subspace, **settings)`` on
-    theta[:, columns] (theta (N, d), chi2 (N,), ok (N,)).
+    """fit(columns) -> (Surrogate, test MAE) training a Surrogate on theta[:, columns].
 
-    settings : Surrogate keyword arguments (e.g. ``surrogate_settings(full)``: tuned classifier /
-    regressor params, seed, fractions ...). The split depends only on (χ², fractions, seed), so
-    every column subset is tested on the same points. MAE = ``metrics_['test']['mae_in_region']``.
-    Derived features that use a dropped parameter are dropped with it.
+    The model is ``Surrogate(subspace, **settings)``. The split depends only on (χ², fractions,
+    seed), so every column subset is tested on the same points. MAE =
+    ``metrics_['test']['mae_in_region']``. Derived features that use a dropped parameter are
+    dropped with it.
+
+    Parameters
+    ----------
+    theta : (N, d) ndarray
+        The points.
+    chi2 : (N,) ndarray
+        Their χ².
+    space : ParameterSpace
+        The full parameter box.
+    ok : (N,) bool ndarray, optional
+        Usable points.
+    **settings
+        Surrogate keyword arguments (e.g. ``surrogate_settings(full)``: tuned classifier /
+        regressor params, seed, fractions ...).
+
+    Returns
+    -------
+    callable
+        fit(columns) for :func:`run_ablation`.
+
+    Raises
+    ------
+    ValueError
+        If theta is not (N, d).
     """
     from globalfit.features import FeatureMap
     from globalfit.space import ParameterSpace
@@ -70,11 +105,33 @@ def retuning_fitter(
     ok: np.ndarray | None = None,
     **train_kwargs,
 ) -> FitFn:
-    """fit(columns) -> (Surrogate, test MAE) like :func:`surrogate_fitter`, but tuned again with
-    :func:`globalfit.surrogate.train_bundle` and the same optuna budget (``train_kwargs``: n_trials,
-    n_folds, seed, Surrogate settings ...), so a reduced model gets the chance the full one had.
-    Bundles and resumable studies go to ``workdir/<columns>/``. Derived features that use a
-    dropped parameter are dropped with it."""
+    """fit(columns) -> (Surrogate, test MAE) like :func:`surrogate_fitter`, but tuned again.
+
+    Tuned with :func:`globalfit.surrogate.train_bundle` and the same optuna budget, so a reduced
+    model gets the chance the full one had. Derived features that use a dropped parameter are
+    dropped with it.
+
+    Parameters
+    ----------
+    theta : (N, d) ndarray
+        The points.
+    chi2 : (N,) ndarray
+        Their χ².
+    space : ParameterSpace
+        The full parameter box.
+    workdir : path
+        Bundles and resumable studies go to ``workdir/<columns>/``.
+    ok : (N,) bool ndarray, optional
+        Usable points.
+    **train_kwargs
+        :func:`~globalfit.surrogate.train_bundle` arguments: n_trials, n_folds, seed, Surrogate
+        settings ...
+
+    Returns
+    -------
+    callable
+        fit(columns) for :func:`run_ablation`.
+    """
     from globalfit.features import FeatureMap
     from globalfit.space import ParameterSpace
     from globalfit.surrogate.stage import train_bundle
@@ -115,14 +172,36 @@ def emcee_sampler(
     classifier_weighted: bool = False,
     **kwargs,
 ) -> SampleFn:
-    """sample(surrogate, columns) -> (n, len(columns)) posterior samples with
-    :func:`globalfit.inference.sample_posterior` on ``surrogate.predict_chi2`` and the prior
-    restricted to the columns. prior : :class:`globalfit.inference.Prior` over all d parameters;
-    starts : (m, d) start points (e.g. the lowest-χ² dataset points), projected on the columns.
-    Same seed for every call, so full and reduced chains share their random numbers.
-    classifier_weighted : sample exp(−χ²/2)·p_in_region, as the workflow's posterior may
-    (:meth:`globalfit.surrogate.Surrogate.predict_chi2`).
-    kwargs : further :func:`globalfit.inference.run_emcee` arguments (moves, ball_scale, ...)."""
+    """sample(surrogate, columns) -> (n, len(columns)) posterior samples.
+
+    Samples with :func:`globalfit.inference.sample_posterior` on ``surrogate.predict_chi2`` and
+    the prior restricted to the columns. Same seed for every call, so full and reduced chains
+    share their random numbers.
+
+    Parameters
+    ----------
+    prior : Prior
+        :class:`globalfit.inference.Prior` over all d parameters.
+    starts : (m, d) ndarray
+        Start points (e.g. the lowest-χ² dataset points), projected on the columns.
+    n_walkers, n_steps, seed : int
+        emcee settings, the same for every call.
+    classifier_weighted : bool
+        Sample exp(−χ²/2)·p_in_region, as the workflow's posterior may
+        (:meth:`globalfit.surrogate.Surrogate.predict_chi2`).
+    **kwargs
+        Further :func:`globalfit.inference.run_emcee` arguments (moves, ball_scale, ...).
+
+    Returns
+    -------
+    callable
+        sample(model, columns) for :func:`run_ablation`.
+
+    Raises
+    ------
+    ValueError
+        If starts is not (m, d).
+    """
     from globalfit.inference.priors import Prior
     from globalfit.inference.sampler import sample_posterior
     from globalfit.space import ParameterSpace

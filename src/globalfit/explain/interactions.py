@@ -163,7 +163,27 @@ class InteractionResult:
 
 
 def sample_rows(n: int, n_points: int, seed: int) -> np.ndarray:
-    """Sorted indices of a seeded random subset of range(n) of size min(n, n_points)."""
+    """Sorted indices of a seeded random subset of range(n) of size min(n, n_points).
+
+    Parameters
+    ----------
+    n : int
+        Number of rows.
+    n_points : int
+        Subset size, ≥ 1.
+    seed : int
+        The seed.
+
+    Returns
+    -------
+    (m,) ndarray
+        The sorted indices.
+
+    Raises
+    ------
+    ValueError
+        If n_points < 1.
+    """
     if n_points < 1:
         raise ValueError(f"n_points must be >= 1, got {n_points}")
     if n_points >= n:
@@ -183,12 +203,38 @@ def pairwise_interactions(
     seed: int = 0,
     nthread: int = 1,
 ) -> InteractionResult:
-    """Pairwise Shapley interactions (shapiq TreeExplainer, max_order=2, index='k-SII') of the
-    booster at the best fit and at a seeded sample of ``n_points`` of theta (n, d).
+    """Pairwise Shapley interactions (shapiq TreeExplainer, max_order=2, index='k-SII').
 
-    theta_best : (d,) the point to explain; default: the row of theta with the smallest delta.
-    k-SII splits the output as baseline + Σ_i φ_i + Σ_{i<j} φ_ij; φ_ij is the part that neither
-    parameter explains alone (e.g. 3·x2·x4 lands in φ_24)."""
+    Of the booster at the best fit and at a seeded sample of ``n_points`` of theta. k-SII splits
+    the output as baseline + Σ_i φ_i + Σ_{i<j} φ_ij; φ_ij is the part that neither parameter
+    explains alone (e.g. 3·x2·x4 lands in φ_24).
+
+    Parameters
+    ----------
+    booster : xgboost.Booster
+        The model.
+    theta : (n, d) ndarray
+        The points, in the model's feature order.
+    delta : (n,) ndarray
+        Their true Δχ².
+    names : (d,) sequence of str
+        The model's features.
+    theta_best : (d,) ndarray, optional
+        The point to explain; default: the row of theta with the smallest delta.
+    n_points : int
+        Size of the sample of theta.
+    edges : sequence of float
+        Upper band edges of the sample's bands.
+    seed : int
+        Seed of the sample.
+    nthread : int
+        Threads for the explainer.
+
+    Returns
+    -------
+    InteractionResult
+        First-order and pairwise values at the best fit and on the sample.
+    """
     names = tuple(names)
     X = _check_points(theta, names)
     dl = _check_delta(delta, X.shape[0])

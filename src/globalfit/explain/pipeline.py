@@ -45,14 +45,39 @@ def explain_surrogate(
     nthread: int = 1,
     backend: str = "shap",
 ) -> SurrogateExplanation:
-    """Explain a fitted or loaded :class:`~globalfit.surrogate.Surrogate` at the in-region
-    points theta (n, d) with true delta (n,) (e.g. :func:`points_from_bundle`).
+    """Explain a fitted or loaded :class:`~globalfit.surrogate.Surrogate` at in-region points.
 
     Uses ``surrogate.regressor_booster_``, ``surrogate.classifier_booster_``,
     ``surrogate.space.names``, ``surrogate.target_transform`` and ``surrogate.threshold``.
-    theta_best : (d,) best fit (e.g. from the inference stage; it is given Δχ² = 0 for the bands);
-        default: the lowest-delta point.
-    backend : SHAP implementation (:func:`shap_values`); interactions always use shapiq.
+
+    Parameters
+    ----------
+    surrogate : Surrogate
+        The surrogate.
+    theta : (n, d) ndarray
+        In-region points (e.g. :func:`points_from_bundle`).
+    delta : (n,) ndarray
+        Their true Δχ².
+    theta_best : (d,) ndarray, optional
+        Best fit (e.g. from the inference stage; it is given Δχ² = 0 for the bands); default: the
+        lowest-delta point.
+    edges : sequence of float
+        Upper band edges.
+    n_interaction_points : int
+        Points sampled for the pairwise interactions.
+    classifier : bool
+        Also explain the classifier's log-odds.
+    seed : int
+        Seed of the interaction sample.
+    nthread : int
+        Threads for the explainers.
+    backend : {"shap", "shapiq"}
+        SHAP implementation (:func:`shap_values`); interactions always use shapiq.
+
+    Returns
+    -------
+    SurrogateExplanation
+        Regressor, classifier (or None) and best-fit SHAP results, and the interactions.
     """
     X = surrogate.features_of(_check_points(theta, tuple(surrogate.space.names)))
     names = tuple(surrogate.feature_names)  # the parameters, then any derived features

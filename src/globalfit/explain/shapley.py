@@ -95,8 +95,29 @@ class ShapResult:
 def mean_abs_table(
     values: np.ndarray, band: np.ndarray, labels: Sequence[str], names: Sequence[str]
 ) -> pd.DataFrame:
-    """values : (n, d) SHAP, band : (n,) int -> DataFrame (d parameters x (bands + ALL)) of
-    mean |SHAP|."""
+    """Mean |SHAP| per parameter and band.
+
+    Parameters
+    ----------
+    values : (n, d) ndarray
+        SHAP values.
+    band : (n,) int ndarray
+        Band of each point (:func:`band_index`).
+    labels : sequence of str
+        Band labels, in band order.
+    names : (d,) sequence of str
+        The parameters.
+
+    Returns
+    -------
+    pandas.DataFrame
+        d parameters x (bands + ALL); ``attrs["counts"]`` holds the points per column.
+
+    Raises
+    ------
+    ValueError
+        If values is not (n, d).
+    """
     values = np.asarray(values, dtype=np.float64)
     band = np.asarray(band).reshape(-1)
     if values.shape != (band.size, len(names)):
@@ -119,13 +140,35 @@ def mean_abs_table(
 def shap_values(
     booster, theta: np.ndarray, *, nthread: int = 1, backend: str = "shap"
 ) -> tuple[np.ndarray, float]:
-    """SHAP values of an XGBoost booster's raw output (margin) at theta (n, d) ->
-    (values (n, d), base_value). Tree-path-dependent TreeSHAP: no background data, the training
-    covers stored in the trees are the reference distribution.
+    """SHAP values of an XGBoost booster's raw output (margin).
 
-    backend : "shap" (``shap.TreeExplainer``, which calls XGBoost's own TreeSHAP, on ``nthread``
+    Tree-path-dependent TreeSHAP: no background data, the training covers stored in the trees are
+    the reference distribution.
+
+    Parameters
+    ----------
+    booster : xgboost.Booster
+        The model.
+    theta : (n, d) ndarray
+        The points, in the model's feature order.
+    nthread : int
+        Threads of the "shap" backend.
+    backend : {"shap", "shapiq"}
+        "shap" (``shap.TreeExplainer``, which calls XGBoost's own TreeSHAP, on ``nthread``
         threads) or "shapiq" (``shapiq.TreeExplainer(index="SV", max_order=1)``, a linear-time
         TreeSHAP, single-threaded, faster on deep ensembles; same values to ~1e-5).
+
+    Returns
+    -------
+    values : (n, d) ndarray
+        The SHAP values.
+    base_value : float
+        The expected margin.
+
+    Raises
+    ------
+    ValueError
+        For an unknown backend.
     """
     X = np.asarray(theta, dtype=np.float32)
     if backend == "shap":
@@ -167,12 +210,41 @@ def explain_points(
     nthread: int = 1,
     backend: str = "shap",
 ) -> ShapResult:
-    """SHAP values of ``booster`` at theta (n, d), banded by the true delta (n,); backend as for
-    :func:`shap_values`.
+    """SHAP values of ``booster`` at the points, banded by the true Δχ².
 
-    Raises ValueError for shape mismatches, non-finite points or a model whose number of features
-    differs from ``names``; RuntimeError if base value + Σ SHAP differs from the model's margin
-    (a broken explainer must not produce a plausible table)."""
+    Parameters
+    ----------
+    booster : xgboost.Booster
+        The model.
+    theta : (n, d) ndarray
+        The points, in the model's feature order.
+    delta : (n,) ndarray
+        Their true Δχ².
+    names : (d,) sequence of str
+        The model's features.
+    edges : sequence of float
+        Upper band edges.
+    model, scale : str
+        What is explained and the scale of its output, recorded in the result.
+    nthread : int
+        Threads of the explainer and the margin prediction.
+    backend : {"shap", "shapiq"}
+        As for :func:`shap_values`.
+
+    Returns
+    -------
+    ShapResult
+        Values, base value, margins, bands and labels.
+
+    Raises
+    ------
+    ValueError
+        For shape mismatches, non-finite points or a model whose number of features differs from
+        ``names``.
+    RuntimeError
+        If base value + Σ SHAP differs from the model's margin (a broken explainer must not
+        produce a plausible table).
+    """
     names = tuple(names)
     X = _check_points(theta, names)
     d = _check_delta(delta, X.shape[0])

@@ -58,6 +58,26 @@ def importance_summary(
         ablation      AblationResult.as_dict() (dropped, mae_full, mae_reduced, ks, quantile shifts,
                       verdict, thresholds, ...) or null
         provenance    caller-supplied (config hash, seed, versions)
+
+    Parameters
+    ----------
+    regressor : ShapResult
+        The regressor's SHAP values.
+    interactions : InteractionResult, optional
+        Pairwise interactions.
+    ablation : AblationResult or Mapping, optional
+        The ablation result (or its dict).
+    classifier : ShapResult, optional
+        The classifier's SHAP values.
+    top_k : int
+        Interaction pairs listed.
+    provenance : Mapping, optional
+        Added as ``provenance`` if not empty.
+
+    Returns
+    -------
+    dict
+        The content, JSON-ready.
     """
     t = regressor.table()
     bands = {col: {p: float(t.loc[p, col]) for p in t.index} for col in t.columns}
@@ -97,7 +117,20 @@ def importance_summary(
 
 
 def write_importance_json(summary: Mapping, path: Path | str) -> Path:
-    """Write :func:`importance_summary`'s dict as strict, indented JSON."""
+    """Write :func:`importance_summary`'s dict as strict, indented JSON.
+
+    Parameters
+    ----------
+    summary : Mapping
+        The content.
+    path : path
+        The file (its directory is created).
+
+    Returns
+    -------
+    Path
+        The file.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(

@@ -107,8 +107,23 @@ def _resume_state(
 
 
 def finalize_chain(backend_path: str | os.PathLike, out_path: str | os.PathLike) -> Path:
-    """Copy the finished backend (kept outside Snakemake's outputs so that it survives an
-    interrupted job) to the workflow output, atomically (copy to a temporary name, then rename)."""
+    """Copy the finished backend to the workflow output, atomically.
+
+    The backend is kept outside Snakemake's outputs so that it survives an interrupted job; the
+    copy goes to a temporary name, then is renamed.
+
+    Parameters
+    ----------
+    backend_path : path
+        The HDF5 chain file.
+    out_path : path
+        The workflow output.
+
+    Returns
+    -------
+    Path
+        The output.
+    """
     with open(backend_path, "rb") as src:
         return atomic_write(out_path, lambda dst: shutil.copyfileobj(src, dst), mode="wb")
 

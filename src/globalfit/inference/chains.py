@@ -66,12 +66,37 @@ def initial_ball(
     log_prob: Callable[[np.ndarray], np.ndarray] | None = None,
     max_tries: int = 100,
 ) -> np.ndarray:
-    """Walker positions (n_walkers, d): a small Gaussian ball around the given best points.
+    """Walker positions: a small Gaussian ball around the given best points.
 
-    starts : (m, d) points inside the box, best first; walker i starts near ``starts[i % m]``.
-    scale : ball sd as a fraction of each parameter's box width.
-    Draws outside the box (or with −inf ``log_prob``) are redrawn, never clipped; after
-    ``max_tries`` rounds a ValueError names the offending start.
+    Draws outside the box (or with −inf ``log_prob``) are redrawn, never clipped.
+
+    Parameters
+    ----------
+    starts : (m, d) ndarray
+        Points inside the box, best first; walker i starts near ``starts[i % m]``.
+    n_walkers : int
+        Number of walkers.
+    space : ParameterSpace
+        The box.
+    scale : float
+        Ball sd as a fraction of each parameter's box width, > 0.
+    seed : int
+        The seed.
+    log_prob : callable, optional
+        (n, d) -> (n,) log-probability; positions where it is not finite are redrawn.
+    max_tries : int
+        Rounds of redraws.
+
+    Returns
+    -------
+    (n_walkers, d) ndarray
+        The positions.
+
+    Raises
+    ------
+    ValueError
+        If scale ≤ 0, or walkers are still outside after ``max_tries`` rounds (it names the
+        offending start).
     """
     starts = space.check(starts, what="sampler starting points")
     if scale <= 0:

@@ -20,7 +20,20 @@ LOW_ENERGY = ("c_gamma_gamma", "c_mumu", "c_bs")
 
 
 def coupling_combinations(theta: np.ndarray, names: Sequence[str]) -> dict[str, np.ndarray]:
-    """theta (n, d) -> {c_t = cuR - cqL33, fa = 10**log10_fa}, each (n,)."""
+    """Coupling combinations c_t = cuR - cqL33 and fa = 10**log10_fa, where their inputs exist.
+
+    Parameters
+    ----------
+    theta : (n, d) ndarray
+        The points.
+    names : (d,) sequence of str
+        The parameter names.
+
+    Returns
+    -------
+    dict of str to (n,) ndarray
+        ``c_t`` and/or ``fa``.
+    """
     col = {n: i for i, n in enumerate(names)}
     out = {}
     if {"cuR", "cqL33"} <= set(col):
@@ -33,10 +46,26 @@ def coupling_combinations(theta: np.ndarray, names: Sequence[str]) -> dict[str, 
 def alp_low_energy_couplings(
     theta: np.ndarray, names: Sequence[str], ma: float = 2.0, log=None
 ) -> dict[str, np.ndarray]:
-    """theta (n, d) ALP parameters -> {c_gamma_gamma, c_mumu, c_bs}, each (n,), at μ = ma.
+    """Low-energy ALP couplings {c_gamma_gamma, c_mumu, c_bs} at μ = ma.
 
     Slow (a renormalisation-group running per point, hence :func:`thinned_subset`);
     deterministic.
+
+    Parameters
+    ----------
+    theta : (n, d) ndarray
+        ALP parameters.
+    names : (d,) sequence of str
+        The parameter names.
+    ma : float
+        The ALP mass mₐ, the scale μ of the couplings.
+    log : logging.Logger, optional
+        Gets a progress line per point.
+
+    Returns
+    -------
+    dict of str to (n,) ndarray
+        The three couplings (real parts).
     """
     warnings.simplefilter("ignore")
     from globalfit.oracles.alp import uv_couplings
@@ -55,7 +84,20 @@ def alp_low_energy_couplings(
 
 
 def thinned_subset(samples: np.ndarray, n: int) -> np.ndarray:
-    """Indices of at most n samples evenly spread over a (thinned, shuffled-in-time) chain."""
+    """Indices of at most n samples evenly spread over a (thinned, shuffled-in-time) chain.
+
+    Parameters
+    ----------
+    samples : (m, ...) ndarray
+        The samples.
+    n : int
+        Most indices returned.
+
+    Returns
+    -------
+    (k,) int ndarray
+        Sorted indices, k ≤ n (all m if m ≤ n).
+    """
     m = len(samples)
     if m <= n:
         return np.arange(m)

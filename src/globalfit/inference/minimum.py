@@ -38,15 +38,33 @@ def minimize_batch(
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Minimise B independent problems at once with bounded Nelder–Mead.
 
-    fun : (X (N, k), problem (N,) int) -> (N,) objective; ``problem`` says which of the B problems
+    Parameters
+    ----------
+    fun : callable
+        (X (N, k), problem (N,) int) -> (N,) objective; ``problem`` says which of the B problems
         each row belongs to (e.g. which profile grid point). NaN counts as +inf.
-    x0 : (B, k) starting points inside [lower, upper] ((k,) bounds, common to all problems).
-    step : initial simplex edge as a fraction of each bound's width (points are projected into the
+    x0 : (B, k) ndarray
+        Starting points inside [lower, upper].
+    lower, upper : (k,) ndarray
+        Bounds, common to all problems.
+    step : float
+        Initial simplex edge as a fraction of each bound's width (points are projected into the
         bounds, as scipy's bounded Nelder–Mead does).
-    xatol, fatol : per-problem convergence (in unit-box coordinates / objective units), scipy's
-        rule.
-    restarts : fresh simplices (step/4) started at the result, against premature collapse.
-    Returns (x (B, k), f (B,), number of objective calls).
+    xatol, fatol : float
+        Per-problem convergence (in unit-box coordinates / objective units), scipy's rule.
+    maxiter : int, optional
+        Iteration limit per simplex (default 200 k).
+    restarts : int
+        Fresh simplices (step/4) started at the result, against premature collapse.
+
+    Returns
+    -------
+    x : (B, k) ndarray
+        The minima.
+    f : (B,) ndarray
+        Their objective values.
+    calls : int
+        Number of objective calls.
     """
     x0 = np.atleast_2d(np.asarray(x0, dtype=np.float64))
     lower = np.asarray(lower, dtype=np.float64)
@@ -198,6 +216,8 @@ def best_fit(
         random starts: the lowest-χ² of ``n_screen`` uniform points drawn with
         ``np.random.default_rng(seed)`` (one batch call). ``n_screen = n_random`` gives plain
         uniform random starts.
+    n_random, n_screen, seed : int
+        Number of random starts, the uniform points screened for them, and their seed.
     method : str
         "batch-nelder-mead" (all starts advance together; works on piecewise-constant tree
         surrogates) or a bounded ``scipy.optimize.minimize`` method ("L-BFGS-B", "Powell",

@@ -16,7 +16,17 @@ __all__ = ["load_profiles", "save_profiles"]
 
 
 def save_profiles(path, profiles: Sequence[Profile1D], profile2d: Profile2D | None) -> None:
-    """Write 1-D profiles (and a 2-D one) to HDF5: one group per profile."""
+    """Write 1-D profiles (and a 2-D one) to HDF5: one group per profile.
+
+    Parameters
+    ----------
+    path : path
+        The file.
+    profiles : sequence of Profile1D
+        The 1-D profiles, in order.
+    profile2d : Profile2D or None
+        The 2-D profile.
+    """
     import h5py
 
     with h5py.File(path, "w") as f:
@@ -40,7 +50,20 @@ def save_profiles(path, profiles: Sequence[Profile1D], profile2d: Profile2D | No
 
 
 def load_profiles(path) -> tuple[list[Profile1D], Profile2D | None]:
-    """Read what :func:`save_profiles` wrote: (1-D profiles in their order, 2-D profile or None)."""
+    """Read what :func:`save_profiles` wrote.
+
+    Parameters
+    ----------
+    path : path
+        The file.
+
+    Returns
+    -------
+    profiles : list of Profile1D
+        The 1-D profiles in their order.
+    profile2d : Profile2D or None
+        The 2-D profile.
+    """
     import h5py
 
     with h5py.File(path, "r") as f:

@@ -327,10 +327,30 @@ def profile_2d(
     xatol: float = 1e-4,
     fatol: float = 1e-4,
 ) -> Profile2D:
-    """Profile χ² on a grid over a pair of parameters (minimising over the others), with the same
-    start strategy as :func:`profile_1d` and 4-neighbour warm starts. Contours: ``LEVELS_2D``.
-    Looser default tolerances than 1-D (Δχ² to ~1e-4, plenty for contours), because the grid
-    has G² points."""
+    """Profile χ² on a grid over a pair of parameters, minimising over the others.
+
+    Parameters
+    ----------
+    chi2_fn, space, best, starts
+        As for :func:`profile_1d`.
+    names : (str, str)
+        Two different parameters of ``space``, (x, y).
+    n_grid : int or (int, int)
+        Grid points per axis (x, y), evenly spaced over the box.
+    n_random, n_starts, max_pool, n_sweeps, seed, maxiter, xatol, fatol
+        As for :func:`profile_1d`, with 4-neighbour warm starts; looser default tolerances than 1-D
+        (Δχ² to ~1e-4, plenty for contours), because the grid has G² points.
+
+    Returns
+    -------
+    Profile2D
+        The grid, χ² (Gy, Gx), minimising points, χ²_min and ``notes``; contours: ``LEVELS_2D``.
+
+    Raises
+    ------
+    ValueError
+        Unless ``names`` are two different parameters.
+    """
     if len(names) != 2 or names[0] == names[1]:
         raise ValueError(f"profile_2d needs two different parameter names, got {names}")
     ix, iy = (space.names.index(n) for n in names)

@@ -92,10 +92,15 @@ def run_emcee(
         ``ball_scale`` x box width around them.
     n_walkers, n_steps, seed : int
         Even n_walkers ≥ 2 d; the same seed gives the same chain.
+    ball_scale : float
+        Sd of the starting ball as a fraction of each parameter's box width.
     backend_path : path or None
         HDF5 chain file; if it already holds k < n_steps steps of the same run (same walkers,
         names, seed and ``fingerprint``) the run continues from its last state for n_steps − k
         steps. None keeps the chain in memory.
+    fingerprint : str
+        Identity of what is sampled (the workflow's: a hash of the surrogate's model files),
+        stored with the chain and compared on resume.
     moves : {"stretch", "de"} or list of emcee moves
         "stretch" (emcee's default) or "de" (DE 0.8 + DE-snooker 0.2, better between separated
         modes).
@@ -107,6 +112,8 @@ def run_emcee(
         The backend is written at most this often, at every progress line, at the end, and when
         the run is interrupted (an exception, or SIGTERM, after which the process exits with
         status 143 and a rerun resumes).
+    logger : logging.Logger, optional
+        Where progress and notes go (default: this module's logger).
 
     Returns
     -------

@@ -21,10 +21,29 @@ QUANTILES = (0.025, 0.16, 0.5, 0.84, 0.975)
 def posterior_summary(
     samples: np.ndarray, names: Sequence[str], weights: np.ndarray | None = None
 ) -> dict:
-    """samples : (n, k) -> {name: {mean, sd, q2.5, q16, q50, q84, q97.5, n, n_nonfinite}}.
+    """Per-column summary {mean, sd, q2.5, q16, q50, q84, q97.5, n, n_nonfinite} of samples.
 
     Non-finite values (e.g. a derived quantity that failed) are excluded per column and counted in
-    ``n_nonfinite``. Optional ``weights`` (n,) give weighted moments and quantiles.
+    ``n_nonfinite``.
+
+    Parameters
+    ----------
+    samples : (n, k) ndarray
+        The samples ((n,) is one column).
+    names : (k,) sequence of str
+        Column names.
+    weights : (n,) ndarray, optional
+        Weights for weighted moments and quantiles.
+
+    Returns
+    -------
+    dict
+        {name: summary}.
+
+    Raises
+    ------
+    ValueError
+        If the number of columns differs from the number of names.
     """
     samples = np.asarray(samples, dtype=np.float64)
     if samples.ndim == 1:

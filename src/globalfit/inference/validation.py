@@ -19,9 +19,26 @@ __all__ = ["importance_weights", "reweighting_metrics"]
 
 
 def importance_weights(chi2_true: np.ndarray, chi2_surrogate: np.ndarray) -> np.ndarray:
-    """(M,) normalised weights w ∝ exp(−(χ²_true − χ²_surrogate)/2), computed in log space
-    (shifted by the maximum) so that nothing overflows. All inputs must be finite or +inf
-    (weight 0); exclude failed evaluations first (see :func:`reweighting_metrics`)."""
+    """Normalised weights w ∝ exp(−(χ²_true − χ²_surrogate)/2), computed in log space.
+
+    Shifted by the maximum so that nothing overflows.
+
+    Parameters
+    ----------
+    chi2_true, chi2_surrogate : (M,) ndarray
+        True and surrogate χ²; must be finite or (true χ² only) +inf (weight 0); exclude failed
+        evaluations first (see :func:`reweighting_metrics`).
+
+    Returns
+    -------
+    (M,) ndarray
+        The weights, summing to 1.
+
+    Raises
+    ------
+    ValueError
+        For different shapes, NaN/inf inputs, or every true χ² +inf.
+    """
     t = np.asarray(chi2_true, dtype=np.float64).reshape(-1)
     s = np.asarray(chi2_surrogate, dtype=np.float64).reshape(-1)
     if t.shape != s.shape:
@@ -53,7 +70,9 @@ def reweighting_metrics(
     chi2_true, chi2_surrogate : (M,) arrays
         True and surrogate χ² at the samples; the surrogate's must be finite.
     samples : (M, d) array, optional
-        The points, for raw vs reweighted means (``means``); ``names`` labels their columns.
+        The points, for raw vs reweighted means (``means``).
+    names : (d,) sequence of str, optional
+        Labels of the columns of ``samples`` (default x0, x1, ...).
     failed : (M,) bool array, optional
         True evaluations that failed; NaN or −inf in ``chi2_true`` also counts as failed. Failed
         points are excluded and counted (``n_failed``).

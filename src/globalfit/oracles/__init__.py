@@ -80,6 +80,23 @@ class OracleSpec:
 
 
 def plugin_source(plugin: str) -> Path:
+    """The source file of a plug-in oracle's module.
+
+    Parameters
+    ----------
+    plugin : str
+        The config's ``oracle.plugin``, "module:attribute" (only the module is looked up).
+
+    Returns
+    -------
+    Path
+        The module's file.
+
+    Raises
+    ------
+    ValueError
+        If the module cannot be found.
+    """
     module, _, _ = plugin.partition(":")
     spec = importlib.util.find_spec(module)
     if spec is None or spec.origin is None:

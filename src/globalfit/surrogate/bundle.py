@@ -28,7 +28,25 @@ BUNDLE_FORMAT = 1
 def bundle_metadata(
     sur, *, config_hash: str | None = None, provenance: Mapping | None = None, files=None
 ) -> dict:
-    """Everything needed to use the models without the training code."""
+    """The content of metadata.json: everything needed to use the models without the training code.
+
+    Parameters
+    ----------
+    sur : Surrogate
+        A fitted surrogate.
+    config_hash : str, optional
+        Recorded as ``config_hash``.
+    provenance : Mapping, optional
+        Recorded as ``provenance`` (e.g. oracle identity, package hash).
+    files : dict, optional
+        {role: file name} of the bundle's files.
+
+    Returns
+    -------
+    dict
+        Parameters, derived features, region, both models' settings, training, dataset, files,
+        versions and platform.
+    """
     from globalfit.provenance import versions
 
     sur._check_fitted()
@@ -106,8 +124,25 @@ def save_bundle(
 ) -> Path:
     """Write the bundle (module docstring) to ``bundle_dir`` and return it.
 
-    compile : also build the .so libraries (needed for ``backend='compiled'``).
-    config_hash, provenance : recorded in metadata.json (e.g. oracle identity, package hash).
+    Parameters
+    ----------
+    sur : Surrogate
+        A fitted surrogate.
+    bundle_dir : path
+        The bundle directory (created).
+    compile : bool
+        Also build the .so libraries (needed for ``backend='compiled'``).
+    config_hash, provenance : str and Mapping, optional
+        Recorded in metadata.json (e.g. oracle identity, package hash).
+    parallel_comp : int, optional
+        C translation units per model (:func:`compile_booster`).
+    compile_nthread : int
+        Compiler processes run at once.
+
+    Returns
+    -------
+    Path
+        The bundle directory.
     """
     sur._check_fitted()
     bundle = Path(bundle_dir)
@@ -149,8 +184,32 @@ def save_bundle(
 
 
 def load_bundle(cls, bundle_dir: Path | str, *, backend: str = "compiled", nthread: int = 1):
-    """Load a bundle. backend 'compiled' (fast; needs the .so files, see :func:`compile_bundle`)
-    or 'xgboost' (the reference)."""
+    """Load a bundle (this is ``Surrogate.load``).
+
+    Parameters
+    ----------
+    cls : type
+        The Surrogate class to build.
+    bundle_dir : path
+        The bundle directory.
+    backend : {"compiled", "xgboost"}
+        'compiled' (fast; needs the .so files, see :func:`compile_bundle`) or 'xgboost' (the
+        reference).
+    nthread : int
+        Threads for prediction.
+
+    Returns
+    -------
+    Surrogate
+        The loaded surrogate, with ``metadata_`` (and ``metrics_`` if metrics.json exists).
+
+    Raises
+    ------
+    FileNotFoundError
+        If metadata.json, a model file or (for 'compiled') a library is missing.
+    ValueError
+        For a bundle of another format.
+    """
     import xgboost as xgb
 
     bundle = Path(bundle_dir)
@@ -226,6 +285,29 @@ def load_bundle(cls, bundle_dir: Path | str, *, backend: str = "compiled", nthre
 def compile_into(
     bundle: Path, clf_booster, reg_booster, feature_map, *, parallel_comp, nthread
 ) -> dict:
+    """Compile the two models (and the derived features, if any) into the bundle.
+
+    Library names are content-addressed: an existing file of the same name is kept, not rebuilt,
+    and other libraries of the same role are removed.
+
+    Parameters
+    ----------
+    bundle : Path
+        The bundle directory.
+    clf_booster, reg_booster : xgboost.Booster
+        The classifier and regressor.
+    feature_map : FeatureMap
+        The derived features (compiled only if there are any).
+    parallel_comp : int or None
+        C translation units per model (:func:`compile_booster`).
+    nthread : int
+        Compiler processes run at once.
+
+    Returns
+    -------
+    dict
+        {"<stem>_library": file name} for classifier, regressor and (if any) features.
+    """
     from globalfit.surrogate.compilation import (
         compile_booster,
         compile_features,

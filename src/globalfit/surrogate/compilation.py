@@ -84,10 +84,22 @@ void {BATCH_SYMBOL}(const float* X, int64_t n, float* out) {{
 
 
 def content_name(booster, stem: str, length: int = 12) -> str:
-    """File name ``{stem}-{hash}.so``, hash = SHA-256 of the booster's UBJSON bytes and
-    :data:`BATCH_SOURCE`.
+    """File name ``{stem}-{hash}.so`` of a booster's library.
 
-    A content-addressed name sidesteps the ``dlopen`` path cache (module docstring).
+    hash = SHA-256 of the booster's UBJSON bytes and :data:`BATCH_SOURCE`: a content-addressed
+    name sidesteps the ``dlopen`` path cache (module docstring).
+
+    Parameters
+    ----------
+    booster : xgboost.Booster
+        The model.
+    stem, length : str and int
+        Name prefix (classifier, regressor) and hex digits of the hash kept.
+
+    Returns
+    -------
+    str
+        The file name.
     """
     # the batch loop's source is part of the library, so it is part of the name
     digest = hashlib.sha256(bytes(booster.save_raw("ubj")) + BATCH_SOURCE.encode()).hexdigest()[
@@ -97,7 +109,23 @@ def content_name(booster, stem: str, length: int = 12) -> str:
 
 
 def to_treelite(booster):
-    """An XGBoost ``Booster`` -> ``treelite.Model`` (through JSON; see the module docstring)."""
+    """An XGBoost ``Booster`` -> ``treelite.Model`` (through JSON; see the module docstring).
+
+    Parameters
+    ----------
+    booster : xgboost.Booster
+        The model.
+
+    Returns
+    -------
+    treelite.Model
+        The converted model.
+
+    Raises
+    ------
+    ValueError
+        For a multi-target model with an identity-link objective unknown to Treelite.
+    """
     import treelite
 
     model = json.loads(bytes(booster.save_raw("json")))
@@ -125,9 +153,29 @@ def compile_booster(
 ) -> Path:
     """Compile ``booster`` to the shared library ``libpath`` and return its path.
 
-    parallel_comp : number of C translation units (None: one per ~100 trees, at most 16);
-        more units compile faster on several cores and keep each file small.
-    nthread : compiler processes run at once (explicit; never taken from the machine).
+    Parameters
+    ----------
+    booster : xgboost.Booster
+        The model.
+    libpath : path
+        The library (its directory is created).
+    parallel_comp : int, optional
+        Number of C translation units (None: one per ~100 trees, at most 16); more units compile
+        faster on several cores and keep each file small.
+    toolchain, verbose : str and bool
+        TL2cgen's compiler and verbosity.
+    nthread : int
+        Compiler processes run at once (explicit; never taken from the machine).
+
+    Returns
+    -------
+    Path
+        ``libpath``.
+
+    Raises
+    ------
+    ValueError
+        If parallel_comp or nthread is < 1.
     """
     import tl2cgen
 
@@ -200,16 +248,47 @@ class CompiledModel:
 
 
 def features_name(feature_map, length: int = 12) -> str:
-    """File name ``features-{hash}.so`` of a feature map's library, hash = SHA-256 of its C
-    source."""
+    """File name ``features-{hash}.so`` of a feature map's library, hash = SHA-256 of its C source.
+
+    Parameters
+    ----------
+    feature_map : FeatureMap
+        The derived features.
+    length : int
+        Hex digits of the hash kept.
+
+    Returns
+    -------
+    str
+        The file name.
+    """
     return f"features-{hashlib.sha256(feature_map.c_source().encode()).hexdigest()[:length]}.so"
 
 
 def compile_features(feature_map, libpath: Path | str, *, toolchain: str = "gcc") -> Path:
     """Compile :meth:`globalfit.features.FeatureMap.c_source` to the shared library ``libpath``.
 
-    The toolchain is TL2cgen's (a C compiler is needed for the models anyway). No
-    floating-point contraction, so each operation rounds as numpy's does.
+    The toolchain is TL2cgen's (a C compiler is needed for the models anyway). No floating-point
+    contraction, so each operation rounds as numpy's does.
+
+    Parameters
+    ----------
+    feature_map : FeatureMap
+        The derived features.
+    libpath : path
+        The library (its directory is created).
+    toolchain : str
+        The C compiler.
+
+    Returns
+    -------
+    Path
+        ``libpath``.
+
+    Raises
+    ------
+    RuntimeError
+        If the compiler fails.
     """
     libpath = Path(libpath)
     libpath.parent.mkdir(parents=True, exist_ok=True)
@@ -292,9 +371,21 @@ class XGBoostModel:
 def compare_predictions(
     reference, candidate, X: np.ndarray, *, atol: float = 1e-4, rtol: float = 1e-5
 ) -> dict:
-    """Compare two backends on X : (n, d); agreement means |a − b| <= atol + rtol·|a| everywhere.
+    """Compare two backends; agreement means |a − b| <= atol + rtol·|a| everywhere.
 
-    Returns {"n", "max_abs_diff", "max_rel_diff", "agree"}; the scale is the models' own output.
+    Parameters
+    ----------
+    reference, candidate
+        Models with ``predict(X)`` (a is the reference's output, b the candidate's).
+    X : (n, d) ndarray
+        Model inputs.
+    atol, rtol : float
+        Tolerances.
+
+    Returns
+    -------
+    dict
+        {"n", "max_abs_diff", "max_rel_diff", "agree"}; the scale is the models' own output.
     """
     a = reference.predict(X)
     b = candidate.predict(X)

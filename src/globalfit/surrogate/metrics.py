@@ -25,8 +25,24 @@ __all__ = ["calibrate_threshold", "clopper_pearson", "evaluate", "roc_auc"]
 def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
     """Two-sided Clopper–Pearson (exact) interval for a binomial proportion k/n.
 
-    The lower end is ``beta.ppf((1 − confidence)/2, k, n − k + 1)``. Returns (lower, upper);
-    (0, 1) when n = 0.
+    The lower end is ``beta.ppf((1 − confidence)/2, k, n − k + 1)``.
+
+    Parameters
+    ----------
+    k, n : int
+        Successes and trials, 0 ≤ k ≤ n.
+    confidence : float
+        Confidence level of the interval.
+
+    Returns
+    -------
+    (float, float)
+        (lower, upper); (0, 1) when n = 0.
+
+    Raises
+    ------
+    ValueError
+        Unless 0 ≤ k ≤ n.
 
     Examples
     --------
@@ -51,9 +67,25 @@ def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float, fl
 def calibrate_threshold(p_positive: np.ndarray, recall_target: float) -> float:
     """Largest probability cut t with recall(p >= t) >= recall_target on the given positives.
 
-    p_positive : (m,) classifier probabilities of the truly in-region points. Keeping
-    ceil(target·m) of them is the least needed; t is the score of the last one kept (ties at t
-    are kept too, so the achieved recall can only be higher).
+    Keeping ceil(target·m) of them is the least needed; t is the score of the last one kept (ties
+    at t are kept too, so the achieved recall can only be higher).
+
+    Parameters
+    ----------
+    p_positive : (m,) ndarray
+        Classifier probabilities of the truly in-region points.
+    recall_target : float
+        Wanted recall, in (0, 1].
+
+    Returns
+    -------
+    float
+        The cut t.
+
+    Raises
+    ------
+    ValueError
+        Without positives, or for a recall_target outside (0, 1].
     """
     p = np.sort(np.asarray(p_positive, dtype=np.float64).reshape(-1))[::-1]
     if p.size == 0:
@@ -67,7 +99,20 @@ def calibrate_threshold(p_positive: np.ndarray, recall_target: float) -> float:
 
 
 def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
-    """Area under the ROC curve (Mann–Whitney U with mid-ranks for ties); NaN if one class."""
+    """Area under the ROC curve (Mann–Whitney U with mid-ranks for ties).
+
+    Parameters
+    ----------
+    labels : (n,) bool ndarray
+        True classes.
+    scores : (n,) ndarray
+        Classifier scores.
+
+    Returns
+    -------
+    float
+        The AUC; NaN if only one class is present.
+    """
     labels = np.asarray(labels, dtype=bool)
     n_pos, n_neg = int(labels.sum()), int((~labels).sum())
     if n_pos == 0 or n_neg == 0:
@@ -79,18 +124,29 @@ def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
 def evaluate(surrogate: Surrogate, split: DataSplit) -> dict:
     """Metrics of a fitted surrogate on the split's test part (never used for fitting).
 
-    Returns nested dicts (this is the layout of ``metrics.json``):
-    test: mae_in_region, rmse_in_region, max_abs_error_in_region (χ² units, regressor on the
-          truly in-region test points, whatever the classifier says), n_in_region,
-          chi2_range_in_region, mae_in_region_validation
-    classifier: threshold (probability cut), recall_target, recall_validation, recall_test,
-          recall_test_lower95 (two-sided 95 % Clopper–Pearson lower end), recall_test_upper95,
-          wall_discard_rate (share of test points with Δχ² >= threshold that are discarded),
-          discard_rate_beyond_margin (same for Δχ² >= threshold + regressor margin),
-          kept_fraction_test, roc_auc (test), best_iteration
-    regressor: best_iteration, objective, eval_metric, target_transform, margin, n_train,
-          n_validation
-    counts: train, validation, test, total, excluded_not_ok, in_region_{train,validation,test}
+    Parameters
+    ----------
+    surrogate : Surrogate
+        The fitted surrogate.
+    split : DataSplit
+        The split it was fitted on.
+
+    Returns
+    -------
+    dict
+        Nested dicts (this is the layout of ``metrics.json``):
+
+        test: mae_in_region, rmse_in_region, max_abs_error_in_region (χ² units, regressor on the
+              truly in-region test points, whatever the classifier says), n_in_region,
+              chi2_range_in_region, mae_in_region_validation
+        classifier: threshold (probability cut), recall_target, recall_validation, recall_test,
+              recall_test_lower95 (two-sided 95 % Clopper–Pearson lower end), recall_test_upper95,
+              wall_discard_rate (share of test points with Δχ² >= threshold that are discarded),
+              discard_rate_beyond_margin (same for Δχ² >= threshold + regressor margin),
+              kept_fraction_test, roc_auc (test), best_iteration
+        regressor: best_iteration, objective, eval_metric, target_transform, margin, n_train,
+              n_validation
+        counts: train, validation, test, total, excluded_not_ok, in_region_{train,validation,test}
     """
     test, val = split.test, split.validation
     X_test = split.theta[test]

@@ -89,11 +89,38 @@ def split_dataset(
 ) -> DataSplit:
     """Split the usable points into train / validation / test, stratified by "in region".
 
-    theta : (N, d) float; chi2 : (N,) float; ok : (N,) bool or None (all usable) — points with
-    ok False are excluded (counted in ``n_excluded``), never silently. χ² may be +inf (a wall
-    point) but not NaN or −inf for an ok point. Stratifying keeps the in-region share equal in
-    the three parts, so calibration and test see in-region points even when they are rare.
-    The split depends only on (chi2 ordering, fractions, seed).
+    Stratifying keeps the in-region share equal in the three parts, so calibration and test see
+    in-region points even when they are rare. The split depends only on (chi2 ordering,
+    fractions, seed).
+
+    Parameters
+    ----------
+    theta : (N, d) ndarray
+        The points.
+    chi2 : (N,) ndarray
+        Their χ²; may be +inf (a wall point) but not NaN or −inf for an ok point.
+    ok : (N,) bool ndarray, optional
+        Usable points (None: all); points with ok False are excluded (counted in
+        ``n_excluded``), never silently.
+    threshold : float
+        The region is Δχ² < threshold, > 0.
+    fractions : (3,) sequence of float
+        Train, validation and test shares, positive and summing to 1.
+    seed : int
+        The seed.
+    space : ParameterSpace, optional
+        If given, the ok points must lie in its box (else they need only be finite).
+
+    Returns
+    -------
+    DataSplit
+        The split.
+
+    Raises
+    ------
+    ValueError
+        For bad shapes, points, χ², fractions or threshold, no usable finite point, or a part
+        without an in-region point.
     """
     theta = np.asarray(theta, dtype=np.float64)
     chi2 = np.asarray(chi2, dtype=np.float64).reshape(-1)
@@ -166,10 +193,31 @@ def split_dataset(
 def kfold_indices(
     n: int, n_folds: int, *, seed: int, labels: np.ndarray | None = None
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Seeded k-fold split of range(n) -> [(train_idx, held_out_idx)] * n_folds.
+    """Seeded k-fold split of range(n).
 
-    With ``labels`` (n,) the folds are stratified (each class dealt round-robin after a shuffle),
-    so every fold of a classifier sees in-region points.
+    With ``labels`` the folds are stratified (each class dealt round-robin after a shuffle), so
+    every fold of a classifier sees in-region points.
+
+    Parameters
+    ----------
+    n : int
+        Number of points.
+    n_folds : int
+        Number of folds, 2 ≤ n_folds ≤ n.
+    seed : int
+        The seed.
+    labels : (n,) ndarray, optional
+        Classes to stratify by.
+
+    Returns
+    -------
+    list of (ndarray, ndarray)
+        [(train_idx, held_out_idx)] * n_folds.
+
+    Raises
+    ------
+    ValueError
+        Unless 2 ≤ n_folds ≤ n.
     """
     if n_folds < 2 or n < n_folds:
         raise ValueError(f"need 2 <= n_folds <= n, got n_folds={n_folds}, n={n}")

@@ -42,7 +42,22 @@ def compile_bundle(
 ) -> dict:
     """(Re)build the compiled libraries of a bundle from its .ubj models, e.g. on another machine.
 
-    Updates metadata.json (files, platform) and returns the {classifier_library, regressor_library}.
+    Updates metadata.json (files, platform).
+
+    Parameters
+    ----------
+    bundle_dir : path
+        The bundle directory.
+    parallel_comp : int, optional
+        C translation units per model (:func:`compile_booster`).
+    nthread : int
+        Compiler processes run at once.
+
+    Returns
+    -------
+    dict
+        {classifier_library, regressor_library} (and features_library if there are derived
+        features): file names.
     """
     import xgboost as xgb
 
@@ -72,9 +87,25 @@ def check_compiled_agreement(
     atol: float = 1e-4,
     rtol: float = 1e-5,
 ) -> dict:
-    """Compare the compiled and XGBoost outputs of both models of a bundle on n uniform points of
-    the box. Returns {"classifier": {...}, "regressor": {...}} from
-    :func:`globalfit.surrogate.compilation.compare_predictions` (model output scales)."""
+    """Compare the compiled and XGBoost outputs of both models of a bundle on uniform points.
+
+    Parameters
+    ----------
+    bundle_dir : path
+        The bundle directory.
+    n : int
+        Number of points, uniform in the box.
+    seed : int
+        Seed of the points.
+    atol, rtol : float
+        Agreement tolerances (:func:`compare_predictions`).
+
+    Returns
+    -------
+    dict
+        {"classifier": {...}, "regressor": {...}} from
+        :func:`globalfit.surrogate.compilation.compare_predictions` (model output scales).
+    """
     a = Surrogate.load(bundle_dir, backend="xgboost")
     b = Surrogate.load(bundle_dir, backend="compiled")
     X = a.features_of(a.space.from_unit(np.random.default_rng(seed).uniform(size=(n, a.space.dim))))
@@ -98,8 +129,29 @@ def predict_csv(
 
     The input needs the parameter columns (any order; extra columns are kept as they are). The
     output adds ``p_in_region`` (classifier probability), ``in_region`` (0/1, the calibrated
-    decision) and ``chi2_surrogate`` (``wall_chi2`` where not in region). Input that already has
-    one of these columns is rejected rather than overwritten. Returns the written table.
+    decision) and ``chi2_surrogate`` (``wall_chi2`` where not in region).
+
+    Parameters
+    ----------
+    bundle_dir : path
+        The bundle directory.
+    in_csv, out_csv : path
+        Input and output tables.
+    backend : {"compiled", "xgboost"}
+        As for :meth:`Surrogate.load`.
+    nthread : int
+        Threads for prediction.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The written table.
+
+    Raises
+    ------
+    ValueError
+        If the input already has one of the output columns (rejected rather than overwritten), or
+        its parameter columns are missing, empty, non-numeric or out of bounds.
     """
     sur = Surrogate.load(bundle_dir, backend=backend, nthread=nthread)
     table, theta = read_points_csv(in_csv, sur.space)
@@ -133,13 +185,34 @@ def hyperparameter_grid(
     seed: int = 0,
     nthread: int = 1,
 ) -> pd.DataFrame:
-    """Train the regressor for every (max_depth, learning_rate), without early stopping, and
-    record train and validation ``eval_metric`` per iteration.
+    """Train the regressor for every (max_depth, learning_rate), without early stopping.
 
-    Shallow trees with a small rate under-fit (both curves stay high); deep trees with a large
-    rate over-fit (train keeps falling while validation turns up). Returns a long table with
-    columns depth, learning_rate, iteration, train, validation (plot with
-    :func:`globalfit.plots.surrogate.plot_hyperparameter_grid`).
+    Records train and validation ``eval_metric`` per iteration. Shallow trees with a small rate
+    under-fit (both curves stay high); deep trees with a large rate over-fit (train keeps falling
+    while validation turns up).
+
+    Parameters
+    ----------
+    split : DataSplit
+        The data; train and validation points with Δχ² < threshold + ``margin`` are used.
+    depths, learning_rates : sequence
+        The grid.
+    n_estimators : int
+        Boosting rounds per model.
+    margin : float
+        Δχ² margin of the regressor's domain above the threshold.
+    objective, eval_metric, target_transform : str
+        The regressor's settings.
+    params : Mapping, optional
+        Further XGBoost parameters.
+    seed, nthread : int
+        Seed and threads of training.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Long table with columns depth, learning_rate, iteration, train, validation (plot with
+        :func:`globalfit.plots.surrogate.plot_hyperparameter_grid`); ``attrs["metric"]``.
     """
     reg = split.region_mask(margin)
     tr = split.train[reg[split.train]]
@@ -193,17 +266,47 @@ def train_bundle(
     nthread: int = 1,
     **settings,
 ) -> Surrogate:
-    """Split, tune both models (``n_trials`` optuna trials each; 0 = use ``settings``' params),
-    fit, evaluate, save and compile into ``bundle_dir``.
+    """Split, tune both models, fit, evaluate, save and compile into ``bundle_dir``.
 
-    theta : (N, d), chi2 : (N,), ok : (N,) bool or None. ``settings`` are further
-    :class:`Surrogate` keyword arguments (threshold, recall_target, regressor_margin, ...); tuned
-    parameters override their classifier_params / regressor_params. The optuna studies live in
-    ``study_dir/{classifier,regressor}.sqlite`` (default ``bundle_dir/tuning``): keep them outside
-    a directory that a workflow manager deletes on failure, so an interrupted study resumes.
     Besides the bundle files this writes ``tuning/{classifier,regressor}_trials.csv`` and
     ``tuning/{classifier,regressor}_importance.json`` (optuna fANOVA, seeded) for
     :func:`plot_bundle`.
+
+    Parameters
+    ----------
+    theta : (N, d) ndarray
+        The points.
+    chi2 : (N,) ndarray
+        Their χ².
+    space : ParameterSpace
+        The parameter box.
+    bundle_dir : path
+        The bundle directory.
+    ok : (N,) bool ndarray, optional
+        Usable points (default: all).
+    n_trials : int
+        optuna trials per model; 0 = use ``settings``' params.
+    n_folds, tuning_rounds, tuning_early_stopping : int
+        Cross-validation folds, boosting rounds and early stopping of the tuning.
+    study_dir : path, optional
+        Where the optuna studies live, ``{classifier,regressor}.sqlite`` (default
+        ``bundle_dir/tuning``): keep them outside a directory that a workflow manager deletes on
+        failure, so an interrupted study resumes.
+    compile : bool
+        Also build the .so libraries.
+    config_hash, provenance : str and Mapping, optional
+        Recorded in metadata.json.
+    seed, nthread : int
+        Seed of split, tuning and training; threads.
+    **settings
+        Further :class:`Surrogate` keyword arguments (threshold, recall_target,
+        regressor_margin, ...); tuned parameters override their classifier_params /
+        regressor_params.
+
+    Returns
+    -------
+    Surrogate
+        The fitted surrogate.
     """
     from globalfit.surrogate import tuning
 

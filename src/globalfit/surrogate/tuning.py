@@ -53,7 +53,20 @@ SEARCH_SPACE = {
 
 
 def suggest_params(trial, search_space: Mapping = SEARCH_SPACE) -> dict:
-    """Ask an optuna trial for one value of every parameter of ``search_space``."""
+    """Ask an optuna trial for one value of every parameter of ``search_space``.
+
+    Parameters
+    ----------
+    trial : optuna.Trial
+        The trial.
+    search_space : Mapping
+        name -> (low, high, log scale, integer), as :data:`SEARCH_SPACE`.
+
+    Returns
+    -------
+    dict
+        {name: value}.
+    """
     out = {}
     for name, (lo, hi, log, integer) in search_space.items():
         if integer:
@@ -222,8 +235,30 @@ class XGBTuner:
 def tune_classifier(
     split, *, storage, study_name: str = "classifier", n_trials: int, X=None, **kwargs
 ) -> XGBTuner:
-    """Tune the in-region classifier (binary:logistic, CV logloss) on ``split.train``; X : model
-    inputs of all of ``split.theta``'s rows (default θ itself)."""
+    """Tune the in-region classifier (binary:logistic, CV logloss) on ``split.train``.
+
+    The folds are stratified by the label.
+
+    Parameters
+    ----------
+    split : DataSplit
+        The data.
+    storage : path
+        The study's SQLite file.
+    study_name : str
+        The study's name.
+    n_trials : int
+        Total number of complete trials wanted.
+    X : (N, k) ndarray, optional
+        Model inputs of all of ``split.theta``'s rows (default θ itself).
+    **kwargs
+        Further :class:`XGBTuner` arguments (eval_metric defaults to logloss).
+
+    Returns
+    -------
+    XGBTuner
+        The fitted tuner (``best_params_``, ``study_``, ...).
+    """
     kwargs.setdefault("eval_metric", "logloss")
     X = (split.theta if X is None else X)[split.train]
     y = split.in_region[split.train].astype(np.float32)
@@ -250,8 +285,32 @@ def tune_regressor(
     X=None,
     **kwargs,
 ) -> XGBTuner:
-    """Tune the Δχ² regressor on the training points with Δχ² < threshold + margin; X as for
-    :func:`tune_classifier`."""
+    """Tune the Δχ² regressor on the training points with Δχ² < threshold + margin.
+
+    Parameters
+    ----------
+    split : DataSplit
+        The data.
+    storage : path
+        The study's SQLite file.
+    study_name : str
+        The study's name.
+    n_trials : int
+        Total number of complete trials wanted.
+    margin : float
+        Δχ² margin of the regressor's domain above the threshold.
+    objective, eval_metric, target_transform : str
+        The regressor's settings; the target is transformed before tuning.
+    X : (N, k) ndarray, optional
+        As for :func:`tune_classifier`.
+    **kwargs
+        Further :class:`XGBTuner` arguments.
+
+    Returns
+    -------
+    XGBTuner
+        The fitted tuner (``best_params_``, ``study_``, ...).
+    """
     from globalfit.surrogate.models import TARGET_TRANSFORMS
 
     idx = split.train[split.region_mask(margin)[split.train]]
@@ -267,7 +326,18 @@ def tune_regressor(
 
 
 def trials_table(study) -> pd.DataFrame:
-    """One row per trial: number, state, value, params_*, user_attrs_*, duration (seconds)."""
+    """One row per trial: number, state, value, params_*, user_attrs_*, duration (seconds).
+
+    Parameters
+    ----------
+    study : optuna.Study
+        The study.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table.
+    """
     df = study.trials_dataframe(
         attrs=("number", "state", "value", "duration", "params", "user_attrs")
     )
@@ -277,6 +347,20 @@ def trials_table(study) -> pd.DataFrame:
 
 
 def save_trials_csv(study, path: Path | str) -> pd.DataFrame:
+    """Write :func:`trials_table` of a study to CSV.
+
+    Parameters
+    ----------
+    study : optuna.Study
+        The study.
+    path : path
+        The CSV file (its directory is created).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table.
+    """
     df = trials_table(study)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(path, index=False)
@@ -284,8 +368,20 @@ def save_trials_csv(study, path: Path | str) -> pd.DataFrame:
 
 
 def param_importances(study, *, seed: int = 0) -> dict[str, float]:
-    """Normalised parameter importances (fANOVA with a seeded forest); {} if fewer than 2 complete
-    trials or no parameter varied."""
+    """Normalised parameter importances (fANOVA with a seeded forest).
+
+    Parameters
+    ----------
+    study : optuna.Study
+        The study.
+    seed : int
+        Seed of the forest.
+
+    Returns
+    -------
+    dict of str to float
+        {parameter: importance}; {} if fewer than 2 complete trials or no parameter varied.
+    """
     import optuna
     from optuna.trial import TrialState
 
