@@ -22,6 +22,7 @@ from globalfit.inference import (
     posterior_summary,
     profile_1d,
     profile_2d,
+    reweighted_posterior,
     reweighting_metrics,
     sample_posterior,
     wilks_significance,
@@ -536,7 +537,7 @@ def test_reweighting_identical_chi2_gives_full_ess():
     m = reweighting_metrics(c, c.copy(), rng.normal(size=(200, 2)), ["a", "b"])
     assert m["ess_fraction"] == pytest.approx(1.0, abs=1e-12)
     assert m["max_weight_share"] == pytest.approx(1 / 200)
-    assert m["trustworthy"] and "trustworthy" in m["sentence"]
+    assert m["passed"] and "passes its validation" in m["sentence"]
     assert m["means"]["a"]["raw"] == pytest.approx(m["means"]["a"]["reweighted"])
 
 
@@ -548,7 +549,7 @@ def test_reweighting_known_weights_and_failures():
     m = reweighting_metrics(true, surrogate, ess_threshold=0.7)
     assert m["ess_fraction"] == pytest.approx(49 / 76)  # (Σw)²/(M Σw²)
     assert m["max_weight_share"] == pytest.approx(4 / 7)
-    assert not m["trustworthy"] and "NOT trustworthy" in m["sentence"]
+    assert not m["passed"] and "FAILS" in m["sentence"]
     # failed true evaluations are excluded and counted
     true_f = np.append(true, [np.nan, 3.0])
     surr_f = np.append(surrogate, [100.0, 100.0])
@@ -557,13 +558,47 @@ def test_reweighting_known_weights_and_failures():
         true_f, surr_f, failed=failed, ess_threshold=0.5, max_failed_fraction=0.5
     )
     assert m2["n_failed"] == 2 and m2["n_used"] == 4
-    assert m2["ess_fraction"] == pytest.approx(49 / 76) and m2["trustworthy"]
+    assert m2["ess_fraction"] == pytest.approx(49 / 76) and m2["passed"]
     assert "2 failed" in m2["sentence"]
     m3 = reweighting_metrics(true_f, surr_f, failed=failed, ess_threshold=0.5)  # 33 % failed > 10 %
-    assert not m3["trustworthy"]
+    assert not m3["passed"]
     # no overflow with large χ² differences
     big = importance_weights(np.array([1e4, 1e4 + 3000.0]), np.array([0.0, 0.0]))
     assert np.all(np.isfinite(big)) and big[0] == pytest.approx(1.0)
+
+
+def test_pareto_k_flags_a_wrong_surrogate_and_not_a_right_one():
+    """PSIS k̂ on 2000 draws of a 6-D surrogate posterior. When the true Δχ² is f times the
+    surrogate's, the weights e^{(1−f)Δχ²/2} have a Pareto tail of shape k = 1 − f: f = 1/4 (a
+    true posterior twice as wide) is flagged even where a lax ESS threshold lets it pass; a
+    surrogate right up to noise, or wider than the truth (k < 0), is not."""
+    rng = np.random.default_rng(0)
+    s = rng.chisquare(6, 2000)  # surrogate Δχ² at draws of its own posterior
+    right = reweighting_metrics(s + rng.normal(0, 0.3, s.size), s)
+    wider = reweighting_metrics(1.3 * s, s)
+    narrower = reweighting_metrics(0.25 * s, s, ess_threshold=0.01)
+    assert right["passed"] and right["pareto_k"] < 0.5
+    assert wider["passed"] and wider["pareto_k"] < 0.7
+    assert narrower["ess_fraction"] > 0.01 and narrower["pareto_k"] > 0.7
+    assert not narrower["passed"] and "heavy tail" in narrower["sentence"]
+
+
+def test_base_weights_make_per_island_draws_a_posterior_average():
+    """Points drawn 50/50 from two islands of mass 0.9/0.1 with base weights 0.9/n and 0.1/n:
+    a surrogate equal to the truth gives full relative ESS and the raw means of the posterior."""
+    rng = np.random.default_rng(0)
+    x = np.r_[rng.normal(1, 0.1, 100), rng.normal(-1, 0.1, 100)][:, None]
+    base = np.r_[np.full(100, 0.9 / 100), np.full(100, 0.1 / 100)]
+    chi2 = rng.uniform(0, 5, 200)
+    m = reweighting_metrics(chi2, chi2, x, ["x"], base_weights=base)
+    assert m["ess_fraction"] == pytest.approx(1.0)
+    assert m["means"]["x"]["raw"] == pytest.approx(0.8, abs=0.02)
+    # the truth moves mass from island 1 to island 2: e^{-1} on island 1 only
+    shifted = chi2 + np.r_[np.full(100, 2.0), np.zeros(100)]
+    r = reweighted_posterior(x, ["x"], shifted, chi2, base, np.r_[[0] * 100, [1] * 100], True)
+    exact = 0.9 * np.exp(-1) / (0.9 * np.exp(-1) + 0.1)
+    assert r["islands"][0]["mass_reweighted"] == pytest.approx(exact)
+    assert r["islands"][0]["mass_surrogate"] == pytest.approx(0.9)
 
 
 def test_posterior_summary_quantiles():

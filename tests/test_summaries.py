@@ -41,15 +41,29 @@ SAMPLING = {
         "burn": 15, "thin": 2, "notes": [], "log_prob_evals_per_s": 1e4,
     },
 }  # fmt: skip
+ISLANDS = {"islands": [], "agree": True, "sentence": "agree"}
+POSTERIOR = {
+    "sampler": "nautilus",
+    "parameters": {"a": {"mean": 0.1}},
+    "islands": ISLANDS,
+    "evidence": {"log_z": -10.0, "log_z_err": 0.01},
+}
 FIT = {"best_fit": {"chi2": 4.2}, "profiles": {"a": {"intervals": {"1": [[-1.0, 1.0]]}}}}
 
 
-def summary(confirm, reference=True, validation=None, derived=None):
+def summary(confirm, reference=True, validation=None, derived=None, posterior=None):
     return inference_summary(
         names=NAMES,
         sampling=SAMPLING,
+        posterior=posterior or POSTERIOR,
         surrogate_fit=FIT,
-        validation=validation or {"trustworthy": True, "sentence": "fine", "ess_fraction": 0.8},
+        validation=validation
+        or {
+            "passed": True,
+            "sentence": "fine",
+            "ess_fraction": 0.8,
+            "evidence": {"log_z_corrected": -11.0, "log_z_corrected_err": 0.1},
+        },
         confirm=confirm,
         reference_point={"a": 0.0, "b": 0.0} if reference else None,
         dof=1,
@@ -72,22 +86,30 @@ def test_best_fit_is_the_lowest_true_chi2_and_the_significance_is_against_the_la
     assert s["significance"]["p"] == pytest.approx(0.05, rel=1e-9)
     assert s["significance"]["z"] == pytest.approx(1.6448536, rel=1e-6)
     assert s["convergence"]["rule"] == "n_steps >= 50 max tau" and s["convergence"]["burn"] == 15
-    assert s["profiles"] == {"a": {"1": [[-1.0, 1.0]]}} and s["trustworthy"] and "warning" not in s
+    assert s["profiles"] == {"a": {"1": [[-1.0, 1.0]]}} and s["validation_passed"]
+    assert "warning" not in s
+    # the evidence corrected by the truth, against the reference point's likelihood
+    assert s["evidence"]["log_z"] == -10.0 and s["evidence"]["log_z_best"] == -11.0
+    assert s["bayes_factor"]["log_b"] == pytest.approx(-11.0 + 7.841458820694124 / 2)
+    assert s["posterior"] == {"a": {"mean": 0.1}} and s["posterior_sampler"] == "nautilus"
 
     first = summary(table([[0.1, 0.1], [0.3, 0.3]], [3.0, 4.0]), reference=False)
     assert first["best_fit"]["source"] == "surrogate local minimum 1" and first["sm"] is None
 
 
-def test_every_candidate_failed_and_an_untrustworthy_posterior_are_said():
+def test_every_candidate_failed_a_failed_validation_and_disagreeing_islands_are_said():
     with pytest.raises(RuntimeError, match="failed at every best-fit candidate"):
         summary(table([[0.1, 0.1], [0.0, 0.0]], [np.nan, 1.0], status=["error", "ok"]))
     s = summary(
         table([[0.1, 0.1]], [1.0]),
         reference=False,
-        validation={"trustworthy": False, "sentence": "ESS 0.1"},
+        validation={"passed": False, "sentence": "ESS 0.1"},
         derived={"x": np.arange(100.0)},
+        posterior={**POSTERIOR, "islands": {**ISLANDS, "agree": False, "sentence": "DISAGREE"}},
     )
-    assert s["warning"].endswith("ESS 0.1") and not s["trustworthy"]
+    assert "ESS 0.1" in s["warning"] and not s["validation_passed"]
+    assert s["warning"].endswith("DISAGREE")  # the islands' disagreement is said too
+    assert s["evidence"]["log_z_best"] == -10.0  # nothing to correct with: the surrogate's
     assert s["derived"]["c"] == {"mean": 1.0}  # the sampler's own derived quantities stay
     assert s["derived"]["x"]["q50"] == pytest.approx(49.5)
 
@@ -124,8 +146,8 @@ def test_run_summary_shares_of_hits_per_origin():
     assert al["posterior_rounds_share_below_2_3"] == 0.0  # 70 and a failed point
     assert s["explain"] == {"ranking": ["a", "b"], "least_important": "b", "verdict": "keep",
                             "top_pairs": [1, 2, 3]}  # fmt: skip
-    assert set(s["inference"]) == {"best_fit", "sm", "significance", "convergence",
-                                   "trustworthy", "validation"}  # fmt: skip
+    assert set(s["inference"]) == {"best_fit", "sm", "significance", "convergence", "evidence",
+                                   "islands", "validation_passed", "validation"}  # fmt: skip
     assert "surrogate" in s and "explain" not in run_summary(
         data, n_gp_rounds=2, provenance=dict.fromkeys(("config_name", "config_hash", "commit",
                                                        "machine"), "x"), timings={}

@@ -57,12 +57,20 @@ def condensed_stages(
     if surrogate is not None:
         out["surrogate"] = dict(surrogate)
     if inference is not None:
-        keep = ("best_fit", "sm", "significance", "convergence", "trustworthy")
+        keep = ("best_fit", "sm", "significance", "convergence", "validation_passed")
         out["inference"] = {k: inference[k] for k in keep if k in inference}
         out["inference"]["validation"] = {
             k: inference["validation"].get(k)
-            for k in ("ess_fraction", "max_weight_share", "trustworthy", "sentence")
+            for k in ("ess_fraction", "pareto_k", "max_weight_share", "passed", "sentence")
         }
+        if "evidence" in inference:
+            out["inference"]["evidence"] = {
+                k: inference["evidence"].get(k)
+                for k in ("log_z", "log_z_err", "log_z_corrected", "log_z_corrected_err")
+            }
+        for k in ("bayes_factor", "islands"):
+            if k in inference:
+                out["inference"][k] = inference[k]
     if explain is not None:
         ablation = explain.get("ablation") or {}
         interactions = explain.get("interactions")

@@ -1,7 +1,30 @@
+rule nested:
+    input:
+        bundle=f"{R}/surrogate",
+    output:
+        posterior=f"{R}/inference/nested.h5",
+        summary=f"{R}/inference/nested.json",
+    log:
+        f"{R}/logs/nested.log",
+    benchmark:
+        f"{R}/benchmarks/nested.tsv"
+    conda:
+        CONDA_ENV
+    resources:
+        runtime=60,
+    params:
+        inference=INF,
+        parameters=config["parameters"],
+        code=script_code("nested.py"),
+    script:
+        "../scripts/nested.py"
+
+
 rule sample:
     input:
         bundle=f"{R}/surrogate",
         dataset=f"{R}/dataset.h5",
+        nested=f"{R}/inference/nested.h5",
     output:
         chain=f"{R}/inference/chain.h5",
         sampling=f"{R}/inference/sampling.json",
@@ -21,6 +44,28 @@ rule sample:
         code=script_code("sample.py"),
     script:
         "../scripts/sample.py"
+
+
+rule posterior:
+    input:
+        nested=f"{R}/inference/nested.h5",
+        nested_summary=f"{R}/inference/nested.json",
+        chain=f"{R}/inference/chain.h5",
+    output:
+        posterior=f"{R}/inference/posterior.h5",
+        summary=f"{R}/inference/posterior.json",
+    log:
+        f"{R}/logs/posterior.log",
+    benchmark:
+        f"{R}/benchmarks/posterior.tsv"
+    conda:
+        CONDA_ENV
+    params:
+        inference=INF,
+        parameters=config["parameters"],
+        code=script_code("posterior.py"),
+    script:
+        "../scripts/posterior.py"
 
 
 rule frequentist:
@@ -51,7 +96,7 @@ rule frequentist:
 
 rule validation_points:
     input:
-        chain=f"{R}/inference/chain.h5",
+        posterior=f"{R}/inference/posterior.h5",
         bundle=f"{R}/surrogate",
     output:
         points=f"{R}/inference/validation_points.h5",
@@ -75,6 +120,7 @@ rule validation:
     input:
         points=f"{R}/inference/validation_points.h5",
         evaluated=batch_chunks("validation", "evaluated"),
+        nested_summary=f"{R}/inference/nested.json",
     output:
         table=f"{R}/inference/validation.h5",
         metrics=f"{R}/inference/validation.json",
@@ -93,7 +139,7 @@ rule validation:
 
 rule derived_points:
     input:
-        f"{R}/inference/chain.h5",
+        f"{R}/inference/posterior.h5",
     output:
         batch_chunks("derived", "chunks"),
     log:
@@ -136,6 +182,7 @@ rule derived_chunk:
 rule inference_summary:
     input:
         sampling=f"{R}/inference/sampling.json",
+        posterior=f"{R}/inference/posterior.json",
         best_fit=f"{R}/inference/best_fit_surrogate.json",
         profiles=f"{R}/inference/profiles.h5",
         confirm=batch_chunks("confirm", "evaluated"),
@@ -164,6 +211,7 @@ rule inference_summary:
 rule inference_plots:
     input:
         chain=f"{R}/inference/chain.h5",
+        posterior=f"{R}/inference/posterior.h5",
         summary=f"{R}/inference/summary.json",
         profiles=f"{R}/inference/profiles.h5",
         validation=f"{R}/inference/validation.h5",

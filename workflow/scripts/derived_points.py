@@ -1,13 +1,12 @@
-"""A thinned posterior subset for the (slow) low-energy couplings, split into chunks."""
+"""Equal-weight draws of the reported posterior for the (slow) low-energy couplings, in chunks."""
 
 from globalfit.evaluation import write_batch
-from globalfit.inference import SamplingResult, thinned_subset
+from globalfit.inference import Posterior
 from globalfit.logs import snakemake_log
-from globalfit.space import ParameterSpace
 
 log = snakemake_log(snakemake)
-space = ParameterSpace.from_config(snakemake.params.parameters)
-samples = SamplingResult.from_backend(snakemake.input[0], names=space.names).samples
-theta = samples[thinned_subset(samples, snakemake.params.inference["derived_samples"])]
-write_batch(None, list(snakemake.output), theta, space.names)
-log.info("%d of %d samples", len(theta), len(samples))
+inf = snakemake.params.inference
+posterior = Posterior.read(snakemake.input[0])
+theta = posterior.equal_weight(inf["derived_samples"], seed=inf["seed"] + 2)
+write_batch(None, list(snakemake.output), theta, posterior.names)
+log.info("%d draws of %d weighted samples", len(theta), len(posterior.samples))

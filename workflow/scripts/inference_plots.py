@@ -1,10 +1,11 @@
-"""Corner and trace plots of the chain, profile likelihoods, and true-vs-surrogate χ²."""
+"""Corner plot of the reported posterior (with the reweighted one), trace plot of the emcee
+chain, profile likelihoods, and true-vs-surrogate χ²."""
 
 import json
 
 import h5py
 
-from globalfit.inference import SamplingResult, load_profiles
+from globalfit.inference import Posterior, SamplingResult, load_profiles, reweighted_weights
 from globalfit.logs import snakemake_log
 from globalfit.plots import inference as P
 
@@ -14,12 +15,20 @@ labels = [f"${p['latex']}$" if p.get("latex") else p["name"] for p in snakemake.
 summary = json.load(open(snakemake.input.summary))
 best = [summary["best_fit"]["theta"][n] for n in names]
 result = SamplingResult.from_backend(snakemake.input.chain, names=names)
+posterior = Posterior.read(snakemake.input.posterior)
+with h5py.File(snakemake.input.validation, "r") as f:
+    chi2_true, chi2_surrogate, status = f["chi2"][()], f["chi2_surrogate"][()], f["status"][()]
+    theta_v, base = f["theta"][()], f["base_weight"][()]
+failed = status.astype(str) != "ok"
 P.corner_plot(
-    result.samples,
+    posterior.samples,
     labels,
     snakemake.output.corner,
+    weights=posterior.weights,
     truths=best,
-    title="posterior (surrogate), best fit in red",
+    overlay=(theta_v, reweighted_weights(chi2_true, chi2_surrogate, base, ~failed)),
+    title=f"posterior ({posterior.sampler} on the surrogate; orange: reweighted by the true χ²), "
+    "best fit in red",
 )
 P.trace_plot(
     result.chain, labels, snakemake.output.trace, burn=result.burn, log_prob=result.log_prob
@@ -28,11 +37,11 @@ profiles, two = load_profiles(snakemake.input.profiles)
 P.profile_1d_plot(profiles, snakemake.output.profiles, truths=summary["best_fit"]["theta"])
 pair = [names.index(n) for n in two.names]
 P.profile_2d_plot(
-    two, snakemake.output.profile_2d, best=[best[j] for j in pair], samples=result.samples[:, pair]
+    two,
+    snakemake.output.profile_2d,
+    best=[best[j] for j in pair],
+    samples=posterior.equal_weight(4000)[:, pair],
 )
-with h5py.File(snakemake.input.validation, "r") as f:
-    chi2_true, chi2_surrogate, status = f["chi2"][()], f["chi2_surrogate"][()], f["status"][()]
-failed = status.astype(str) != "ok"
 P.chi2_scatter_plot(
     chi2_true,
     chi2_surrogate,

@@ -1,5 +1,6 @@
-"""summary.json: posterior, convergence, best fit confirmed by the true oracle, significance
-against the reference point (Wilks), profile intervals, and the validation verdict."""
+"""summary.json: posterior, islands, evidence and Bayes factor, convergence, best fit confirmed
+by the true oracle, significance against the reference point (Wilks), profile intervals, and
+the validation verdict."""
 
 import h5py
 import numpy as np
@@ -20,6 +21,7 @@ for path in snakemake.input.derived:  # ALP-aca's running on posterior samples (
 summary = inference_summary(
     names=[p["name"] for p in snakemake.params.parameters],
     sampling=read_json(snakemake.input.sampling),
+    posterior=read_json(snakemake.input.posterior),
     surrogate_fit=read_json(snakemake.input.best_fit),
     validation=read_json(snakemake.input.validation),
     confirm=EvaluationTable.concat([EvaluationTable.read(p) for p in snakemake.input.confirm]),

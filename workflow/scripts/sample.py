@@ -1,4 +1,5 @@
-"""Sample the posterior on the compiled surrogate with emcee (resumable backend)."""
+"""Sample the posterior on the compiled surrogate with emcee (resumable backend), started from the
+nested sampler's posterior (every island) or around the best evaluated points."""
 
 import os
 from functools import partial
@@ -11,7 +12,8 @@ os.environ["OMP_NUM_THREADS"] = "1"  # before xgboost: thread contention slows p
 from globalfit.config import section_kwargs  # noqa: E402
 from globalfit.evaluation import EvaluationTable  # noqa: E402
 from globalfit.inference import (  # noqa: E402
-    Prior,  # noqa: E402
+    Posterior,
+    Prior,
     coupling_combinations,  # noqa: E402
     finalize_chain,
     run_emcee,
@@ -28,8 +30,10 @@ inf = snakemake.params.inference
 space = ParameterSpace.from_config(snakemake.params.parameters)
 prior = Prior.from_config(snakemake.params.parameters, space)
 surrogate = Surrogate.load(snakemake.input.bundle, backend="compiled")
-data = EvaluationTable.read(snakemake.input.dataset)
-starts = data.best(inf["n_starts"])
+if inf["emcee_start"] == "nested":  # one draw per walker: islands in proportion to their mass
+    starts = Posterior.read(snakemake.input.nested).equal_weight(inf["n_walkers"], inf["seed"])
+else:
+    starts = EvaluationTable.read(snakemake.input.dataset).best(inf["n_starts"])
 result = sample_posterior(
     # the prior cuts to the box first
     partial(surrogate.predict_chi2_inside, classifier_weighted=inf["classifier_weighted"]),
@@ -44,6 +48,7 @@ finalize_chain(snakemake.params.backend, snakemake.output.chain)
 summary = result.summary(derived=coupling_combinations(result.samples, space.names))
 summary["prior"] = prior.describe()
 summary["classifier_weighted"] = inf["classifier_weighted"]
+summary["start"] = inf["emcee_start"]
 write_json(snakemake.output.sampling, summary)
 log.info(
     "converged: %s, max tau %.1f, acceptance %.2f",

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["LOW_ENERGY", "alp_low_energy_couplings", "coupling_combinations", "thinned_subset"]
+__all__ = ["LOW_ENERGY", "alp_low_energy_couplings", "coupling_combinations"]
 
 LOW_ENERGY = ("c_gamma_gamma", "c_mumu", "c_bs")
 
@@ -81,24 +81,3 @@ def alp_low_energy_couplings(
         if log is not None:
             log.info("derived couplings: %d/%d points", i + 1, len(theta))
     return out
-
-
-def thinned_subset(samples: np.ndarray, n: int) -> np.ndarray:
-    """Indices of at most n samples evenly spread over a (thinned, shuffled-in-time) chain.
-
-    Parameters
-    ----------
-    samples : (m, ...) ndarray
-        The samples.
-    n : int
-        Most indices returned.
-
-    Returns
-    -------
-    (k,) int ndarray
-        Sorted indices, k ≤ n (all m if m ≤ n).
-    """
-    m = len(samples)
-    if m <= n:
-        return np.arange(m)
-    return np.unique(np.linspace(0, m - 1, n).round().astype(int))

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from globalfit.evaluation.table import EvaluationTable
+from globalfit.inference.evidence import bayes_factor
 from globalfit.inference.significance import wilks_significance
 from globalfit.inference.summary import posterior_summary
 
@@ -20,6 +21,7 @@ __all__ = [
     "WILKS_CAVEAT",
     "confirmed_best_fit",
     "convergence_summary",
+    "evidence_summary",
     "inference_summary",
     "reference_significance",
 ]
@@ -100,6 +102,7 @@ def inference_summary(
     *,
     names: Sequence[str],
     sampling: Mapping,
+    posterior: Mapping,
     surrogate_fit: Mapping,
     validation: Mapping,
     confirm: EvaluationTable,
@@ -111,11 +114,33 @@ def inference_summary(
 
     Parameters
     ----------
-    sampling : the sampler's ``sampling.json`` (``parameters``, ``diagnostics``, ``derived``).
-    surrogate_fit : ``best_fit_surrogate.json`` (the surrogate's best fit and profiles).
-    validation : ``validation.json`` (reweighting metrics, ``trustworthy``, ``sentence``).
-    confirm : true χ² of the best-fit candidates, then of the reference point if there is one.
-    derived_values : {name: (n,) values} of derived quantities computed on posterior samples.
+    Parameters
+    ----------
+    names : sequence of str
+        Parameter names.
+    sampling : mapping
+        emcee's ``sampling.json`` (``diagnostics``, ``derived``).
+    posterior : mapping
+        ``posterior.json``: the reported posterior's summary, the islands in both samplers and
+        the surrogate's evidence.
+    surrogate_fit : mapping
+        ``best_fit_surrogate.json`` (the surrogate's best fit and profiles).
+    validation : mapping
+        ``validation.json`` (reweighting metrics, ``passed``, ``sentence``, the reweighted
+        posterior and the evidence corrected by the truth).
+    confirm : EvaluationTable
+        True χ² of the best-fit candidates, then of the reference point if there is one.
+    reference_point : mapping or None
+        The null hypothesis.
+    dof : int
+        Wilks' degrees of freedom.
+    derived_values : mapping, optional
+        {name: (n,) values} of derived quantities computed on posterior samples.
+
+    Returns
+    -------
+    dict
+        The summary.
     """
     n_candidates = len(confirm) - (reference_point is not None)
     best = confirmed_best_fit(confirm, names, n_candidates, surrogate_fit["best_fit"]["chi2"])
@@ -125,7 +150,22 @@ def inference_summary(
             confirm, reference_point, best["chi2_true"], dof
         )
     summary["convergence"] = convergence_summary(sampling["diagnostics"])
-    summary["posterior"] = sampling["parameters"]
+    summary["posterior_sampler"] = posterior["sampler"]
+    summary["posterior"] = posterior["parameters"]
+    if "posterior_reweighted" in validation:
+        summary["posterior_reweighted"] = validation["posterior_reweighted"]
+    summary["islands"] = posterior["islands"]
+    summary["evidence"] = evidence_summary(posterior["evidence"], validation.get("evidence"))
+    if summary["sm"] is not None:
+        summary["bayes_factor"] = {
+            **bayes_factor(
+                summary["evidence"]["log_z_best"],
+                summary["evidence"]["log_z_best_err"],
+                summary["sm"]["chi2"],
+            ),
+            "against": "the reference point as a point hypothesis (ln Z_ref = -chi2_ref / 2)",
+            "log_z": summary["evidence"]["log_z_best_source"],
+        }
     summary["derived"] = dict(sampling.get("derived", {}))
     if derived_values:
         cols = {k: np.asarray(v) for k, v in derived_values.items()}
@@ -133,8 +173,44 @@ def inference_summary(
             posterior_summary(np.column_stack(list(cols.values())), list(cols))
         )
     summary["profiles"] = {n: p["intervals"] for n, p in surrogate_fit["profiles"].items()}
-    summary["validation"] = dict(validation)
-    summary["trustworthy"] = bool(validation["trustworthy"])
-    if not summary["trustworthy"]:
-        summary["warning"] = "THE SURROGATE POSTERIOR IS NOT TRUSTWORTHY: " + validation["sentence"]
+    summary["validation"] = {
+        k: v for k, v in validation.items() if k not in ("posterior_reweighted", "evidence")
+    }
+    summary["validation_passed"] = bool(validation["passed"])
+    warnings = []
+    if not summary["validation_passed"]:
+        warnings.append("THE SURROGATE POSTERIOR FAILS ITS VALIDATION: " + validation["sentence"])
+    if not posterior["islands"]["agree"]:
+        warnings.append(posterior["islands"]["sentence"])
+    if warnings:
+        summary["warning"] = " ".join(warnings)
     return summary
+
+
+def evidence_summary(surrogate: Mapping, corrected: Mapping | None) -> dict:
+    """The ``evidence`` section: ln Z on the surrogate, corrected by the true χ² where it could be.
+
+    Parameters
+    ----------
+    surrogate : mapping
+        ``posterior.json``'s ``evidence`` (``log_z``, ``log_z_err``, the box variation).
+    corrected : mapping or None
+        :func:`~globalfit.inference.evidence.corrected_log_evidence`'s output.
+
+    Returns
+    -------
+    dict
+        Both, and ``log_z_best`` (the corrected value when finite) for the Bayes factor.
+    """
+    out = dict(surrogate)
+    if corrected:
+        out.update(corrected)
+    finite = corrected is not None and np.isfinite(corrected.get("log_z_corrected", np.nan))
+    out["log_z_best"] = out["log_z_corrected"] if finite else out["log_z"]
+    out["log_z_best_err"] = out["log_z_corrected_err"] if finite else out["log_z_err"]
+    out["log_z_best_source"] = "log_z_corrected" if finite else "log_z"
+    out["caveat"] = (
+        "the correction sees only where the surrogate put posterior mass: an island the "
+        "classifier discards is missing from both ln Z values"
+    )
+    return out

@@ -41,8 +41,11 @@ def corner_plot(
     weights: np.ndarray | None = None,
     title: str | None = None,
     range_: Sequence | None = None,
+    overlay: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Path:
-    """samples : (n, k). Non-finite rows are dropped (and their count is written in the title)."""
+    """samples : (n, k). Non-finite rows are dropped (and their count is written in the title).
+    overlay : (samples (m, k), weights (m,)) drawn as orange contours over the same axes (the
+    posterior reweighted by the true χ²)."""
     X = np.asarray(samples, dtype=np.float64)
     if X.ndim == 1:
         X = X[:, None]
@@ -76,6 +79,22 @@ def corner_plot(
         smooth=0.8 if X.shape[0] > 500 else None,
         truth_color="C3",
     )
+    if overlay is not None:
+        Y, wy = (np.asarray(a, dtype=np.float64) for a in overlay)
+        good = np.all(np.isfinite(Y), axis=1) & (wy > 0)
+        if good.sum() > k + 1:
+            corner.corner(
+                Y[good],
+                fig=fig,
+                weights=wy[good],
+                range=rng,
+                levels=CORNER_LEVELS,
+                color="C1",
+                plot_datapoints=False,
+                plot_density=False,
+                fill_contours=False,
+                smooth=1.0,
+            )
     note = f" ({n_bad} non-finite samples dropped)" if n_bad else ""
     if title or note:
         fig.suptitle((title or "") + note, y=1.01)

@@ -273,27 +273,36 @@ class Surrogate:
         return self.predict_proba(theta, out_of_bounds=out_of_bounds) >= self.threshold_p_
 
     def predict_chi2(
-        self, theta: np.ndarray, *, out_of_bounds: str = "raise", classifier_weighted: bool = False
+        self,
+        theta: np.ndarray,
+        *,
+        out_of_bounds: str = "raise",
+        classifier_weighted: bool = False,
+        outside: float | None = None,
     ) -> np.ndarray:
-        """theta : (n, d) -> (n,) two-stage χ² (``wall_chi2`` where discarded); with
-        ``classifier_weighted``, χ² − 2 ln p_in_region where kept (see the class docstring)."""
+        """theta : (n, d) -> (n,) two-stage χ² (``wall_chi2`` where discarded, or ``outside``
+        if given, e.g. +inf for a likelihood that is zero there); with ``classifier_weighted``,
+        χ² − 2 ln p_in_region where kept (see the class docstring)."""
         p, chi2 = self.predict(theta, out_of_bounds=out_of_bounds)
-        return self._classifier_weighted(p, chi2) if classifier_weighted else chi2
+        return self._finish(p, chi2, classifier_weighted, outside)
 
     def predict_chi2_inside(
-        self, X: np.ndarray, *, classifier_weighted: bool = False
+        self, X: np.ndarray, *, classifier_weighted: bool = False, outside: float | None = None
     ) -> np.ndarray:
         """X : (n, d) float64 points already known to be finite and inside the box -> (n,) χ², as
         :meth:`predict_chi2` but without its input checks (~20 µs of a 32-point call): for
         :class:`~globalfit.inference.priors.LogPosterior`, which cuts to the box before calling."""
         self._check_fitted()
         p, chi2 = self._predict_inside(X)
-        return self._classifier_weighted(p, chi2) if classifier_weighted else chi2
+        return self._finish(p, chi2, classifier_weighted, outside)
 
-    def _classifier_weighted(self, p, chi2):
+    def _finish(self, p, chi2, classifier_weighted, outside):
         kept = (p >= self.threshold_p_) & (p > 0)
         out = np.array(chi2, dtype=np.float64)
-        out[kept] -= 2.0 * np.log(p[kept])
+        if classifier_weighted:
+            out[kept] -= 2.0 * np.log(p[kept])
+        if outside is not None:
+            out[~kept] = outside
         return out
 
     def predict_chi2_unmasked(self, theta: np.ndarray) -> np.ndarray:
