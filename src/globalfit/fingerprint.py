@@ -48,6 +48,7 @@ EXCLUDED_FIELDS = frozenset(
         "proposal_share",
         "wall_time_s",
         "log_prob_evals_per_s",
+        "effective_samples_per_second",
         "duration",
         "datetime_start",
         "datetime_complete",

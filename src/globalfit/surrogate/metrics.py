@@ -19,7 +19,7 @@ from globalfit.surrogate.split import DataSplit
 if TYPE_CHECKING:
     from globalfit.surrogate.model import Surrogate
 
-__all__ = ["calibrate_threshold", "clopper_pearson", "evaluate", "roc_auc"]
+__all__ = ["calibrate_threshold", "clopper_pearson", "evaluate", "reliability_curve", "roc_auc"]
 
 
 def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
@@ -121,6 +121,38 @@ def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
     return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
+def reliability_curve(p: np.ndarray, y: np.ndarray, n_bins: int = 5) -> list[dict]:
+    """Reliability of probabilities: per bin of p, its mean against the observed frequency.
+
+    Parameters
+    ----------
+    p : (n,) ndarray
+        Predicted probabilities.
+    y : (n,) bool ndarray
+        Outcomes.
+    n_bins : int
+        Equal-width bins on [0, 1]; empty ones are left out.
+
+    Returns
+    -------
+    list of dict
+        ``p_mean``, ``observed`` and ``n`` per non-empty bin (a calibrated p has them equal).
+
+    Examples
+    --------
+    >>> reliability_curve(np.array([0.1, 0.1, 0.9, 0.9]), np.array([0, 0, 1, 0]), n_bins=2)
+    [{'p_mean': 0.1, 'observed': 0.0, 'n': 2}, {'p_mean': 0.9, 'observed': 0.5, 'n': 2}]
+    """
+    p = np.asarray(p, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    b = np.minimum((p * n_bins).astype(int), n_bins - 1)
+    return [
+        {"p_mean": float(p[b == i].mean()), "observed": float(y[b == i].mean()), "n": int(n)}
+        for i, n in enumerate(np.bincount(b, minlength=n_bins))
+        if n
+    ]
+
+
 def evaluate(surrogate: Surrogate, split: DataSplit) -> dict:
     """Metrics of a fitted surrogate on the split's test part (never used for fitting).
 
@@ -143,7 +175,8 @@ def evaluate(surrogate: Surrogate, split: DataSplit) -> dict:
               recall_test_lower95 (two-sided 95 % Clopper–Pearson lower end), recall_test_upper95,
               wall_discard_rate (share of test points with Δχ² >= threshold that are discarded),
               discard_rate_beyond_margin (same for Δχ² >= threshold + regressor margin),
-              kept_fraction_test, roc_auc (test), best_iteration
+              kept_fraction_test, roc_auc (test), brier_score and reliability (test: is p a
+              probability?), best_iteration
         regressor: best_iteration, objective, eval_metric, target_transform, margin, n_train,
               n_validation
         counts: train, validation, test, total, excluded_not_ok, in_region_{train,validation,test}
@@ -187,6 +220,9 @@ def evaluate(surrogate: Surrogate, split: DataSplit) -> dict:
             "discard_rate_beyond_margin": float(np.mean(~keep[far])) if far.any() else float("nan"),
             "kept_fraction_test": float(np.mean(keep)),
             "roc_auc": roc_auc(inr, p_test),
+            # p enters the classifier-weighted likelihood: how far it is from a probability
+            "brier_score": float(np.mean((p_test - inr) ** 2)),
+            "reliability": reliability_curve(p_test, inr),
             "best_iteration": int(surrogate.classifier_.best_iteration_),
         },
         "regressor": {
