@@ -301,6 +301,7 @@ def test_bundle_layout_metadata_and_metrics(bundle, fitted):
             "recall_test_lower95",
             "wall_discard_rate",
             "roc_auc",
+            "brier_score",
             "recall_validation",
             "threshold",
         ],
@@ -312,6 +313,8 @@ def test_bundle_layout_metadata_and_metrics(bundle, fitted):
     c = metrics["counts"]
     assert c["train"] + c["validation"] + c["test"] == c["total"]
     assert metrics["classifier"]["recall_test_lower95"] < metrics["classifier"]["recall_test"]
+    bins = metrics["classifier"]["reliability"]
+    assert sum(b["n"] for b in bins) == c["test"] and 0 <= metrics["classifier"]["brier_score"] < 1
     curves = pd.read_csv(bundle / "regressor_curves.csv")
     assert {"train_mae", "train_rmse", "validation_mae", "validation_rmse"} <= set(curves.columns)
     split = pd.read_csv(bundle / "split.csv")
