@@ -24,30 +24,15 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 from globalfit.inference import Prior, UnitCubePrior, sample_nested  # noqa: E402
+from globalfit.oracles.exact import correlated_gaussian, two_wells  # noqa: E402
 
 
 def problems(d: int):
-    rng = np.random.default_rng(0)
-    a = rng.normal(size=(d, d))
-    cov = a @ a.T / d * 0.09 + 0.01 * np.eye(d)
-    inv = np.linalg.inv(cov)
-
-    def gauss(x):
-        z = x - 0.2
-        return np.einsum("ni,ij,nj->n", z, inv, z)
-
-    exact_gauss = 0.5 * np.linalg.slogdet(2 * np.pi * cov)[1] - d * math.log(6.0)
-    c = np.zeros(d)
-    c[0] = 1.5
-    sd = 0.3
-
-    def wells(x):
-        qa = np.sum((x - c) ** 2, axis=1) / sd**2
-        qb = np.sum((x + c) ** 2, axis=1) / sd**2
-        return -2 * np.logaddexp(math.log(0.57) - qa / 2, math.log(0.43) - qb / 2)
-
-    exact_wells = d * math.log(math.sqrt(2 * math.pi) * sd) - d * math.log(6.0)
-    return {"correlated Gaussian": (gauss, exact_gauss), "two wells": (wells, exact_wells)}
+    gauss, wells = correlated_gaussian(d), two_wells(d)
+    return {
+        "correlated Gaussian": (gauss.chi2, gauss.log_z),
+        "two wells": (wells.chi2, wells.log_z),
+    }
 
 
 def run_nautilus(chi2, prior, seed):

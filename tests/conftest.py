@@ -73,6 +73,15 @@ def copy_project(dest: Path) -> Path:
     return dest
 
 
+def copy_run(run: Path, dest: Path) -> Path:
+    """A project copy holding a finished run's results and Snakemake metadata, for a test that
+    changes something and reruns (the session's run is shared and must stay as it is)."""
+    project = copy_project(dest)
+    for d in ("results", ".snakemake"):
+        shutil.copytree(run / d, project / d, ignore=shutil.ignore_patterns("locks", "incomplete"))
+    return project
+
+
 def snakemake(project: Path, configfile: Path, *args, timeout=900, check=True, **kw):
     cmd = [
         str(BIN / "snakemake"),
@@ -122,3 +131,15 @@ def finished_run(tmp_path_factory):
         env={**os.environ, "PYTHONPATH": pythonpath, "GLOBALFIT_IMPORT_TRACE": str(trace)},
     )
     return project
+
+
+@pytest.fixture(scope="session")
+def two_wells_nested():
+    """nautilus on two wells in d = 4 (shared by the tests of the islands' masses and of
+    importance sampling)."""
+    from globalfit.inference import Prior, sample_nested
+    from globalfit.oracles.exact import two_wells
+
+    problem = two_wells(4)
+    prior = Prior.from_config(problem.parameters())
+    return prior, sample_nested(problem.chi2, prior, n_live=500, n_eff=4000, seed=1)

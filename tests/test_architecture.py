@@ -38,6 +38,7 @@ LAYERS = [
         "core",
         [
             "globalfit.space",
+            "globalfit.threads",
             "globalfit.design",
             "globalfit.logs",
             "globalfit.jsonio",
@@ -45,6 +46,7 @@ LAYERS = [
             "globalfit.oracles.alp",
             "globalfit.oracles.build",
             "globalfit.oracles.analytic",
+            "globalfit.oracles.exact",
         ],
     ),
     ("evaluation", ["globalfit.evaluation"]),

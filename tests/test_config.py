@@ -68,6 +68,26 @@ BAD = {
         lambda c: c["evaluation"].update(parallel_chunks=0),
         "evaluation.parallel_chunks",
     ),
+    "profile pair of an unknown parameter": (
+        lambda c: c["inference"].update(profile_pair=["cuR", "nope"]),
+        "inference.profile_pair: unknown parameter(s) ['nope']",
+    ),
+    "profile pair of one parameter twice": (
+        lambda c: c["inference"].update(profile_pair=["cuR", "cuR"]),
+        "inference.profile_pair",
+    ),
+    "reference point missing a parameter": (
+        lambda c: c["inference"]["reference_point"].pop("ceR"),
+        "inference.reference_point: no value for parameter(s) ['ceR']",
+    ),
+    "reference point with an unknown parameter": (
+        lambda c: c["inference"]["reference_point"].update(fa=1e8),
+        "inference.reference_point: unknown parameter(s) ['fa']",
+    ),
+    "reference point outside the box": (
+        lambda c: c["inference"]["reference_point"].update(log10_fa=8.5),
+        "inference.reference_point.log10_fa: 8.5 is outside the box",
+    ),
     "feature of an unknown parameter": (
         lambda c: c.setdefault("surrogate", {}).update(
             features=[{"name": "g", "expression": "ceR / fa"}]
@@ -100,3 +120,9 @@ def test_snakemake_rejects_a_bad_config_before_any_job(tmp_path):
     path.write_text(yaml.safe_dump(raw))
     proc = run_snakemake(tmp_path, path, "-n", "--cores", "1", check=False, timeout=300)
     assert proc.returncode != 0 and "chunk_size" in proc.stdout + proc.stderr
+
+    # a semantic check (once only found by the frequentist job, after the active learning)
+    raw = mutate(BAD["profile pair of an unknown parameter"][0])
+    path.write_text(yaml.safe_dump(raw))
+    proc = run_snakemake(tmp_path, path, "-n", "--cores", "1", check=False, timeout=300)
+    assert proc.returncode != 0 and "inference.profile_pair" in proc.stdout + proc.stderr

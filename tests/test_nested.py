@@ -20,6 +20,7 @@ from globalfit.inference import (
     run_nested,
     sample_nested,
 )
+from globalfit.oracles.exact import correlated_gaussian, two_wells
 from globalfit.space import ParameterSpace
 
 
@@ -68,24 +69,10 @@ def test_flat_likelihood_gives_the_priors_normalisation():
     assert abs(r.log_z) < 3 * r.log_z_err + 0.01, (r.log_z, r.log_z_err)
 
 
-def _correlated_gaussian(d, seed=0):
-    rng = np.random.default_rng(seed)
-    a = rng.normal(size=(d, d))
-    cov = a @ a.T / d * 0.09 + 0.01 * np.eye(d)
-    inv = np.linalg.inv(cov)
-
-    def chi2(x):
-        z = x - 0.2
-        return np.einsum("ni,ij,nj->n", z, inv, z)
-
-    # well inside the box [-3, 3]^d: Z = (2π)^{d/2} |C|^{1/2} / 6^d
-    exact = 0.5 * np.linalg.slogdet(2 * np.pi * cov)[1] - d * math.log(6.0)
-    return chi2, exact
-
-
 def test_evidence_of_a_correlated_gaussian_within_0_05():
     """nautilus, d = 3: ln Z of a correlated Gaussian against its closed form."""
-    chi2, exact = _correlated_gaussian(3)
+    problem = correlated_gaussian(3)
+    chi2, exact = problem.chi2, problem.log_z
     r = sample_nested(chi2, _uniform_prior(3), n_live=500, n_eff=5000, seed=0)
     assert abs(r.log_z - exact) < 0.05, (r.log_z, exact)
     # the posterior is the Gaussian: its weighted mean is the centre
@@ -95,7 +82,8 @@ def test_evidence_of_a_correlated_gaussian_within_0_05():
 def test_log_z_error_matches_the_scatter_over_seeds_and_a_seed_repeats():
     """nautilus, d = 2, 5 seeds: Σ((ln Z_i − exact)/σ_i)² is χ²(5)-like, neither far above (σ
     underestimated) nor far below (σ overestimated) — p = 0.001 bounds."""
-    chi2, exact = _correlated_gaussian(2, seed=4)
+    problem = correlated_gaussian(2, seed=4)
+    chi2, exact = problem.chi2, problem.log_z
     prior = _uniform_prior(2)
     runs = [sample_nested(chi2, prior, n_live=200, n_eff=1000, seed=s) for s in range(5)]
     pulls = np.array([(r.log_z - exact) / r.log_z_err for r in runs])
@@ -103,26 +91,6 @@ def test_log_z_error_matches_the_scatter_over_seeds_and_a_seed_repeats():
     # and the same seed gives the same run
     again = sample_nested(chi2, prior, n_live=200, n_eff=1000, seed=0)
     assert again.log_z == runs[0].log_z and np.array_equal(again.samples, runs[0].samples)
-
-
-def _two_wells(d, share=0.57, sd=0.3):
-    c = np.zeros(d)
-    c[0] = 1.5
-    log_share = np.log([share, 1 - share])
-
-    def chi2(x):
-        qa = np.sum((x - c) ** 2, axis=1) / sd**2
-        qb = np.sum((x + c) ** 2, axis=1) / sd**2
-        return -2 * np.logaddexp(log_share[0] - qa / 2, log_share[1] - qb / 2)
-
-    return chi2
-
-
-@pytest.fixture(scope="module")
-def two_wells_nested():
-    """nautilus on two wells in d = 4 (shared by the tests of the islands' masses)."""
-    prior = _uniform_prior(4)
-    return prior, sample_nested(_two_wells(4), prior, n_live=500, n_eff=4000, seed=1)
 
 
 def test_island_weights_of_two_wells_within_0_05(two_wells_nested):
@@ -185,7 +153,8 @@ def test_bayes_factor_and_box_variation():
 
 def test_nested_floor_is_no_mass():
     """+inf χ² (outside the classifier's region) carries no mass; the rest is a Gaussian."""
-    chi2, exact = _correlated_gaussian(2)
+    problem = correlated_gaussian(2)
+    chi2, exact = problem.chi2, problem.log_z
 
     def cut(x):
         out = chi2(x)
@@ -204,7 +173,7 @@ def test_emcee_island_masses_against_the_nested_sampler(two_wells_nested):
     d = 2 the snooker move does hop between these wells.)"""
     from globalfit.inference import sample_posterior
 
-    chi2 = _two_wells(4)
+    chi2 = two_wells(4).chi2
     prior, nested = two_wells_nested
     post = nested.posterior()
     islands = find_islands(prior.space, post.equal_weight(2000, seed=0))

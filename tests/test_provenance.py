@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 from conftest import ROOT
-from globalfit.provenance import PACKAGE_DIR, code_hash, reached_modules
+from globalfit.provenance import PACKAGE_DIR, code_hash, reached_modules, state_key
 
 SCRIPTS = sorted((ROOT / "workflow" / "scripts").glob("*.py"))
 
@@ -94,3 +94,26 @@ def test_rule_hashes_cover_every_module_the_jobs_imported(finished_run):
         reached = set(reached_modules(ROOT / "workflow" / "scripts" / script))
         missing = sorted(str(f.relative_to(PACKAGE_DIR)) for f in files(modules) - reached)
         assert missing == [], (script, missing)
+
+
+def test_state_key_changes_with_code_inputs_and_extras_only(tmp_path):
+    """Resumable state is keyed by everything it depends on: the code hash, every byte and name
+    of its input files and folders, and the extras (config, versions) — and by nothing else."""
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / "model.ubj").write_bytes(b"trees")
+    (bundle / "model.so").write_bytes(b"library")
+    data = tmp_path / "data.h5"
+    data.write_bytes(b"theta chi2 status")
+    key = state_key("code-a", [bundle, data], extra={"emcee": "3.1"})
+    assert key == state_key("code-a", [bundle, data], extra={"emcee": "3.1"})
+    assert key != state_key("code-b", [bundle, data], extra={"emcee": "3.1"})
+    assert key != state_key("code-a", [bundle, data], extra={"emcee": "3.2"})
+    (bundle / "model.so").write_bytes(b"library, recompiled")
+    changed_library = state_key("code-a", [bundle, data], extra={"emcee": "3.1"})
+    assert changed_library != key
+    (bundle / "model.so").rename(bundle / "other.so")  # same bytes, another name
+    renamed = state_key("code-a", [bundle, data], extra={"emcee": "3.1"})
+    assert renamed not in (key, changed_library)
+    data.write_bytes(b"theta chi2 status, one more point")
+    assert state_key("code-a", [bundle, data], extra={"emcee": "3.1"}) not in (key, renamed)

@@ -312,7 +312,15 @@ def test_bundle_layout_metadata_and_metrics(bundle, fitted):
             assert isinstance(metrics[group][k], (int, float)), (group, k)
     c = metrics["counts"]
     assert c["train"] + c["validation"] + c["test"] == c["total"]
-    assert metrics["classifier"]["recall_test_lower95"] < metrics["classifier"]["recall_test"]
+    # the recall's interval is the two-sided 95 % Clopper–Pearson one of the test counts
+    from scipy.stats import beta
+
+    n_in = metrics["test"]["n_in_region"]
+    k = round(metrics["classifier"]["recall_test"] * n_in)
+    lower = beta.ppf(0.025, k, n_in - k + 1) if k > 0 else 0.0
+    upper = beta.ppf(0.975, k + 1, n_in - k) if k < n_in else 1.0
+    assert metrics["classifier"]["recall_test_lower95"] == pytest.approx(lower, abs=1e-9)
+    assert metrics["classifier"]["recall_test_upper95"] == pytest.approx(upper, abs=1e-9)
     bins = metrics["classifier"]["reliability"]
     assert sum(b["n"] for b in bins) == c["test"] and 0 <= metrics["classifier"]["brier_score"] < 1
     curves = pd.read_csv(bundle / "regressor_curves.csv")

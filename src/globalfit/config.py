@@ -116,6 +116,39 @@ def check(config: Mapping[str, Any]) -> None:
         FeatureMap([p["name"] for p in params], config.get("surrogate", {}).get("features", []))
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
+    _check_points(config)
+
+
+def _check_points(config: Mapping[str, Any]) -> None:
+    """Config values that name parameters or give a point: names known, points inside the box."""
+    params = config["parameters"]
+    names = [p["name"] for p in params]
+    inference = config.get("inference", {}) or {}
+    pair = inference.get("profile_pair")
+    if pair is not None:
+        unknown = [n for n in pair if n not in names]
+        if unknown:
+            raise ConfigError(
+                f"inference.profile_pair: unknown parameter(s) {unknown}; known: {names}"
+            )
+        if pair[0] == pair[1]:
+            raise ConfigError(f"inference.profile_pair: the two parameters are both {pair[0]!r}")
+    ref = inference.get("reference_point")
+    if ref is not None:
+        key = "inference.reference_point"
+        unknown = sorted(set(ref) - set(names))
+        missing = [n for n in names if n not in ref]
+        if unknown:
+            raise ConfigError(f"{key}: unknown parameter(s) {unknown}; known: {names}")
+        if missing:
+            raise ConfigError(f"{key}: no value for parameter(s) {missing}")
+        for p in params:
+            value = ref[p["name"]]
+            # the box is closed: a point on its edge (log10 fa = 8 for the ALP fit) is inside
+            if not p["lower"] <= value <= p["upper"]:
+                raise ConfigError(
+                    f"{key}.{p['name']}: {value} is outside the box [{p['lower']}, {p['upper']}]"
+                )
 
 
 ALP_PARAMETERS = ("cqL33", "cuR", "cdR", "clL33", "ceR", "log10_fa")

@@ -18,6 +18,7 @@ __all__ = [
     "hash_object",
     "package_version",
     "reached_modules",
+    "state_key",
     "versions",
 ]
 
@@ -41,6 +42,36 @@ def hash_files(paths: Iterable[Path | str], length: int = 16) -> str:
     return h.hexdigest()[:length]
 
 
+def state_key(code: str, inputs: Iterable[Path | str], extra: Any = None, length: int = 16) -> str:
+    """Key of a piece of resumable state (an emcee backend, an optuna study): everything its
+    result depends on, so that a state is resumed only when nothing it depends on changed.
+
+    Parameters
+    ----------
+    code : str
+        The rule's code hash (:func:`code_hash`).
+    inputs : iterable of paths
+        The job's input files and folders (a folder counts by every file in it, names and
+        contents: a bundle's models, compiled libraries and metadata).
+    extra : JSON-serialisable, optional
+        Anything else: the config sections, library versions.
+    length : int
+        Hex digits.
+
+    Returns
+    -------
+    str
+        The key.
+    """
+    h = hashlib.sha256(code.encode() + b"\0" + canonical_json(extra).encode())
+    for p in map(Path, inputs):
+        files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+        for f in files:
+            h.update(f.relative_to(p).as_posix().encode() + b"\0" if p.is_dir() else b"\0")
+            h.update(f.read_bytes())
+    return h.hexdigest()[:length]
+
+
 def _module_file(name: str, package_dir: Path) -> Path | None:
     """The file of a dotted module name inside the package (``globalfit.a.b``), if any."""
     parts = name.split(".")
@@ -59,17 +90,37 @@ def _module_name(path: Path, package_dir: Path) -> str:
     return ".".join(parts)
 
 
-_PARSED: dict[Path, tuple[tuple[int, int], ast.AST]] = {}
+class _Source:
+    """A file's syntax tree with its import statements and lazy exports, read once."""
+
+    def __init__(self, path: Path):
+        self.tree = ast.parse(path.read_text(), filename=str(path))
+        self.imports = [
+            n for n in _runtime_nodes(self.tree) if isinstance(n, (ast.Import, ast.ImportFrom))
+        ]
+        self.exports: dict[str, str] = {}
+        for node in ast.walk(self.tree):
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "id", None) == "lazy_exports"
+                and len(node.args) == 2
+                and isinstance(node.args[1], ast.Dict)
+            ):
+                self.exports = {ast.literal_eval(k): ast.literal_eval(v) for k, v in zip(
+                    node.args[1].keys, node.args[1].values, strict=True)}  # fmt: skip
 
 
-def _parsed(path: Path) -> ast.AST:
-    """The syntax tree of a file, parsed once per process while the file is unchanged: every
+_PARSED: dict[Path, tuple[tuple[int, int], _Source]] = {}
+
+
+def _parsed(path: Path) -> _Source:
+    """A file's :class:`_Source`, parsed once per process while the file is unchanged: every
     rule's code hash walks the same modules when the Snakefile is parsed."""
     st = path.stat()
     stamp = (st.st_mtime_ns, st.st_size)
     cached = _PARSED.get(path)
     if cached is None or cached[0] != stamp:
-        cached = (stamp, ast.parse(path.read_text(), filename=str(path)))
+        cached = (stamp, _Source(path))
         _PARSED[path] = cached
     return cached[1]
 
@@ -94,16 +145,7 @@ def _lazy_modules(package: str, name: str | None, package_dir: Path) -> set[str]
     init = _module_file(package, package_dir)
     if init is None or init.name != "__init__.py":
         return set()
-    exports = {}
-    for node in ast.walk(_parsed(init)):
-        if (
-            isinstance(node, ast.Call)
-            and getattr(node.func, "id", None) == "lazy_exports"
-            and len(node.args) == 2
-            and isinstance(node.args[1], ast.Dict)
-        ):
-            exports = {ast.literal_eval(k): ast.literal_eval(v) for k, v in zip(
-                node.args[1].keys, node.args[1].values, strict=True)}  # fmt: skip
+    exports = _parsed(init).exports
     if name is not None:
         return {f"{package}.{exports[name]}"} if name in exports else set()
     return {f"{package}.{m}" for m in exports.values()}
@@ -112,12 +154,12 @@ def _lazy_modules(package: str, name: str | None, package_dir: Path) -> set[str]
 def _imported_names(path: Path, package_dir: Path) -> set[str]:
     """Dotted names of the package's modules that a file imports anywhere in its body (inside
     functions too), with every parent package (importing ``a.b`` runs ``a/__init__``)."""
-    tree = _parsed(path)
+    source = _parsed(path)
     inside = path.is_relative_to(package_dir)
     me = _module_name(path, package_dir) if inside else ""
     package = me if path.name == "__init__.py" else me.rpartition(".")[0]
     found = set()
-    for node in _runtime_nodes(tree):
+    for node in source.imports:
         if isinstance(node, ast.Import):
             for alias in node.names:
                 found.add(alias.name)

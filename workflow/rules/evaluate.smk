@@ -46,6 +46,7 @@ rule gather_round:
         CONDA_ENV
     params:
         provenance=provenance(*EVALUATION_SECTIONS),
+        max_failed_fraction=config["evaluation"]["max_failed_fraction"],
         code=script_code("gather_round.py"),
     script:
         "../scripts/gather_round.py"

@@ -40,7 +40,7 @@ rule sample:
         inference=INF,
         parameters=config["parameters"],
         # emcee's backend outside the outputs, which Snakemake deletes when a job fails
-        backend=f"{R}/state/inference/{config_hash('parameters', 'oracle', 'design', 'active_learning', 'surrogate', 'inference')}.h5",
+        state_dir=f"{R}/state/inference/{config_hash('parameters', 'oracle', 'design', 'active_learning', 'surrogate', 'inference')}",
         code=script_code("sample.py"),
     script:
         "../scripts/sample.py"

@@ -1,16 +1,19 @@
 """Drop the least important parameter, retrain with the same tuning budget, resample, compare."""
 
-import os
+from globalfit.threads import pin_threads
 
-os.environ["OMP_NUM_THREADS"] = "1"
+pin_threads(1)
 
-from globalfit.evaluation import EvaluationTable  # noqa: E402
-from globalfit.explain import ALL, emcee_sampler, retuning_fitter, run_ablation  # noqa: E402
-from globalfit.explain.storage import load_result, save_result  # noqa: E402
-from globalfit.inference import Prior  # noqa: E402
-from globalfit.logs import snakemake_log  # noqa: E402
-from globalfit.space import ParameterSpace  # noqa: E402
-from globalfit.surrogate import Surrogate, train_kwargs_from_config  # noqa: E402
+from pathlib import Path
+
+from globalfit.evaluation import EvaluationTable
+from globalfit.explain import ALL, emcee_sampler, retuning_fitter, run_ablation
+from globalfit.explain.storage import load_result, save_result
+from globalfit.inference import Prior
+from globalfit.logs import snakemake_log
+from globalfit.provenance import state_key, versions
+from globalfit.space import ParameterSpace
+from globalfit.surrogate import Surrogate, train_kwargs_from_config
 
 log = snakemake_log(snakemake)
 ex, inf = snakemake.params.explain, snakemake.params.inference
@@ -22,7 +25,13 @@ fit = retuning_fitter(
     data.theta,
     data.chi2,
     space,
-    snakemake.params.workdir,
+    # resumed only on this code, these data and this explanation; config sections name the folder
+    Path(snakemake.params.workdir)
+    / state_key(
+        snakemake.params.code,
+        [snakemake.input.dataset, snakemake.input.explanation],
+        extra=versions("optuna", "xgboost", "emcee"),
+    ),
     ok=data.ok,
     nthread=snakemake.params.nthread,
     **train_kwargs_from_config(snakemake.params.surrogate),

@@ -1,16 +1,17 @@
 """SHAP of the surrogate by Δχ² band, at the best fit, and pairwise k-SII interactions."""
 
+from globalfit.threads import pin_threads
+
+pin_threads(1)
+
 import json
-import os
 
-os.environ["OMP_NUM_THREADS"] = "1"
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from globalfit.explain import explain_surrogate, points_from_bundle  # noqa: E402
-from globalfit.explain.storage import save_result  # noqa: E402
-from globalfit.logs import snakemake_log  # noqa: E402
-from globalfit.surrogate import Surrogate  # noqa: E402
+from globalfit.explain import explain_surrogate, points_from_bundle
+from globalfit.explain.storage import save_result
+from globalfit.logs import snakemake_log
+from globalfit.surrogate import Surrogate
 
 log = snakemake_log(snakemake)
 ex = snakemake.params.explain

@@ -1,18 +1,18 @@
 """Best fit on the surrogate (multi-start), 1-D and 2-D profile likelihoods; the best fit and the
 reference point go to the true oracle (the `confirm` batch)."""
 
-import os
+from globalfit.threads import pin_threads
+
+pin_threads(1)
 
 import numpy as np
 
-os.environ["OMP_NUM_THREADS"] = "1"
-
-from globalfit.evaluation import EvaluationTable, write_batch  # noqa: E402
-from globalfit.inference import best_fit, profile_1d, profile_2d, save_profiles  # noqa: E402
-from globalfit.jsonio import write_json  # noqa: E402
-from globalfit.logs import snakemake_log  # noqa: E402
-from globalfit.space import ParameterSpace  # noqa: E402
-from globalfit.surrogate import Surrogate  # noqa: E402
+from globalfit.evaluation import EvaluationTable, write_batch
+from globalfit.inference import best_fit, profile_1d, profile_2d, save_profiles
+from globalfit.jsonio import write_json
+from globalfit.logs import snakemake_log
+from globalfit.space import ParameterSpace
+from globalfit.surrogate import Surrogate
 
 log = snakemake_log(snakemake)
 inf = snakemake.params.inference

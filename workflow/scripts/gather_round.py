@@ -4,8 +4,13 @@ from globalfit.evaluation import EvaluationTable
 from globalfit.logs import snakemake_log
 
 log = snakemake_log(snakemake)
-tables = [EvaluationTable.read(p) for p in [*snakemake.input.previous, *snakemake.input.chunks]]
-dataset = EvaluationTable.concat(tables)
+new = [EvaluationTable.read(p) for p in snakemake.input.chunks]
+if new:  # a round fails as a whole when too many of its new points failed
+    EvaluationTable.concat(new).check_failures(
+        snakemake.params.max_failed_fraction, f"round {snakemake.wildcards.round}"
+    )
+previous = [EvaluationTable.read(p) for p in snakemake.input.previous]
+dataset = EvaluationTable.concat([*previous, *new])
 dataset.write(snakemake.output[0], attrs=snakemake.params.provenance)
 log.info(
     "round %s: %d points in the dataset, %s",

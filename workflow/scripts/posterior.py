@@ -25,9 +25,11 @@ nested_info = read_json(snakemake.input.nested_summary)
 chain = SamplingResult.from_backend(snakemake.input.chain, names=space.names)
 emcee = Posterior(space.names, chain.samples, np.ones(len(chain.samples)), "emcee")
 reported = nested if inf["sampler"] == "nested" else emcee
-reported.write(snakemake.output.posterior)
-
+# islands are found once, in the nested posterior (whose weights between them are right), and
+# stored with the reported posterior for the validation's per-island draws
 islands = find_islands(space, nested.equal_weight(2000, seed=inf["seed"]))
+reported.write(snakemake.output.posterior, extra=islands.arrays())
+
 comparison = compare_island_masses(
     islands.masses(nested.samples, nested.weights),
     nested_info["n_eff"],

@@ -2,6 +2,11 @@
 
 import os
 
+from globalfit.threads import pin_threads
+
+pin_threads(snakemake.params.nthread)  # BLAS in the candidates: config's count, not the grant
+os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(snakemake.params.nthread))
+
 from globalfit.active_learning import BatchProposer
 from globalfit.evaluation import EvaluationTable, write_batch
 from globalfit.jsonio import read_json, write_json
@@ -9,7 +14,6 @@ from globalfit.logs import snakemake_log
 from globalfit.space import ParameterSpace
 
 log = snakemake_log(snakemake)
-os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(snakemake.params.nthread))
 settings = dict(snakemake.params.active_learning)
 round_index = int(snakemake.wildcards.round)
 space = ParameterSpace.from_config(snakemake.params.parameters)

@@ -1,17 +1,17 @@
 """Posterior round r: a surrogate fitted to rounds 0..r-1 proposes round r's batch from its
 posterior."""
 
-import os
+from globalfit.threads import pin_threads
 
-os.environ["OMP_NUM_THREADS"] = "1"  # before xgboost: thread contention slows per-call prediction
+pin_threads(1)  # before xgboost: thread contention slows per-call prediction
 
-from globalfit.active_learning import propose_posterior_batch  # noqa: E402
-from globalfit.config import section_kwargs  # noqa: E402
-from globalfit.evaluation import EvaluationTable, write_batch  # noqa: E402
-from globalfit.inference import Prior  # noqa: E402
-from globalfit.jsonio import write_json  # noqa: E402
-from globalfit.logs import snakemake_log  # noqa: E402
-from globalfit.space import ParameterSpace  # noqa: E402
+from globalfit.active_learning import propose_posterior_batch
+from globalfit.config import section_kwargs
+from globalfit.evaluation import EvaluationTable, write_batch
+from globalfit.inference import Prior
+from globalfit.jsonio import write_json
+from globalfit.logs import snakemake_log
+from globalfit.space import ParameterSpace
 
 log = snakemake_log(snakemake)
 al = snakemake.params.active_learning

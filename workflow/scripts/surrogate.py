@@ -1,14 +1,18 @@
 """Tune, train, evaluate and compile the two-stage surrogate on the final dataset."""
 
-import os
+from globalfit.threads import pin_threads
+
+pin_threads(snakemake.params.nthread)
+
+from pathlib import Path
 
 from globalfit.evaluation import EvaluationTable
 from globalfit.logs import snakemake_log
+from globalfit.provenance import state_key, versions
 from globalfit.space import ParameterSpace
 from globalfit.surrogate import train_bundle, train_kwargs_from_config
 
 log = snakemake_log(snakemake)
-os.environ["OMP_NUM_THREADS"] = str(snakemake.params.nthread)
 data = EvaluationTable.read(snakemake.input[0])
 space = ParameterSpace.from_config(snakemake.params.parameters)
 sur = train_bundle(
@@ -17,7 +21,10 @@ sur = train_bundle(
     space,
     snakemake.output[0],
     ok=data.ok,
-    study_dir=snakemake.params.study_dir,
+    # the optuna studies resume only on this code and these data (the oracle's values, its
+    # failures and timeouts); the config sections name the folder
+    study_dir=Path(snakemake.params.study_dir)
+    / state_key(snakemake.params.code, [snakemake.input[0]], extra=versions("optuna", "xgboost")),
     config_hash=snakemake.params.provenance["config_hash"],
     provenance=snakemake.params.provenance,
     nthread=snakemake.params.nthread,

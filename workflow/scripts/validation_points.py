@@ -1,22 +1,22 @@
 """Draw the posterior samples that the true oracle checks, per island, with their surrogate χ²."""
 
-import os
+from globalfit.threads import pin_threads
 
-os.environ["OMP_NUM_THREADS"] = "1"
+pin_threads(1)
 
-import h5py  # noqa: E402
+import h5py
 
-from globalfit.evaluation import write_batch  # noqa: E402
-from globalfit.inference import Posterior, draw_per_island, find_islands  # noqa: E402
-from globalfit.logs import snakemake_log  # noqa: E402
-from globalfit.space import ParameterSpace  # noqa: E402
-from globalfit.surrogate import Surrogate  # noqa: E402
+from globalfit.evaluation import write_batch
+from globalfit.inference import Islands, Posterior, draw_per_island
+from globalfit.logs import snakemake_log
+from globalfit.space import ParameterSpace
+from globalfit.surrogate import Surrogate
 
 log = snakemake_log(snakemake)
 inf = snakemake.params.inference
 space = ParameterSpace.from_config(snakemake.params.parameters)
 posterior = Posterior.read(snakemake.input.posterior)
-islands = find_islands(space, posterior.equal_weight(2000, seed=inf["seed"]))
+islands = Islands.read(snakemake.input.posterior, space)  # found by the posterior rule
 theta, base_weights, labels = draw_per_island(
     posterior,
     islands,

@@ -122,6 +122,33 @@ class EvaluationTable:
     def status_counts(self) -> dict[str, int]:
         return {s: int(np.sum(self.status == s)) for s in STATUSES}
 
+    def check_failures(self, max_failed_fraction: float, what: str) -> None:
+        """Raise when more than ``max_failed_fraction`` of the points failed.
+
+        Parameters
+        ----------
+        max_failed_fraction : float
+            The config's ``evaluation.max_failed_fraction``.
+        what : str
+            Which batch, for the message ("round 2").
+
+        Raises
+        ------
+        RuntimeError
+            Naming the counts per status, the key, and that the evaluated points are cached.
+        """
+        n = len(self)
+        failed = n - int(np.sum(self.ok))
+        if n and failed / n > max_failed_fraction:
+            counts = {k: v for k, v in self.status_counts().items() if k != "ok" and v}
+            raise RuntimeError(
+                f"{what}: {failed} of {n} new points failed ({100 * failed / n:.0f} %: {counts}), "
+                f"more than evaluation.max_failed_fraction = {max_failed_fraction}. Fitting on "
+                "what is left would bias the fit; look at the oracle's messages in the chunk "
+                "files and logs. Every evaluated point is in the cache: a rerun evaluates only "
+                "what is missing."
+            )
+
     @classmethod
     def from_records(cls, names, records: list[dict], round_index: int = 0) -> EvaluationTable:
         """Build from cache records (dicts as written by :class:`EvaluationCache`)."""

@@ -14,6 +14,7 @@ their masses differ by more than ``n_sigma`` combined errors.
 
 from __future__ import annotations
 
+import h5py
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial import cKDTree
@@ -77,6 +78,36 @@ class Islands:
         m = np.bincount(self.assign(theta), weights=w, minlength=self.n_islands)
         return m / m.sum()
 
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The reference points and labels as datasets for ``posterior.h5``."""
+        return {"island_points": self.points, "island_labels": self.labels}
+
+    @classmethod
+    def read(cls, path, space: ParameterSpace) -> Islands:
+        """The islands stored with a posterior by :meth:`arrays`.
+
+        Parameters
+        ----------
+        path : path
+            A ``posterior.h5`` written with ``extra=islands.arrays()``.
+        space : ParameterSpace
+            The box.
+
+        Returns
+        -------
+        Islands
+            The stored islands.
+
+        Raises
+        ------
+        ValueError
+            If the file holds no islands.
+        """
+        with h5py.File(path, "r") as f:
+            if "island_labels" not in f:
+                raise ValueError(f"{path}: no islands stored with this posterior")
+            return cls(space, f["island_points"][()], f["island_labels"][()])
+
     def centres(self) -> np.ndarray:
         """(k, d) mean of each island's reference points."""
         return np.array([self.points[self.labels == i].mean(axis=0) for i in range(self.n_islands)])
@@ -134,6 +165,8 @@ def compare_island_masses(
     other_n_eff: float,
     *,
     n_sigma: float = 3.0,
+    labels: tuple[str, str] = ("the nested sampler", "emcee"),
+    advice: str = "The emcee walkers did not mix between islands: quote the nested sampler's.",
 ) -> dict:
     """Island masses of two samplers side by side, and where they disagree.
 
@@ -146,6 +179,10 @@ def compare_island_masses(
     n_sigma : float
         Disagreement threshold in combined errors (with a floor of 0.01 on the error, so that
         a well-sampled empty island is not a 100σ disagreement over a handful of points).
+    labels : (str, str)
+        How the sentence names the reference and the other sampler.
+    advice : str
+        What the sentence tells the reader to do when they disagree.
 
     Returns
     -------
@@ -177,9 +214,8 @@ def compare_island_masses(
         worst = max(bad, key=lambda r: abs(r["pull"]))
         sentence = (
             f"The samplers DISAGREE on {len(bad)} of {a.size} island masses: island "
-            f"{worst['island']} has {worst['mass_reference']:.3f} in the nested sampler and "
-            f"{worst['mass_other']:.3f} in emcee ({worst['pull']:+.1f}σ). "
-            "The emcee walkers did not mix between islands: quote the nested sampler's."
+            f"{worst['island']} has {worst['mass_reference']:.3f} in {labels[0]} and "
+            f"{worst['mass_other']:.3f} in {labels[1]} ({worst['pull']:+.1f}σ). {advice}"
         )
     return {"islands": rows, "agree": agree, "n_sigma": n_sigma, "sentence": sentence}
 

@@ -29,11 +29,37 @@ from globalfit.inference.posterior import Posterior
 from globalfit.inference.priors import Prior
 from globalfit.inference.unit_cube import UnitCubePrior
 
-__all__ = ["LOG_L_FLOOR", "NestedResult", "run_nested", "sample_nested"]
+__all__ = ["LOG_L_FLOOR", "NestedResult", "run_nested", "sample_nested", "valid_log_likelihood"]
 
 log = logging.getLogger(__name__)
 
 LOG_L_FLOOR = -1e100
+
+
+def valid_log_likelihood(
+    log_likelihood: Callable[[np.ndarray], np.ndarray], theta: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """log L at points, with what carries no mass made −inf and the invalid values flagged.
+
+    Parameters
+    ----------
+    log_likelihood : callable
+        (n, d) -> (n,) log L.
+    theta : (n, d) ndarray
+        Points.
+
+    Returns
+    -------
+    values : (n,) ndarray
+        log L; −inf where it is −inf, NaN or +inf.
+    invalid : (n,) bool ndarray
+        NaN or +inf (a χ² of NaN or −inf is a broken function, not a region without mass).
+    """
+    value = np.asarray(log_likelihood(theta), dtype=np.float64).reshape(-1)
+    if value.shape[0] != theta.shape[0]:
+        raise ValueError(f"log_likelihood returned {value.shape[0]} values for {len(theta)}")
+    invalid = np.isnan(value) | (value == np.inf)
+    return np.where(invalid, -np.inf, value), invalid
 
 
 @dataclass
@@ -132,14 +158,11 @@ def run_nested(
     counts = {"calls": 0, "invalid": 0}
 
     def log_l(theta):
-        value = np.asarray(log_likelihood(theta), dtype=np.float64).reshape(-1)
-        if value.shape[0] != theta.shape[0]:
-            raise ValueError(f"log_likelihood returned {value.shape[0]} values for {len(theta)}")
+        value, invalid = valid_log_likelihood(log_likelihood, theta)
         counts["calls"] += theta.shape[0]
-        bad = np.isnan(value) | (value == np.inf)  # a χ² of −inf is a broken function
-        counts["invalid"] += int(bad.sum())
+        counts["invalid"] += int(invalid.sum())
         value = value + cube.log_weight(theta)
-        return np.where(bad | ~(value > LOG_L_FLOOR), LOG_L_FLOOR, value)
+        return np.where(value > LOG_L_FLOOR, value, LOG_L_FLOOR)
 
     start = time.perf_counter()
     with threadpool_limits(nthread):

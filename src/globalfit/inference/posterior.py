@@ -9,7 +9,7 @@ attributes (and the sampler's ``log_likelihood`` where it has one).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import h5py
@@ -90,15 +90,19 @@ class Posterior:
         """Weighted mean, sd and quantiles per parameter (:func:`posterior_summary`)."""
         return posterior_summary(self.samples, self.names, self.weights)
 
-    def write(self, path: str | os.PathLike) -> None:
+    def write(self, path: str | os.PathLike, extra: Mapping[str, np.ndarray] | None = None) -> None:
         """Write ``posterior.h5`` (atomically).
 
         Parameters
         ----------
         path : path
             The file.
+        extra : mapping of str to ndarray, optional
+            Further datasets that belong with the samples (the islands' reference points).
         """
         with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+            for name, value in (extra or {}).items():
+                f[name] = value
             f["samples"] = self.samples
             f["weights"] = self.weights
             if self.log_likelihood is not None:

@@ -90,6 +90,14 @@ def pareto_k(log_weights: np.ndarray) -> float:
     return float(k)
 
 
+def _log_weights(t: np.ndarray, s: np.ndarray, base: np.ndarray, usable: np.ndarray) -> np.ndarray:
+    """log base − ½(χ²_true − χ²_sur) where usable (and χ²_true not NaN), −inf elsewhere."""
+    usable = usable & ~np.isnan(t)
+    out = np.full(t.size, -np.inf)
+    out[usable] = np.log(base[usable]) - 0.5 * (t[usable] - s[usable])
+    return out
+
+
 def reweighting_metrics(
     chi2_true: np.ndarray,
     chi2_surrogate: np.ndarray,
@@ -179,7 +187,7 @@ def reweighting_metrics(
     if base.shape != (M,) or not np.all(base > 0):
         raise ValueError(f"base_weights must be ({M},) positive numbers")
     log_base = np.log(base[used])
-    logw = log_base - 0.5 * (t[used] - s[used])
+    logw = _log_weights(t, s, base, used)[used]
     w = np.exp(logw - logsumexp(logw))
     ess = 1.0 / np.sum(w**2)  # (Σw)²/Σw² with Σw = 1
     n_base = float(np.exp(2 * logsumexp(log_base) - logsumexp(2 * log_base)))
@@ -284,9 +292,7 @@ def reweighted_weights(
     t = np.asarray(chi2_true, dtype=np.float64)
     s = np.asarray(chi2_surrogate, dtype=np.float64)
     base = np.asarray(base_weights, dtype=np.float64)
-    good = np.asarray(ok, dtype=bool) & np.isfinite(t)
-    logw = np.full(base.size, -np.inf)
-    logw[good] = np.log(base[good]) - 0.5 * (t[good] - s[good])
+    logw = _log_weights(t, s, base, np.asarray(ok, dtype=bool) & np.isfinite(t))
     if not np.isfinite(logw).any():
         return np.zeros(base.size)
     w = np.exp(logw - logw.max())
