@@ -5,6 +5,7 @@ by importance sampling from a mixture fitted to its posterior (the workflow's de
 long run), and the lecture notes' per-point call.
 
     python benchmarks/posterior_throughput.py [--bundle results/surrogate] [--steps 3000]
+        [--draws 6000000] [--nested-only]
 
 Figure of merit: the worst parameter's bulk ESS (arviz ``ess_bulk`` over the walkers, after
 the workflow's burn-in) per second of wall time, start-up included; for nautilus, its effective
@@ -100,7 +101,8 @@ def main() -> None:
     ap.add_argument("--config", default="config/config.yaml")
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--draws", type=int, default=3_000_000, help="the long importance run")
+    ap.add_argument("--draws", type=int, default=6_000_000, help="the long importance run")
+    ap.add_argument("--nested-only", action="store_true", help="skip the emcee rows")
     args = ap.parse_args()
 
     cfg = C.validate_schema(C.load(args.config))
@@ -135,7 +137,7 @@ def main() -> None:
 
     def importance_row(first, n_draws):
         t0 = time.perf_counter()
-        settings = {k: v for k, v in cfg["inference"]["importance_sampling"].items() if k != "n_draws"}
+        settings = C.section_kwargs(cfg["inference"]["importance_sampling"], MixtureProposal.fit)
         proposal = MixtureProposal.fit(first.posterior(), space, seed=args.seed, **settings)
         r = importance_sample(
             lambda x: -0.5 * chi2(x, outside=np.inf), prior, proposal, n_draws=n_draws, seed=0
@@ -156,7 +158,7 @@ def main() -> None:
     rows[f"nautilus 300/2000 + importance ({args.draws:.0e})"] = importance_row(quick, args.draws)
 
     post = Posterior(space.names, nested.samples, nested.weights, "nautilus")
-    for moves in ("de", "stretch"):
+    for moves in () if args.nested_only else ("de", "stretch"):
         for walkers in (64, 256, 1024):
             starts = post.equal_weight(walkers, seed=args.seed)
             steps = max(200, args.steps * 64 // walkers)
@@ -193,6 +195,8 @@ def main() -> None:
             f"{r.get('ess', float('nan')):9.0f} {r.get('ess_per_s', float('nan')):9.1f}  "
             f"{r.get('log_z', '')}"
         )
+    if args.nested_only:
+        return
     print(
         "\nwhere emcee's time goes (per walker-step, all proposals; the trees see only those "
         "inside the box)"

@@ -103,11 +103,60 @@ def test_oracle_options_and_code_rerun_the_evaluations(finished_run, tmp_path):
     assert [w for r, w in jobs if r == "evaluate_chunk" and "rounds/0" in w]
 
 
-def test_same_results_with_one_and_two_cores(finished_run, tmp_path):
+def _kill_when(project, config, cores, condition, timeout=600):
+    """Run the workflow and SIGKILL it (snakemake and every job) as soon as ``condition()``
+    holds; then release the lock, as a user does after a crash. True if it was killed."""
+    cmd = [str(BIN / "snakemake"), "-s", str(project / "Snakefile"), "--directory", str(project)]
+    cmd += ["--configfile", str(config), "--cores", str(cores), "--rerun-incomplete"]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    deadline, killed = time.time() + timeout, False
+    while proc.poll() is None and time.time() < deadline:
+        if condition():
+            os.killpg(proc.pid, signal.SIGKILL)
+            killed = True
+            break
+        time.sleep(0.05)
+    proc.wait()
+    snakemake(project, config, "--unlock")
+    return killed
+
+
+def _completed_trials(results):
+    import sqlite3
+
+    n = 0
+    for db in (results / "state" / "surrogate").rglob("*.sqlite"):
+        with sqlite3.connect(db) as con:
+            n += con.execute("select count(*) from trials where state = 'COMPLETE'").fetchone()[0]
+    return n
+
+
+def test_one_core_killed_while_tuning_and_sampling_equals_two_cores(finished_run, tmp_path):
+    """The same config with --cores 1, SIGKILLed during the optuna trials and again during the
+    emcee chain and resumed each time, ends with the same fingerprint of every output as the
+    uninterrupted --cores 2 run."""
     assert len(list((finished_run / "results" / "rounds" / "0" / "evaluated").glob("*.h5"))) >= 4
     project = copy_project(tmp_path / "project")
-    snakemake(project, ANALYTIC, "--cores", "1")
-    one, two = run_fingerprint(project / "results"), run_fingerprint(finished_run / "results")
+    res, cfg = project / "results", yaml.safe_load(open(ANALYTIC))
+    logs = res / "logs"
+
+    def tuning():
+        log = logs / "surrogate.log"
+        return log.exists() and "optuna classifier: trial 1 of" in log.read_text()
+
+    assert _kill_when(project, ANALYTIC, 1, tuning), "never reached the tuning"
+    assert 0 < _completed_trials(res) < 2 * cfg["surrogate"]["n_trials"]  # killed mid-study
+
+    def sampling():
+        log = logs / "sample.log"
+        return log.exists() and "( 70%)" in log.read_text()  # past the backend's first flush
+
+    assert _kill_when(project, ANALYTIC, 1, sampling), "never reached the sampling"
+    snakemake(project, ANALYTIC, "--cores", "1", "--rerun-incomplete")
+    assert json.loads((res / "inference" / "sampling.json").read_text())["resumed_from_step"] > 0
+    one, two = run_fingerprint(res), run_fingerprint(finished_run / "results")
     assert {k: v for k, v in one.items() if one[k] != two.get(k)} == {}
     assert set(one) == set(two)
 
@@ -339,6 +388,42 @@ def test_failures_are_counted_and_the_workflow_completes(tmp_path):
     metrics = json.loads((res / "surrogate" / "metrics.json").read_text())
     assert metrics["counts"]["excluded_not_ok"] == len(ds) - counts["ok"]
     assert (res / "inference" / "summary.json").exists()
+
+
+def test_state_resumes_only_when_nothing_it_depends_on_changed(finished_run, tmp_path):
+    """Jobs that import a copy of the package: forced to rerun untouched, the optuna studies and
+    the emcee chain resume and do no work; after an edit of a module each stateful rule
+    depends on, the trials run again and the chain starts afresh."""
+    project = copy_run(finished_run, tmp_path / "project")
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(project / "src"), os.environ["PYTHONPATH"]]),
+    }
+    where = subprocess.run(
+        [str(BIN / "python"), "-c", "import globalfit; print(globalfit.__file__)"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert Path(where).is_relative_to(project / "src"), where  # not the editable install
+    target = "results/inference/sampling.json"
+    log, sampling = project / "results" / "logs" / "surrogate.log", project / target
+    n_steps = yaml.safe_load(open(ANALYTIC))["inference"]["n_steps"]
+
+    def trials_run():
+        return len(re.findall(r"optuna \w+: trial \d+ of \d+", log.read_text()))
+
+    snakemake(project, ANALYTIC, "--cores", "2", "--forcerun", "surrogate", target, env=env)
+    assert trials_run() == 0  # both studies complete: nothing to tune
+    assert json.loads(sampling.read_text())["resumed_from_step"] == n_steps  # no new step
+
+    for module in ("surrogate/tuning.py", "inference/priors.py"):
+        path = project / "src" / "globalfit" / module
+        path.write_text(path.read_text() + "\n# an edit the stateful rules depend on\n")
+    snakemake(project, ANALYTIC, "--cores", "2", target, env=env)
+    assert trials_run() == 2 * yaml.safe_load(open(ANALYTIC))["surrogate"]["n_trials"]
+    assert json.loads(sampling.read_text())["resumed_from_step"] == 0
 
 
 @pytest.mark.parametrize("late", [False, True])
