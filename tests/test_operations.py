@@ -155,7 +155,12 @@ def test_one_core_killed_while_tuning_and_sampling_equals_two_cores(finished_run
 
     assert _kill_when(project, ANALYTIC, 1, sampling), "never reached the sampling"
     snakemake(project, ANALYTIC, "--cores", "1", "--rerun-incomplete")
-    assert json.loads((res / "inference" / "sampling.json").read_text())["resumed_from_step"] > 0
+    assert (
+        json.loads((res / "inference" / "sampling.json").read_text())["diagnostics"][
+            "resumed_from_step"
+        ]
+        > 0
+    )
     one, two = run_fingerprint(res), run_fingerprint(finished_run / "results")
     assert {k: v for k, v in one.items() if one[k] != two.get(k)} == {}
     assert set(one) == set(two)
@@ -416,14 +421,16 @@ def test_state_resumes_only_when_nothing_it_depends_on_changed(finished_run, tmp
 
     snakemake(project, ANALYTIC, "--cores", "2", "--forcerun", "surrogate", target, env=env)
     assert trials_run() == 0  # both studies complete: nothing to tune
-    assert json.loads(sampling.read_text())["resumed_from_step"] == n_steps  # no new step
+    assert (
+        json.loads(sampling.read_text())["diagnostics"]["resumed_from_step"] == n_steps
+    )  # no new step
 
     for module in ("surrogate/tuning.py", "inference/priors.py"):
         path = project / "src" / "globalfit" / module
         path.write_text(path.read_text() + "\n# an edit the stateful rules depend on\n")
     snakemake(project, ANALYTIC, "--cores", "2", target, env=env)
     assert trials_run() == 2 * yaml.safe_load(open(ANALYTIC))["surrogate"]["n_trials"]
-    assert json.loads(sampling.read_text())["resumed_from_step"] == 0
+    assert json.loads(sampling.read_text())["diagnostics"]["resumed_from_step"] == 0
 
 
 @pytest.mark.parametrize("late", [False, True])

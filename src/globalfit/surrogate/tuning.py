@@ -343,6 +343,18 @@ def trials_table(study) -> pd.DataFrame:
     )
     if "duration" in df:
         df["duration"] = df["duration"].dt.total_seconds()
+    # completed trials only, numbered in order: a study resumed after a kill holds the killed
+    # trial as FAIL, and its table would otherwise differ from an uninterrupted run's
+    if "state" in df:
+        df = df[df["state"] == "COMPLETE"].reset_index(drop=True)
+        df["number"] = range(len(df))
+        from optuna.distributions import IntDistribution
+        from optuna.trial import TrialState
+
+        done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        for name, dist in (done[0].distributions if done else {}).items():
+            if isinstance(dist, IntDistribution):  # NaN rows made it float
+                df[f"params_{name}"] = df[f"params_{name}"].astype(int)
     return df
 
 
