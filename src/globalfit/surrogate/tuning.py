@@ -355,6 +355,9 @@ def trials_table(study) -> pd.DataFrame:
         for name, dist in (done[0].distributions if done else {}).items():
             if isinstance(dist, IntDistribution):  # NaN rows made it float
                 df[f"params_{name}"] = df[f"params_{name}"].astype(int)
+        for name, value in (done[0].user_attrs if done else {}).items():
+            if isinstance(value, int) and f"user_attrs_{name}" in df:
+                df[f"user_attrs_{name}"] = df[f"user_attrs_{name}"].astype(int)
     return df
 
 
