@@ -21,6 +21,15 @@ def _log_l(problem):
     return lambda x: -0.5 * problem.chi2(x)
 
 
+def _rescaled(fitted, factor, defensive):
+    """The one Gaussian component of ``fitted`` with its covariance times ``factor``."""
+    c = fitted.components[0]
+    return MixtureProposal(
+        fitted.space, np.ones(1), c.mean[None, :], factor * c.cov[None, :, :],
+        df=np.inf, defensive=defensive,
+    )  # fmt: skip
+
+
 def _exact_posterior(problem, n=20000, seed=0):
     x = problem.draw(n, np.random.default_rng(seed))
     return Posterior([f"x{i}" for i in range(problem.dim)], x, np.ones(n), "exact")
@@ -48,14 +57,7 @@ def test_log_z_error_matches_the_scatter_over_seeds_and_a_seed_repeats():
     problem = correlated_gaussian(3, seed=2)
     prior = Prior.from_config(problem.parameters())
     fitted = MixtureProposal.fit(_exact_posterior(problem), prior.space, n_components=1, df=np.inf)
-    wide = MixtureProposal(
-        prior.space,
-        np.ones(1),
-        fitted.components[0].mean[None, :],
-        2.25 * fitted.components[0].cov[None, :, :],
-        df=np.inf,
-        defensive=0.05,
-    )
+    wide = _rescaled(fitted, 2.25, defensive=0.05)
     runs = [importance_sample(_log_l(problem), prior, wide, n_draws=1000, seed=s) for s in range(6)]
     pulls = np.array([(r.log_z - problem.log_z) / r.log_z_err for r in runs])
     assert 0.38 < np.sum(pulls**2) < 22.5, pulls
@@ -99,21 +101,14 @@ def test_a_proposal_that_missed_an_island_is_rejected(two_wells_refined):
     assert "island masses" in reason
 
 
-def test_a_too_narrow_proposal_is_flagged_by_pareto_k(two_wells_refined):
+def test_a_too_narrow_proposal_is_flagged_by_pareto_k():
     """A Gaussian proposal 0.4x the posterior's width, no defensive share: the weights' tail is
     heavy (k̂ > 0.7) and the refinement is rejected; the fitted t mixture is not flagged."""
     problem = correlated_gaussian(3, seed=5)
     prior = Prior.from_config(problem.parameters())
     exact = _exact_posterior(problem)
     fitted = MixtureProposal.fit(exact, prior.space, n_components=1, df=np.inf)
-    narrow = MixtureProposal(
-        prior.space,
-        np.ones(1),
-        fitted.components[0].mean[None, :],
-        0.16 * fitted.components[0].cov[None, :, :],
-        df=np.inf,
-        defensive=0.0,
-    )
+    narrow = _rescaled(fitted, 0.16, defensive=0.0)
     bad = importance_sample(_log_l(problem), prior, narrow, n_draws=20000, seed=0)
     good = importance_sample(_log_l(problem), prior, fitted, n_draws=20000, seed=0)
     assert bad.pareto_k > 0.7 and good.pareto_k < 0.5, (bad.pareto_k, good.pareto_k)
