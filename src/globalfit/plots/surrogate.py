@@ -59,7 +59,7 @@ def plot_param_importances(
     importances: Mapping[str, float], path: Path | str, *, title: str = ""
 ) -> Path:
     """importances : {parameter: normalised importance}
-    (:func:`globalfit.surrogate.tuning.param_importances`)."""
+    (:func:`globalfit.surrogate.study_tables.param_importances`)."""
     fig = Figure(figsize=(5, 0.45 * max(len(importances), 2) + 1.2))
     ax = fig.subplots()
     if importances:

@@ -308,7 +308,7 @@ def train_bundle(
     Surrogate
         The fitted surrogate.
     """
-    from globalfit.surrogate import tuning
+    from globalfit.surrogate import study_tables, tuning
 
     bundle = Path(bundle_dir)
     studies = Path(study_dir) if study_dir is not None else bundle / "tuning"
@@ -353,10 +353,10 @@ def train_bundle(
         compile_nthread=nthread,
     )
     for name, t in tuned.items():
-        tuning.save_trials_csv(t.study_, bundle / "tuning" / f"{name}_trials.csv")
+        study_tables.save_trials_csv(t.study_, bundle / "tuning" / f"{name}_trials.csv")
         write_json(
             bundle / "tuning" / f"{name}_importance.json",
-            tuning.param_importances(t.study_, seed=seed),
+            study_tables.param_importances(t.study_, seed=seed),
             indent=2,
             sort_keys=True,
         )
