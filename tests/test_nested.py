@@ -167,10 +167,14 @@ def test_nested_floor_is_no_mass():
 
 
 def test_emcee_island_masses_against_the_nested_sampler(two_wells_nested):
-    """emcee (DE moves) on two wells, d = 4: started from nested draws (every island, in
-    proportion) its masses are within 0.05 of the exact 0.57/0.43 and agree with nautilus';
-    started in one island only it (all but) never finds the other, and the comparison says so. (In
-    d = 2 the snooker move does hop between these wells.)"""
+    """emcee on two wells, d = 4: with the workflow's DE + snooker moves, started from nested draws
+    (every island, in proportion), its masses are within 0.05 of the exact 0.57/0.43 and agree with
+    nautilus'; started in one island with DE moves alone, whose jumps are differences between
+    walkers (the size of one well), it never finds the other, and the comparison says so. (The
+    snooker move hops between these wells now and then, sooner or later depending on the
+    machine's rounding, so a one-island run with it is no fixed test case.)"""
+    from emcee.moves import DEMove
+
     from globalfit.inference import sample_posterior
 
     chi2 = two_wells(4).chi2
@@ -181,15 +185,15 @@ def test_emcee_island_masses_against_the_nested_sampler(two_wells_nested):
     ref = islands.masses(post.samples, post.weights)
     exact = np.where(islands.centres()[:, 0] > 0, 0.57, 0.43)
     runs = {}
-    for start, starts in {
-        "nested": post.equal_weight(32, seed=3),
-        "one island": np.array([[1.5, 0.0, 0.0, 0.0]]),
-    }.items():
-        r = sample_posterior(chi2, prior, starts, n_walkers=32, n_steps=3000, seed=1, moves="de")
+    for start, starts, moves in [
+        ("nested", post.equal_weight(32, seed=3), "de"),
+        ("one island", np.array([[1.5, 0.0, 0.0, 0.0]]), [(DEMove(), 1.0)]),
+    ]:
+        r = sample_posterior(chi2, prior, starts, n_walkers=32, n_steps=3000, seed=1, moves=moves)
         runs[start] = (islands.masses(r.samples), float(min(r.ess)))
     masses, ess = runs["nested"]
     assert np.abs(masses - exact).max() < 0.05, masses
     assert compare_island_masses(ref, nested.n_eff, masses, ess)["agree"]
     masses, ess = runs["one island"]
-    assert masses.min() < 0.01  # a stray sample at most
+    assert masses.min() < 1e-3
     assert not compare_island_masses(ref, nested.n_eff, masses, ess)["agree"]
