@@ -1,5 +1,6 @@
 """Per-round diagnostics of active learning (``diagnostics.csv``): how well the GP predicted the
-batch before it was evaluated, the share of the batch within Δχ² < 2.3 and < 10, and the
+batch before it was evaluated, the share of the batch within Δχ² < 2.3 and < 10, the trust
+regions, prospects and exploration picks (and how many of those landed within Δχ² < 10), and the
 proposal's CPU cost against the evaluation's.
 """
 
@@ -30,6 +31,10 @@ DIAGNOSTICS_COLUMNS = (
     "gp_frac_within_2sd",
     "frac_dchi2_below_2_3",
     "frac_dchi2_below_10",
+    "n_trust_regions",
+    "n_prospects",
+    "n_exploration",
+    "n_exploration_below_10",
     "proposal_cpu_seconds",
     "import_cpu_seconds",
     "evaluation_cpu_seconds",
@@ -107,6 +112,7 @@ def diagnostics_row(
     ref = best_after if chi2_min_reference is None else chi2_min_reference
     dchi2 = np.where(ok, chi2_batch - ref, np.inf)
     proposal = float(info["cpu_seconds"])
+    explored = np.asarray(info.get("from_exploration", np.zeros(q, dtype=bool)), dtype=bool)
     return {
         "round": int(info["round_index"]),
         "method": method,
@@ -124,6 +130,10 @@ def diagnostics_row(
         else float("nan"),
         "frac_dchi2_below_2_3": float(np.mean(dchi2 < HIT)),
         "frac_dchi2_below_10": float(np.mean(dchi2 < REGION)),
+        "n_trust_regions": len(info.get("trust_regions", [])),
+        "n_prospects": len(info.get("prospects", [])),
+        "n_exploration": int(explored.sum()),
+        "n_exploration_below_10": int(np.sum(explored & (dchi2 < REGION))),
         "proposal_cpu_seconds": proposal,
         "import_cpu_seconds": float(info.get("cpu_seconds_import", 0.0)),
         "evaluation_cpu_seconds": float(evaluation_cpu_seconds),

@@ -17,7 +17,16 @@ from scipy.stats import qmc
 
 from globalfit.active_learning.acquisition import _kriging_believer
 from globalfit.active_learning.candidates import gaussian_candidates, hull_candidates
+from globalfit.active_learning.exploration import (
+    PROSPECT_CANDIDATES,
+    PROSPECTS_PER_PICK,
+    exploration_count,
+    exploration_picks,
+    find_prospects,
+    prospect_candidates,
+)
 from globalfit.active_learning.gp import GPModel, _gpflow, _PoolPosterior
+from globalfit.active_learning.settings import check_settings
 from globalfit.active_learning.target import (
     TARGET_KIND,
     delta_schedule,
@@ -29,7 +38,7 @@ from globalfit.active_learning.trust_regions import (
     trust_region_picks,
     trust_region_share,
 )
-from globalfit.levels import HIT
+from globalfit.levels import HIT, REGION
 from globalfit.space import ParameterSpace
 
 __all__ = ["BatchProposer"]
@@ -53,6 +62,12 @@ class BatchProposer:
     n_inducing : inducing points of the sparse GP.
     noise_floor : lower bound of the GP likelihood variance (standardised target units).
     min_distance : unit-cube distance below which a candidate counts as a duplicate.
+    exploration_share : share of each batch (⌈share × q⌉ points) kept for prospects and the whole
+        box, by EI with the fixed margin ``exploration_delta`` (units of std(y)); see
+        :mod:`globalfit.active_learning.exploration`.
+    trust_region_* : see :mod:`globalfit.active_learning.trust_regions`; their share applies to
+        the batch less the exploration picks. A point within ``trust_region_open`` (Δχ²) of the
+        best opens a region; a pick within ``trust_region_delta`` is a hit.
     max_iter : L-BFGS-B iterations per optimisation start.
     random_state : int seed; round r uses SeedSequence([random_state, r]).
     """
@@ -74,10 +89,13 @@ class BatchProposer:
         n_inducing: int = 256,
         noise_floor: float = 1e-6,
         min_distance: float = 1e-3,
+        exploration_share: float = 0.15,
+        exploration_delta: float = 2.0,
         trust_region_share_start: float = 0.5,
         trust_region_share_end: float = 0.9,
         trust_region_centres: int = 4,
         trust_region_delta: float = HIT,
+        trust_region_open: float = REGION,
         trust_region_separation: float = 0.2,
         trust_region_radius: float = 0.03,
         trust_region_radius_min: float = 0.003,
@@ -101,10 +119,13 @@ class BatchProposer:
         self.n_inducing = n_inducing
         self.noise_floor = noise_floor
         self.min_distance = min_distance
+        self.exploration_share = exploration_share
+        self.exploration_delta = exploration_delta
         self.trust_region_share_start = trust_region_share_start
         self.trust_region_share_end = trust_region_share_end
         self.trust_region_centres = trust_region_centres
         self.trust_region_delta = trust_region_delta
+        self.trust_region_open = trust_region_open
         self.trust_region_separation = trust_region_separation
         self.trust_region_radius = trust_region_radius
         self.trust_region_radius_min = trust_region_radius_min
@@ -116,82 +137,7 @@ class BatchProposer:
         self._validate()
 
     def _validate(self) -> None:
-        def need(cond, msg):
-            if not cond:
-                raise ValueError(f"active_learning.{msg}")
-
-        need(isinstance(self.space, ParameterSpace), "space: must be a ParameterSpace")
-        need(
-            int(self.batch_size) == self.batch_size and self.batch_size >= 1,
-            f"batch_size: need an integer ≥ 1, got {self.batch_size}",
-        )
-        need(
-            self.n_candidates >= 4 * self.batch_size,
-            f"n_candidates: need ≥ 4 × batch_size = {4 * self.batch_size}, got {self.n_candidates}",
-        )
-        need(
-            0 < self.hull_fraction <= 1,
-            f"hull_fraction: need 0 < value ≤ 1, got {self.hull_fraction}",
-        )
-        need(0 <= self.hull_share <= 1, f"hull_share: need 0 ≤ value ≤ 1, got {self.hull_share}")
-        need(
-            0 <= self.local_share <= 1 - self.hull_share,
-            f"local_share: need 0 ≤ value ≤ 1 − hull_share, got {self.local_share}",
-        )
-        need(
-            0 <= self.delta_end <= self.delta_start,
-            f"delta_start/delta_end: need 0 ≤ delta_end ≤ delta_start, got {self.delta_start}, "
-            f"{self.delta_end}",
-        )
-        need(
-            self.target_scale > 0 and self.target_cap > 0,
-            "target_scale/target_cap: must be positive",
-        )
-        need(
-            self.sparse_above >= 1 and self.n_inducing >= 2,
-            "sparse_above/n_inducing: must be ≥ 1 and ≥ 2",
-        )
-        need(self.noise_floor > 0, f"noise_floor: must be positive, got {self.noise_floor}")
-        need(self.min_distance >= 0, f"min_distance: must be ≥ 0, got {self.min_distance}")
-        for key in ("trust_region_share_start", "trust_region_share_end"):
-            need(
-                0 <= getattr(self, key) <= 1, f"{key}: need 0 ≤ value ≤ 1, got {getattr(self, key)}"
-            )
-        need(
-            int(self.trust_region_centres) == self.trust_region_centres
-            and self.trust_region_centres >= 1,
-            f"trust_region_centres: need an integer ≥ 1, got {self.trust_region_centres}",
-        )
-        need(
-            self.trust_region_delta > 0 and self.trust_region_separation >= 0,
-            "trust_region_delta/trust_region_separation: must be positive / ≥ 0",
-        )
-        need(
-            0
-            < self.trust_region_radius_min
-            <= self.trust_region_radius
-            <= self.trust_region_radius_max,
-            "trust_region_radius: need 0 < trust_region_radius_min ≤ trust_region_radius ≤ "
-            "trust_region_radius_max, "
-            f"got {self.trust_region_radius_min}, {self.trust_region_radius}, "
-            f"{self.trust_region_radius_max}",
-        )
-        need(
-            int(self.trust_region_pool) == self.trust_region_pool
-            and self.trust_region_pool >= self.batch_size,
-            f"trust_region_pool: need an integer ≥ batch_size = {self.batch_size}, got "
-            f"{self.trust_region_pool}",
-        )
-        need(
-            int(self.trust_region_local_points) == self.trust_region_local_points
-            and self.trust_region_local_points >= self.space.dim + 2,
-            f"trust_region_local_points: need an integer ≥ d + 2 = {self.space.dim + 2}, got "
-            f"{self.trust_region_local_points}",
-        )
-        need(
-            isinstance(self.random_state, (int, np.integer)) and self.random_state >= 0,
-            f"random_state: need an integer ≥ 0, got {self.random_state!r}",
-        )
+        check_settings(self)
 
     def propose(
         self,
@@ -243,9 +189,9 @@ class BatchProposer:
                 f"{d + 2}"
             )
 
-        ss_cand, ss_hull, ss_gp, ss_local, ss_tr = np.random.SeedSequence(
+        ss_cand, ss_hull, ss_gp, ss_local, ss_tr, ss_explore = np.random.SeedSequence(
             [int(self.random_state), int(round_index)]
-        ).spawn(5)
+        ).spawn(6)
         u_all = space.to_unit(theta)
         u_fit, chi2_fit = u_all[fit], chi2[fit]
         chi2_ref = float(chi2_fit.min())
@@ -303,8 +249,24 @@ class BatchProposer:
             tr_u.append(u_k)
             tr_ei.extend(ei_k)
             tr_owner.extend([k] * len(u_k))
-        pool = np.vstack([pool] + tr_u)
-        region_of = np.concatenate([np.full(n_global, -1), np.asarray(tr_owner, dtype=np.int64)])
+        n_explore = exploration_count(self.exploration_share, self.batch_size)
+        prospects = find_prospects(
+            u_fit,
+            chi2_fit,
+            cap=self.target_cap,
+            exclude=space.to_unit(np.array([r["centre"] for r in regions]).reshape(-1, d)),
+            separation=self.trust_region_separation,
+            limit=PROSPECTS_PER_PICK * (n_explore - math.ceil(n_explore / 3)),
+        )
+        pr_u, pr_owner = prospect_candidates(
+            u_fit, prospects, PROSPECT_CANDIDATES, np.random.default_rng(ss_explore)
+        )
+        n_tr = sum(len(u_k) for u_k in tr_u)
+        pool = np.vstack([pool] + tr_u + [pr_u])
+        region_of = np.concatenate(
+            [np.full(n_global, -1), np.asarray(tr_owner, dtype=np.int64), np.full(len(pr_u), -1)]
+        )
+        owner = np.concatenate([np.full(n_lhs, -1), np.full(n_global - n_lhs + n_tr, -2), pr_owner])
         from_hull = np.pad(from_hull, (0, len(pool) - n_global))
         dist, _ = tree_all.query(pool, k=1)
         allowed = dist > self.min_distance
@@ -313,7 +275,22 @@ class BatchProposer:
         # plug-in incumbent: with fitted noise, max(y) can lie above the GP mean everywhere
         y_best = float(model.predict(u_fit)[0].max())
         delta = delta_rel * float(np.std(y))
-        # the trust regions' picks come first and condition the global picks (kriging believer)
+        # the trust regions' picks come first and condition the exploration picks, both condition
+        # the global picks (kriging believer)
+        forced = np.arange(n_global, n_global + n_tr)
+        explore, explore_ei = exploration_picks(
+            post,
+            model.y_mean_,
+            model.y_std_,
+            y_best,
+            self.exploration_delta * float(np.std(y)),
+            n_explore,
+            self.min_distance,
+            allowed,
+            forced,
+            owner,
+        )
+        forced = np.concatenate([forced, explore])
         idx, ei = _kriging_believer(
             post,
             model.y_mean_,
@@ -323,9 +300,12 @@ class BatchProposer:
             self.batch_size,
             self.min_distance,
             allowed,
-            forced=np.arange(n_global, len(pool)),
+            forced=forced,
         )
         ei[: len(tr_ei)] = tr_ei  # a trust-region pick's EI is its own GP's
+        ei[len(tr_ei) : len(forced)] = explore_ei  # at the exploration margin
+        order = np.arange(len(idx))
+        from_exploration = (order >= len(tr_ei)) & (order < len(forced))
 
         u_new = pool[idx]
         theta_new = np.clip(space.from_unit(u_new), space.lower, space.upper)  # rounding only
@@ -383,6 +363,12 @@ class BatchProposer:
                 for r in regions
             ],
             "from_trust_region": [int(v) for v in region_of[idx]],
+            "exploration_delta": self.exploration_delta * float(np.std(y)),
+            "from_exploration": [bool(v) for v in from_exploration],
+            "prospects": [
+                {"point": [float(v) for v in theta[fit][i]], "chi2": float(chi2_fit[i])}
+                for i in prospects
+            ],
             "ei": [float(v) for v in ei],
             "pred_mean": [float(v) for v in mean],
             "pred_sd": [float(v) for v in sd],

@@ -1,5 +1,5 @@
 """Trust regions (as in TuRBO) for exploitation: up to a few distinct good points (Δχ² within
-``trust_region_delta``, a minimum separation apart) each get a region with its own GP on its
+``trust_region_open``, a minimum separation apart) each get a region with its own GP on its
 nearest points and Gaussian candidates shaped by the GP length scales. The radius halves when few
 of a region's last picks were hits and grows when most were; the share of the batch picked in
 trust regions grows over the rounds. Why: narrow valleys bounded by cliffs, which a global GP with
@@ -13,6 +13,7 @@ from scipy.spatial import cKDTree
 
 from globalfit.active_learning.acquisition import _kriging_believer
 from globalfit.active_learning.candidates import gaussian_candidates
+from globalfit.active_learning.exploration import exploration_count
 from globalfit.active_learning.gp import LENGTHSCALE_MIN, STATE_FORMAT, GPModel, _PoolPosterior
 
 __all__ = [
@@ -133,7 +134,8 @@ def plan_trust_regions(
 ) -> list[dict]:
     """This round's trust regions: centre, radius (adapted from the previous round's picks),
     hit rate of those picks, pick quota and candidate pool (see the module docstring)."""
-    q_tr = int(round(trust_region_share(proposer, round_index, n_rounds) * proposer.batch_size))
+    q = proposer.batch_size - exploration_count(proposer.exploration_share, proposer.batch_size)
+    q_tr = int(round(trust_region_share(proposer, round_index, n_rounds) * q))
     if q_tr == 0:
         return []
     chi2_ref = float(chi2_fit.min())
@@ -163,7 +165,7 @@ def plan_trust_regions(
         u_fit,
         chi2_fit,
         max_centres=proposer.trust_region_centres,
-        within=proposer.trust_region_delta,
+        within=proposer.trust_region_open,
         separation=proposer.trust_region_separation,
     )
     shape = trust_region_shape(lengthscales)

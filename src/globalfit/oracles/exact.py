@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ExactProblem", "correlated_gaussian", "two_wells"]
+__all__ = ["ExactProblem", "correlated_gaussian", "gaussian_wells", "two_wells", "unequal_wells"]
 
 
 @dataclass(frozen=True)
@@ -137,3 +137,78 @@ def two_wells(
         masses=(share, 1.0 - share),
         centres=np.stack([c, -c]),
     )
+
+
+def gaussian_wells(
+    centres: np.ndarray, sds: np.ndarray, masses: np.ndarray, half_width: float = 3.0
+) -> ExactProblem:
+    """Isotropic Gaussian wells of any centres, widths and masses: e^{−χ²/2} ∝ Σ m_k N(θ; c_k, s_k).
+
+    Parameters
+    ----------
+    centres : (k, d) array_like
+        Well centres, each at least 4 sds inside the box.
+    sds : (k,) array_like
+        Well widths.
+    masses : (k,) array_like
+        Posterior masses, summing to 1.
+    half_width : float
+        Half-width of the box.
+
+    Returns
+    -------
+    ExactProblem
+        χ² shifted so that its smallest well bottom is near 0; ln Z exact; masses as given.
+    """
+    c = np.atleast_2d(np.asarray(centres, dtype=np.float64))
+    k, d = c.shape
+    s = np.asarray(sds, dtype=np.float64).reshape(k)
+    m = np.asarray(masses, dtype=np.float64).reshape(k)
+    if not math.isclose(m.sum(), 1.0) or np.any(m <= 0) or np.any(s <= 0):
+        raise ValueError("gaussian_wells: need positive sds and positive masses summing to 1")
+    if np.any(np.abs(c) + 4 * s[:, None] > half_width):
+        raise ValueError("gaussian_wells: every centre must lie 4 sds inside the box")
+    log_w = np.log(m) - d * np.log(np.sqrt(2 * np.pi) * s)  # log of m_k times N's normaliser
+    shift = 2 * float(log_w.max())
+
+    def chi2(x):
+        x = np.atleast_2d(x)
+        q = np.stack([np.sum((x - ck) ** 2, axis=1) / sk**2 for ck, sk in zip(c, s, strict=True)])
+        return shift - 2 * np.logaddexp.reduce(log_w[:, None] - q / 2, axis=0)
+
+    def draw(n, rng):
+        which = rng.choice(k, size=n, p=m)
+        return c[which] + s[which, None] * rng.standard_normal((n, d))
+
+    return ExactProblem(
+        chi2=chi2,
+        log_z=-shift / 2 - d * math.log(2 * half_width),
+        half_width=half_width,
+        draw=draw,
+        masses=tuple(float(v) for v in m),
+        centres=c,
+    )
+
+
+def unequal_wells(d: int, half_width: float = 3.0) -> ExactProblem:
+    """Two unrelated wells (no symmetry maps one onto the other), d ≥ 2: a narrow one (sd 0.3,
+    mass 0.35) at (1.5, 1, 0, …) and a wide one (sd 0.45, mass 0.65) at (−1.2, −1, 0.5, …) whose
+    bottom lies Δχ² ≈ 2 above the narrow one's at d = 4.
+
+    Parameters
+    ----------
+    d : int
+        Dimension, ≥ 2.
+    half_width : float
+        Half-width of the box.
+
+    Returns
+    -------
+    ExactProblem
+        See :func:`gaussian_wells`.
+    """
+    if d < 2:
+        raise ValueError(f"unequal_wells: need d ≥ 2, got {d}")
+    a = np.r_[1.5, 1.0, np.zeros(d - 2)]
+    b = np.r_[-1.2, -1.0, np.full(d - 2, 0.5)]
+    return gaussian_wells(np.stack([a, b]), [0.3, 0.45], [0.35, 0.65], half_width)
