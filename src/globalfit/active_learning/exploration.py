@@ -18,7 +18,7 @@ knows where a basin might be (a mirror image is found as any other basin is):
   uncertainty far from the data rather than by the known minimum (where σ is small).
 
 A third of the exploration picks (rounded up) go to the whole box, the rest to prospects (to the
-whole box when there are fewer prospects).
+whole box when the prospects' candidates run out). Both kinds use the margin ``exploration_delta``.
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ PROSPECTS_PER_PICK = 3  # prospects considered per prospect pick (EI chooses amo
 
 
 def exploration_count(share: float, batch_size: int) -> int:
-    """Points of a batch reserved for exploration: ⌈share × batch_size⌉, none if share is 0.
+    """Points of a batch reserved for exploration: ⌈share × batch_size⌉, none if share is 0, and
+    at most batch_size − 1 (the trust regions and the global picks keep one).
 
     Parameters
     ----------
@@ -57,9 +58,9 @@ def exploration_count(share: float, batch_size: int) -> int:
     Returns
     -------
     int
-        The count, between 0 and batch_size.
+        The count, between 0 and batch_size − 1.
     """
-    return 0 if share <= 0 else min(int(batch_size), math.ceil(share * batch_size - 1e-9))
+    return 0 if share <= 0 else min(int(batch_size) - 1, math.ceil(share * batch_size - 1e-9))
 
 
 def find_prospects(
@@ -76,7 +77,7 @@ def find_prospects(
     A prospect is better than each of its d + 1 nearest evaluated neighbours, has Δχ² below ``cap``
     (on the cap the target is flat: no basin to see), and lies at least ``separation``
     (unit-cube distance) from every point of ``exclude`` (the trust regions' centres) and from
-    every better prospect. Best first.
+    every better prospect; the best point is always excluded (it is exploited). Best first.
 
     Parameters
     ----------
@@ -107,6 +108,7 @@ def find_prospects(
     local_min &= chi2 - chi2.min() < cap
     chosen: list[int] = []
     taken = [np.asarray(c, dtype=np.float64) for c in np.asarray(exclude).reshape(-1, d)]
+    taken.append(u[int(np.argmin(chi2))])
     for i in np.argsort(chi2, kind="stable"):
         if len(chosen) == limit:
             break
@@ -156,39 +158,35 @@ def prospect_candidates(
 def exploration_picks(
     post, y_mean, y_std, y_best, delta, q, min_distance, allowed, forced, owner
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``q`` pool indices: q − ⌈q/3⌉ on prospects (each prospect one until one is left, which
-    may take the rest), then the whole box, each by kriging-believer EI with margin ``delta``
-    after the ``forced`` picks (which condition them); and their EI at pick time.
+    """Up to ``q`` pool indices: q − ⌈q/3⌉ on prospects (each prospect one until one is left,
+    which may take the rest), then the whole box (and what prospects leave), each by
+    kriging-believer EI with margin ``delta`` after the ``forced`` picks (which condition them);
+    and their EI at pick time. Fewer when the candidates run out.
 
     ``owner`` gives each pool index its prospect (≥ 0), −1 for the whole-box hypercube
     candidates and −2 for the rest of the pool, which exploration does not pick from.
     """
     picks = np.asarray(forced, dtype=np.int64)
     n_forced, q = len(picks), int(q)
+    tree = cKDTree(post.u)
     ei_all: list[float] = []
-    open_prospects = allowed & (owner >= 0)
-    for _ in range(q - math.ceil(q / 3)):
-        if not open_prospects.any():
+    n_prospect_picks = q - math.ceil(q / 3)
+    waiting = owner >= 0  # prospects not yet picked from in this round
+    for k in range(q):
+        live = allowed.copy()  # not an earlier pick, nor within min_distance of one
+        for ball in tree.query_ball_point(post.u[picks], r=min_distance):
+            live[ball] = False
+        live[picks] = False
+        mask = live & waiting if k < n_prospect_picks else np.zeros_like(live)
+        if not mask.any():
+            mask = live & (owner == -1)  # the whole box takes what prospects leave
+        if not mask.any():
             break
         picks, ei = _kriging_believer(
-            post,
-            y_mean,
-            y_std,
-            y_best,
-            delta,
-            len(picks) + 1,
-            min_distance,
-            open_prospects,
-            forced=picks,
+            post, y_mean, y_std, y_best, delta, len(picks) + 1, min_distance, mask, forced=picks
         )
         ei_all.append(float(ei[-1]))
-        if len(np.unique(owner[open_prospects])) > 1:
-            open_prospects &= owner != owner[picks[-1]]  # one pick per prospect while others wait
-    box = allowed & (owner == -1)
-    n = min(q - (len(picks) - n_forced), int(box.sum()))
-    if n > 0:
-        picks, ei = _kriging_believer(
-            post, y_mean, y_std, y_best, delta, len(picks) + n, min_distance, box, forced=picks
-        )
-        ei_all.extend(float(v) for v in ei[-n:])
+        chosen = owner[picks[-1]]
+        if chosen >= 0 and len(np.unique(owner[live & waiting])) > 1:
+            waiting &= owner != chosen  # one pick per prospect while others wait
     return picks[n_forced:], np.asarray(ei_all)

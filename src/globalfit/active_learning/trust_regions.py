@@ -1,7 +1,8 @@
 """Trust regions (as in TuRBO) for exploitation: up to a few distinct good points (Δχ² within
 ``trust_region_open``, a minimum separation apart) each get a region with its own GP on its
 nearest points and Gaussian candidates shaped by the GP length scales. The radius halves when few
-of a region's last picks were hits and grows when most were; the share of the batch picked in
+of a region's last picks were hits (within ``trust_region_delta`` of the region's centre) and
+grows when most were; the share of the batch picked in
 trust regions grows over the rounds. Why: narrow valleys bounded by cliffs, which a global GP with
 long length scales cannot resolve.
 """
@@ -143,10 +144,13 @@ def plan_trust_regions(
     previous = []
     for region in (state or {}).get("trust_regions", []):
         picks = region["picks"]
-        # a failed pick is not among the fitted points: a miss
-        hits = sum(
-            known.get(tuple(p), np.inf) - chi2_ref < proposer.trust_region_delta for p in picks
+        # a hit is within trust_region_delta of the region's own centre (a region on a basin
+        # shallower than the best one can hit too); a failed pick is not among the fitted
+        # points: a miss
+        ref = min(
+            known.get(tuple(region["centre"]), chi2_ref), chi2_ref + proposer.trust_region_open
         )
+        hits = sum(known.get(tuple(p), np.inf) - ref < proposer.trust_region_delta for p in picks)
         rate = hits / len(picks) if picks else None
         radius = (
             region["radius"]
