@@ -275,6 +275,7 @@ class BatchProposer:
         # plug-in incumbent: with fitted noise, max(y) can lie above the GP mean everywhere
         y_best = float(model.predict(u_fit)[0].max())
         delta = delta_rel * float(np.std(y))
+        explore_delta = self.exploration_delta * float(np.std(y))  # not annealed
         # the trust regions' picks come first and condition the exploration picks, both condition
         # the global picks (kriging believer)
         forced = np.arange(n_global, n_global + n_tr)
@@ -283,7 +284,7 @@ class BatchProposer:
             model.y_mean_,
             model.y_std_,
             y_best,
-            self.exploration_delta * float(np.std(y)),
+            explore_delta,
             n_explore,
             self.min_distance,
             allowed,
@@ -363,7 +364,7 @@ class BatchProposer:
                 for r in regions
             ],
             "from_trust_region": [int(v) for v in region_of[idx]],
-            "exploration_delta": self.exploration_delta * float(np.std(y)),
+            "exploration_delta": explore_delta,
             "from_exploration": [bool(v) for v in from_exploration],
             "prospects": [
                 {"point": [float(v) for v in theta[fit][i]], "chi2": float(chi2_fit[i])}

@@ -145,8 +145,8 @@ def plan_trust_regions(
     for region in (state or {}).get("trust_regions", []):
         picks = region["picks"]
         # a hit is within trust_region_delta of the region's own centre (a region on a basin
-        # shallower than the best one can hit too); a failed pick is not among the fitted
-        # points: a miss
+        # shallower than the best one can hit too), the centre counted at most trust_region_open
+        # above the best (as when it opened); a failed pick is not among the fitted points: a miss
         ref = min(
             known.get(tuple(region["centre"]), chi2_ref), chi2_ref + proposer.trust_region_open
         )
