@@ -133,9 +133,9 @@ def test_default_config_features_follow_alpaca_running():
     # in a child process: ALP-aca's running (wilson) makes PyYAML build OrderedDicts process-wide
     code = (
         "import json, sys, numpy as np; "
-        "from globalfit.inference.derived import alp_low_energy_couplings; "
+        "from globalfit.inference.derived import alp_observables; "
         "a = json.load(sys.stdin); "
-        "low = alp_low_energy_couplings(np.array(a['theta']), a['names'], ma=a['ma']); "
+        "low = alp_observables(np.array(a['theta']), a['names'], ma=a['ma']); "
         "out = {k: v.tolist() for k, v in low.items()}; "
         "from globalfit.oracles.alp import uv_couplings; "
         "from alpaca.decays.alp_decays.gaugebosons import decay_width_2gluons; "
@@ -173,3 +173,62 @@ def test_default_config_features_follow_alpaca_running():
     np.testing.assert_allclose(
         X[:, fmap.names.index("br_a_mumu")], 1 / (1 + np.array(true["gg_over_mumu"])), rtol=0.03
     )
+
+
+def test_alp_observables_scale_with_fa_as_the_physics_says():
+    """BR(B+ -> K+ a) ∝ 1/fa² and Γ ∝ 1/fa² (so cτ ∝ fa²) at fixed couplings, up to the slow
+    running between Λ = 4π fa and mₐ; the invisible rate is BR × P(decay outside Belle II)."""
+    names = list(NAMES)
+    base = [0.8, -0.6, 0.4, 1.1, 0.7, 7.0]
+    theta = [base, [*base[:5], 6.5]]
+    code = (
+        "import json, sys, numpy as np; "
+        "from globalfit.inference.derived import alp_observables; "
+        "a = json.load(sys.stdin); "
+        "o = alp_observables(np.array(a['theta']), a['names'], ma=2.0); "
+        "print(json.dumps({k: v.tolist() for k, v in o.items()}))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        input=json.dumps({"theta": theta, "names": names}),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    o = {k: np.array(v) for k, v in json.loads(proc.stdout.strip().splitlines()[-1]).items()}
+    assert o["br_b_to_k_a"][1] / o["br_b_to_k_a"][0] == pytest.approx(10.0, rel=0.1)
+    assert o["ctau_cm"][1] / o["ctau_cm"][0] == pytest.approx(0.1, rel=0.1)
+    assert np.all((0 <= o["p_invisible_belle2"]) & (o["p_invisible_belle2"] <= 1))
+    assert o["p_invisible_belle2"][1] < o["p_invisible_belle2"][0]  # shorter-lived: seen less
+    np.testing.assert_array_equal(
+        o["br_invisible_belle2"], o["br_b_to_k_a"] * o["p_invisible_belle2"]
+    )
+    fa = 10.0 ** np.array([7.0, 6.5])
+    np.testing.assert_allclose(o["c_mumu_over_fa_TeV"], 1e3 * o["c_mumu"] / fa)
+
+
+def test_every_observable_of_the_breakdown_sits_in_an_alpaca_sector():
+    """The per-sector sums of the summary's chi2_contributions match the oracle's breakdown by
+    name: every observable the χ² is made of belongs to some sector, and the sector sums add
+    the B+ -> K+ invisible measurements up under BKinv."""
+    code = (
+        "import json, numpy as np; "
+        "from globalfit.oracles.alp import AlpOracle, sector_observables; "
+        f"o = AlpOracle({NAMES!r}); o.setup(); "
+        "total, parts = o(np.array([0.5, 0.5, 0.5, 0.5, 0.5, 7.0])); "
+        "print(json.dumps({'total': total, 'parts': parts, 'sectors': sector_observables()}))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    in_sectors = set().union(*map(set, out["sectors"].values()))
+    assert set(out["parts"]) <= in_sectors and "all" not in out["sectors"]
+    assert sum(out["parts"].values()) == pytest.approx(out["total"], abs=1e-9)
+    assert "B+ -> K+ alp" in out["sectors"]["BKinv"]

@@ -30,6 +30,9 @@ def test_defaults_are_filled_and_every_schema_key_is_documented():
     )
     assert cfg["evaluation"]["chunk_size"] == 16 and cfg["design"]["n_initial"] == 288
     assert cfg["parameters"][0]["prior"]["type"] == "soft_uniform"
+    # a default that depends on another key: Wilks' dof is the number of parameters
+    assert cfg["inference"]["dof"] is None
+    assert gfconfig.fill_dependent_defaults(cfg)["inference"]["dof"] == 1
 
     def walk(node, where):
         for key, sub in node.get("properties", {}).items():
@@ -87,6 +90,10 @@ BAD = {
     "reference point outside the box": (
         lambda c: c["inference"]["reference_point"].update(log10_fa=8.5),
         "inference.reference_point.log10_fa: 8.5 is outside the box",
+    ),
+    "more Wilks dof than parameters": (
+        lambda c: c["inference"].update(dof=7),
+        "inference.dof: 7 degrees of freedom for 6 parameters",
     ),
     "feature of an unknown parameter": (
         lambda c: c.setdefault("surrogate", {}).update(

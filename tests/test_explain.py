@@ -208,11 +208,13 @@ def ablation_setup():
         seed=0,
         nthread=1,
     )
-    fit = E.surrogate_fitter(theta, chi2, space, **settings)
+    fit = E.surrogate_fitter(
+        theta, chi2, space, reference=dict.fromkeys(space.names, 0.0), **settings
+    )
     full = fit(list(range(6)))
     th_in, d_in = E.in_region_points(theta, chi2, threshold=10.0)
     res = E.explain_points(full[0].regressor_booster_, th_in, d_in, space.names)
-    imp = res.table()[E.ALL].to_dict()
+    imp = E.parameter_importance(full[0], th_in, space.names, n_points=128, n_background=32)
     return space, fit, full, imp, res
 
 
@@ -254,19 +256,125 @@ def test_emcee_sampler_plumbing(ablation_setup):
     sample = E.emcee_sampler(
         Prior(space), np.array([[0.5, -1.0, 0.0, 1.0, -0.5, 0.0]]), n_walkers=12, n_steps=60, seed=1
     )
-    s = sample(model, range(6))  # the full model: all six columns
+    chain = sample(model, range(6))  # the full model: all six columns
+    s = chain.samples
     assert s.ndim == 2 and s.shape[1] == 6 and s.shape[0] > 0
     assert np.all(np.abs(s) <= 3)
-    np.testing.assert_array_equal(s, sample(model, range(6)))  # seeded
+    np.testing.assert_array_equal(s, sample(model, range(6)).samples)  # seeded
+    # 60 steps are far below 50 tau: the chain was continued, within 1 + MAX_EXTENSIONS times
+    assert 60 < chain.n_steps <= 60 * (1 + E.MAX_EXTENSIONS)
+    assert chain.converged or chain.n_steps == 60 * (1 + E.MAX_EXTENSIONS)
     reduced, _ = E.surrogate_fitter(
         model.split_.theta[:, :5],
         model.split_.chi2,
         ParameterSpace(space.names[:5], space.lower[:5], space.upper[:5]),
+        reference={},
         **E.surrogate_settings(model),
     )(range(5))
     with pytest.raises(ValueError, match=r"\(n, 5\)"):
         sample(reduced, range(6))  # a model of 5 parameters cannot take 6 columns
-    assert sample(reduced, range(5)).shape[1] == 5
+    assert sample(reduced, range(5)).samples.shape[1] == 5
+
+
+def shapley_by_definition(f, X, background):
+    """Interventional Shapley values from the definition: every coalition, every weight."""
+    from itertools import combinations
+
+    n, d = X.shape
+    value = {}
+    for r in range(d + 1):
+        for S in combinations(range(d), r):
+            Z = np.repeat(background[None], n, axis=0)
+            Z[:, :, list(S)] = X[:, None, list(S)]
+            value[S] = f(Z.reshape(-1, d)).reshape(n, -1).mean(axis=1)
+    phi = np.zeros((n, d))
+    for S, v in value.items():
+        for j in set(range(d)) - set(S):
+            w = math.factorial(len(S)) * math.factorial(d - len(S) - 1) / math.factorial(d)
+            phi[:, j] += w * (value[tuple(sorted((*S, j)))] - v)
+    return phi
+
+
+@pytest.mark.parametrize("d", [6, 12])  # exact coalitions, then antithetic permutations
+def test_parameter_shapley_is_the_definition(d):
+    rng = np.random.default_rng(4)
+    X, B = rng.uniform(-1, 1, (40, d)), rng.uniform(-1, 1, (16, d))
+    phi, base = E.parameter_shapley(f_ref, X, B, seed=0)
+    np.testing.assert_allclose(base + phi.sum(axis=1), f_ref(X), atol=1e-9)
+    # f_ref has interactions of order <= 2, for which antithetic permutations are exact too
+    expected = shapley_by_definition(f_ref, X[:, :6], B[:, :6])
+    np.testing.assert_allclose(phi[:, :6], expected, atol=1e-8)
+    assert np.all(phi[:, 5:] == 0)  # x5 and the padding are not used
+    with pytest.raises(ValueError, match="must be"):
+        E.parameter_shapley(f_ref, X, B[:, :3])
+
+
+def test_importance_reaches_parameters_through_their_features():
+    """χ² = 10 + 3 (a + 2c)² + 0.2 b learned through the feature u = a + 2c: the trees split on
+    u, so a and c look unimportant as raw columns, but the function of the parameters is the
+    one above, whose Shapley values the importance must reproduce."""
+    space = ParameterSpace(("a", "b", "c"), -np.ones(3), np.ones(3))
+    rng = np.random.default_rng(5)
+    theta = rng.uniform(-1, 1, (2500, 3))
+
+    def chi2(t):
+        return 10 + 3 * (t[:, 0] + 2 * t[:, 2]) ** 2 + 0.2 * t[:, 1]
+
+    u = [{"name": "u", "expression": "a + 2 * c"}]
+    sur = Surrogate(space, features=u, n_estimators=400, seed=0).fit(theta, chi2(theta))
+    inside = theta[chi2(theta) - chi2(theta).min() < 10.0]
+    imp = E.parameter_importance(sur, inside, space.names, n_points=200, n_background=50)
+    order = np.random.default_rng(0).permutation(len(inside))
+    X, B = inside[order[:200]], inside[order[::-1][:50]]
+    # on the regressor's own scale (Δχ²), the exact answer for the true function
+    truth = np.abs(shapley_by_definition(lambda t: chi2(t) - 10, X, B)).mean(axis=0)
+    np.testing.assert_allclose([imp[n] for n in space.names], truth, rtol=0.15, atol=0.05)
+    assert imp["c"] > imp["a"] > 10 * imp["b"] and E.least_important(imp) == "b"
+    raw = E.explain_points(
+        sur.regressor_booster_, sur.features_of(X), np.zeros(len(X)), sur.feature_names
+    )
+    assert raw.table()[E.ALL]["c"] < 0.2 * imp["c"]  # the confounding the importance removes
+
+
+def test_ablation_reports_fixed_parameter_recomputed_features_and_short_chains():
+    from types import SimpleNamespace
+
+    names = ("a", "b", "c")
+    features = [
+        {"name": "u", "expression": "a + 2 * c"},
+        {"name": "cc", "expression": "c**2"},
+        {"name": "w", "expression": "cc * b"},
+    ]
+
+    def chain(cols, converged):
+        samples = np.random.default_rng(0).normal(size=(400, len(cols)))
+        return SimpleNamespace(
+            samples=samples, converged=converged, n_steps=300, tau=np.full(3, 9.0)
+        )
+
+    abl = E.run_ablation(
+        {"a": 1.0, "b": 0.5, "c": 0.1},
+        names,
+        fit=lambda cols: (None, 0.1),
+        sample=lambda m, cols: chain(cols, converged=True),
+        reference={"c": -0.5},
+        features=features,
+    )
+    assert abl.dropped == "c" and abl.fixed_at == -0.5
+    assert abl.recomputed == ["u", "w"] and abl.constant == ["cc"]
+    assert "fixes it at -0.5 and recomputes the derived inputs u, w there" in abl.verdict
+    assert "leaving out cc (constant there)" in abl.verdict and abl.can_drop
+    assert abl.chains["reduced"] == {"converged": True, "n_steps": 300, "max_tau": 9.0}
+    short = E.run_ablation(
+        {"a": 1.0, "b": 0.5, "c": 0.1},
+        names,
+        fit=lambda cols: (None, 0.1),
+        sample=lambda m, cols: chain(cols, converged=len(cols) == 3),
+        reference={"c": -0.5},
+        features=features,
+    )
+    assert not short.can_drop
+    assert "the reduced chain (300 steps < 50 x tau 9) is too short" in short.verdict
 
 
 # --------------------------------------------------------------------------------------------

@@ -118,8 +118,21 @@ def test_features_may_use_earlier_features_only():
     np.testing.assert_allclose(fm(theta)[:, 3:], np.column_stack([g, h, np.exp(-h) * theta[:, 0]]))
     # dependencies are followed through the chain: without b, neither g nor h nor k can be built
     assert fm.uses == [{"a", "b"}, {"a", "b", "c"}, {"a", "b", "c"}]
-    assert fm.restricted_to(("a", "c")) == []
-    assert [f["name"] for f in fm.restricted_to(("a", "b"))] == ["g"]
+    # b fixed at 0.5: every feature is rebuilt on a and c alone, and gives the full map's values
+    kept, constant = fm.fixed({"b": 0.5})
+    assert [f["name"] for f in kept] == ["g", "h", "k"] and constant == []
+    reduced = FeatureMap(("a", "c"), kept)
+    at_half = np.column_stack([theta[:, 0], np.full(2, 0.5), theta[:, 2]])
+    np.testing.assert_array_equal(reduced(theta[:, [0, 2]])[:, 2:], fm(at_half)[:, 3:])
+    # a negative value keeps its precedence ((-2) ** 2, not -(2 ** 2)); a feature of fixed
+    # parameters only is a constant, left out, and its value enters the features built on it
+    sq = FeatureMap(
+        ("a", "b"), [{"name": "s", "expression": "b**2"}, {"name": "t", "expression": "s * a"}]
+    )
+    kept, constant = sq.fixed({"b": -2.0})
+    assert constant == ["s"] and kept == [{"name": "t", "expression": "4.0 * a"}]
+    with pytest.raises(ValueError, match=r"cannot fix \['z'\]"):
+        fm.fixed({"z": 1.0})
     with pytest.raises(ValueError, match=r"surrogate.features\[0\] \('g'\).*unknown name 'h'"):
         FeatureMap(
             ("a", "b"), [{"name": "g", "expression": "h + a"}, {"name": "h", "expression": "a * b"}]
@@ -206,7 +219,9 @@ def test_bundle_with_features_round_trips_and_compiles(valley_models, tmp_path):
     assert compile_bundle(tmp_path / "b")["features_library"] == lib.name and lib.is_file()
 
 
-def test_explanations_name_the_features_and_ablation_drops_dependent_ones(valley_models, tmp_path):
+def test_explanations_name_the_features_and_ablation_fixes_the_dropped_parameter(
+    valley_models, tmp_path
+):
     _, derived = valley_models
     split = derived.split_
     m = split.in_region
@@ -215,11 +230,18 @@ def test_explanations_name_the_features_and_ablation_drops_dependent_ones(valley
     )
     assert ex.regressor.names == ("a", "b", "c", "a_plus_b")
     theta, chi2 = split.theta, split.chi2
+    reference = {"a": 0.5, "b": -0.25, "c": 0.0}
     fit = surrogate_fitter(
-        theta, chi2, SPACE, **{**surrogate_settings(derived), "n_estimators": 50}
+        theta,
+        chi2,
+        SPACE,
+        reference=reference,
+        **{**surrogate_settings(derived), "n_estimators": 50},
     )
-    reduced, _ = fit([1, 2])  # without a: a + b cannot be formed
-    assert reduced.features == [] and reduced.feature_names == ("b", "c")
+    reduced, _ = fit([1, 2])  # without a: a + b is rebuilt with a = 0.5
+    assert reduced.feature_names == ("b", "c", "a_plus_b")
+    bc = theta[:5, 1:]
+    np.testing.assert_array_equal(reduced.features_of(bc)[:, 2], np.float64(0.5) + bc[:, 0])
     kept, _ = fit([0, 1])
     assert kept.features == DIAGONAL
     retuned, _ = retuning_fitter(
@@ -227,6 +249,7 @@ def test_explanations_name_the_features_and_ablation_drops_dependent_ones(valley
         chi2,
         SPACE,
         tmp_path,
+        reference=reference,
         n_trials=1,
         n_folds=2,
         tuning_rounds=30,
@@ -234,4 +257,6 @@ def test_explanations_name_the_features_and_ablation_drops_dependent_ones(valley
         features=DIAGONAL,
         n_estimators=50,
     )([1, 2])
-    assert retuned.features == [] and retuned.feature_names == ("b", "c")
+    assert retuned.feature_names == ("b", "c", "a_plus_b")
+    with pytest.raises(ValueError, match=r"no reference value.*\['a'\]"):
+        surrogate_fitter(theta, chi2, SPACE, reference={"b": 0.0}, features=DIAGONAL)([1, 2])

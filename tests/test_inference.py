@@ -25,7 +25,7 @@ from globalfit.inference import (
     reweighted_posterior,
     reweighting_metrics,
     sample_posterior,
-    wilks_significance,
+    significance_table,
 )
 from globalfit.oracles.analytic import AnalyticFunction, gaussian_covariance
 from globalfit.space import ParameterSpace
@@ -443,21 +443,36 @@ def test_initial_ball_stays_inside_box():
 # ------------------------------------------------------------------------------------- frequentist
 
 
-def test_wilks_textbook_values():
-    w = wilks_significance(chi2_sm=13.84, chi2_best=10.0, dof=1)
-    assert round(w["p_value"], 3) == 0.050
-    assert w["z"] == pytest.approx(1.645, abs=1e-3)  # Φ⁻¹(1 − 0.050044) = 1.6444
-    assert w["z_two_sided"] == pytest.approx(np.sqrt(3.84), abs=1e-6)
-    # the exact 95 % quantile 3.8415 gives p = 0.0500 and Z = 1.645 to three decimals
-    exact = wilks_significance(3.841459, 0.0, dof=1)
-    assert round(exact["p_value"], 4) == 0.0500 and round(exact["z"], 3) == 1.645
-    # default dof 5; huge Δχ² stays finite
-    w5 = wilks_significance(18.98, 13.33)
-    assert w5["dof"] == 5 and 0 < w5["p_value"] < 1
-    big = wilks_significance(5000.0, 0.0, dof=5)
-    assert np.isfinite(big["z"]) and big["z"] > 60
-    with pytest.raises(ValueError):
-        wilks_significance(10.0, 11.0)
+def test_significance_conventions_textbook_values():
+    # Δχ² = 3.84: χ²(1) p = 0.05 and one-sided Z = 1.645; local Z = √Δχ² = 1.96, p = Φ(−1.96)
+    s = significance_table(chi2_ref=13.841459, chi2_best=10.0, n_params=3, dof=1)
+    assert s["wilks_p"] == pytest.approx(0.05, rel=1e-5) and s["wilks_z"] == pytest.approx(
+        1.645, abs=1e-3
+    )
+    assert s["local_z"] == pytest.approx(1.96, abs=1e-4)
+    assert s["local_p"] == pytest.approx(0.025, rel=1e-4)
+    # the table: one row per k, p rising and Z falling with k, the configured k marked
+    assert [r["dof"] for r in s["by_dof"]] == [1, 2, 3]
+    assert [r["configured"] for r in s["by_dof"]] == [True, False, False]
+    p = [r["p"] for r in s["by_dof"]]
+    assert p[0] < p[1] < p[2] and p[1] == pytest.approx(np.exp(-3.841459 / 2), rel=1e-6)
+    # the Belle II excess's size: the numbers (local 2.37, χ²(1) 2.1, χ²(5) 0.39 quoted for
+    # Δχ² = 5.6 with dof 5)
+    b = significance_table(18.96, 13.36, n_params=6, dof=5)
+    assert b["local_z"] == pytest.approx(2.366, abs=1e-3)
+    assert b["by_dof"][0]["z"] == pytest.approx(2.10, abs=0.01)
+    assert b["wilks_z"] == b["by_dof"][4]["z"] and b["wilks_p"] == pytest.approx(0.347, abs=1e-3)
+    # a huge Δχ² stays finite; Δχ² ≤ 0 is p = 1, Z = 0 everywhere (no −inf in JSON)
+    big = significance_table(5000.0, 0.0, n_params=5, dof=5)
+    assert np.isfinite(big["wilks_z"]) and big["wilks_z"] > 60 and big["local_z"] == np.sqrt(5000)
+    for worse in (10.0, 9.0):
+        none = significance_table(worse, 10.0, n_params=2, dof=2)
+        assert none["local_z"] == 0.0 and none["local_p"] == 1.0
+        assert all(r["p"] == 1.0 and r["z"] == 0.0 for r in none["by_dof"])
+    with pytest.raises(ValueError, match="dof"):
+        significance_table(11.0, 10.0, n_params=2, dof=3)
+    with pytest.raises(ValueError, match="non-finite"):
+        significance_table(np.nan, 10.0, n_params=2, dof=1)
 
 
 def test_profile_intervals_are_marginal_not_conditional(gauss3):

@@ -48,10 +48,26 @@ POSTERIOR = {
     "islands": ISLANDS,
     "evidence": {"log_z": -10.0, "log_z_err": 0.01},
 }
-FIT = {"best_fit": {"chi2": 4.2}, "profiles": {"a": {"intervals": {"1": [[-1.0, 1.0]]}}}}
+INTERVAL = {"lower": -1.0, "upper": 1.0, "lower_at_edge": False, "upper_at_edge": False}
+FIT = {
+    "best_fit": {"chi2": 4.2},
+    "reference_chi2": 4.2,
+    "profiles": {"a": {"intervals": {"1sigma": [INTERVAL]}}},
+    "profile_checks": [
+        {
+            "profile": "a",
+            "grid_index": 3,
+            "x": 1.0,
+            "kind": "crossing 1sigma",
+            "delta_surrogate": 1.0,
+        }
+    ],
+}
 
 
-def summary(confirm, reference=True, validation=None, derived=None, posterior=None):
+def summary(
+    confirm, reference=True, validation=None, derived=None, posterior=None, profile_check=None
+):
     return inference_summary(
         names=NAMES,
         sampling=SAMPLING,
@@ -68,6 +84,7 @@ def summary(confirm, reference=True, validation=None, derived=None, posterior=No
         reference_point={"a": 0.0, "b": 0.0} if reference else None,
         dof=1,
         derived_values=derived,
+        profile_check=profile_check,
     )
 
 
@@ -83,10 +100,23 @@ def test_best_fit_is_the_lowest_true_chi2_and_the_significance_is_against_the_la
     assert s["best_fit"]["source"] == "best evaluated point"
     assert s["best_fit"]["chi2_surrogate"] == 4.2
     assert s["sm"]["chi2"] == pytest.approx(7.841458820694124)
-    assert s["significance"]["p"] == pytest.approx(0.05, rel=1e-9)
-    assert s["significance"]["z"] == pytest.approx(1.6448536, rel=1e-6)
+    sig = s["significance"]
+    assert sig["dof"] == 1 and sig["wilks_p"] == pytest.approx(0.05, rel=1e-9)
+    assert sig["wilks_z"] == pytest.approx(1.6448536, rel=1e-6)
+    assert sig["local_z"] == pytest.approx(np.sqrt(3.841458820694124))
+    assert [r["dof"] for r in sig["by_dof"]] == [1, 2]  # one row per k up to the 2 parameters
     assert s["convergence"]["rule"] == "n_steps >= 50 max tau" and s["convergence"]["burn"] == 15
-    assert s["profiles"] == {"a": {"1": [[-1.0, 1.0]]}} and s["validation_passed"]
+    profile = s["profiles"]["a"]
+    assert profile["intervals"] == {"1sigma": [INTERVAL]} and s["validation_passed"]
+    assert profile["limits"]["1sigma"][0]["kind"] == "interval"
+    assert not profile["validated"] and profile["check"] is None  # no truth check given
+    # the truth at the checked point: Δχ²_true = 5.3 − 4.0 against the confirmed best fit 4.0
+    checked = summary(confirm, profile_check=table([[1.0, 0.0]], [5.3]))
+    ref = checked["profile_reference"]
+    assert ref["chi2_true"] == 4.0 and ref["all_validated"]
+    assert checked["profiles"]["a"]["check"]["points"][0]["delta_true"] == pytest.approx(1.3)
+    bad = summary(confirm, profile_check=table([[1.0, 0.0]], [5.6]))  # error 0.6
+    assert not bad["profiles"]["a"]["validated"] and not bad["profile_reference"]["all_validated"]
     assert "warning" not in s
     # the evidence corrected by the truth, against the reference point's likelihood
     assert s["evidence"]["log_z"] == -10.0 and s["evidence"]["log_z_best"] == -11.0
@@ -152,3 +182,30 @@ def test_run_summary_shares_of_hits_per_origin():
         data, n_gp_rounds=2, provenance=dict.fromkeys(("config_name", "config_hash", "commit",
                                                        "machine"), "x"), timings={}
     )  # fmt: skip
+
+
+def test_contributions_name_the_observables_that_pull_and_sum_per_sector():
+    from globalfit.inference.contributions import chi2_contributions
+
+    confirm = table([[0.1, 0.1], [0.3, 0.3], [0.0, 0.0]], [9.0, 4.0, 10.0])
+    # three observables: x pulls by 5 towards the fit, y by 2 against it, z adds up the rest
+    confirm.breakdown = np.array([[3.0, 4.0, 2.0], [1.0, 3.0, 0.0], [6.0, 1.0, 3.0]])
+    confirm.breakdown_names = ("x", "y", "z")
+    c = chi2_contributions(confirm, 1, -1, sectors={"xy": ["x", "y"], "none": ["w"]}, top=2)
+    assert [r["observable"] for r in c["top"]] == ["x", "z"]  # |Δχ²| 5, then 3 (y: −2)
+    assert c["top"][0] == {
+        "observable": "x",
+        "chi2_best": 1.0,
+        "chi2_reference": 6.0,
+        "delta_chi2": 5.0,
+    }
+    assert c["by_sector"] == {
+        "xy": {"chi2_best": 4.0, "chi2_reference": 7.0, "delta_chi2": 3.0, "n_observables": 2}
+    }
+    assert c["unexplained"] == {"best_fit": 0.0, "reference": 0.0}
+    assert c["best_fit"] == {"x": 1.0, "y": 3.0, "z": 0.0}
+    # in the summary: at the confirmed best fit (row 1), against the reference point (last row)
+    s = summary(confirm)
+    assert s["best_fit"]["confirm_row"] == 1
+    assert s["chi2_contributions"]["top"][0]["observable"] == "x"
+    assert summary(table([[0.1, 0.1], [0.0, 0.0]], [4.0, 5.0]))["chi2_contributions"] is None

@@ -50,6 +50,7 @@ def test_default_config_dry_run_lists_the_dag(tmp_path):
         + chunk_count(
             6, **n
         )  # four surrogate minima, the best point and the Standard Model, confirmed
+        + chunk_count(cfg["inference"]["profile_checks"] * len(cfg["parameters"]), **n)
     )
     assert counts["evaluate_chunk"] == chunks
     assert counts["propose"] == al["rounds"]
@@ -106,6 +107,24 @@ def test_analytic_fit_end_to_end(finished_run, tmp_path):
     best = np.array([summary["best_fit"]["theta"][n] for n in space.names])
     assert np.abs(space.to_unit(best[None, :]) - space.to_unit(where[None, :])).max() < 0.03
     assert summary["significance"]["dof"] == cfg["inference"]["dof"]
+    # every profile was checked by the oracle: its true Δχ² is the function's, from the best fit
+    checked = np.concatenate(
+        [
+            EvaluationTable.read(f).theta
+            for f in sorted((res / "profile_check" / "evaluated").glob("*.h5"))
+        ]
+    )
+    assert set(summary["profiles"]) == set(space.names)
+    for name, prof in summary["profiles"].items():
+        points = prof["check"]["points"]
+        assert prof["check"]["n_checked"] == len(points) >= 2, name
+        assert {p["kind"].split()[0] for p in points} <= {"crossing", "minimum", "interior"}
+        assert prof["validated"] == (prof["check"]["max_abs_error"] <= prof["check"]["tolerance"])
+    true_delta = function.chi2(checked) - summary["best_fit"]["chi2_true"]
+    reported = [
+        p["delta_true"] for prof in summary["profiles"].values() for p in prof["check"]["points"]
+    ]
+    assert set(np.round(reported, 9)) <= set(np.round(true_delta, 9))
     assert (
         summary["sm"]["chi2"]
         == AnalyticFunction(cfg["oracle"]["name"], space, cfg["oracle"]["options"]).chi2(

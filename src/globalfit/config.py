@@ -25,6 +25,7 @@ __all__ = [
     "cache_dir",
     "canonical",
     "check",
+    "fill_dependent_defaults",
     "load",
     "load_schema",
     "section_kwargs",
@@ -66,6 +67,15 @@ def validate_schema(config: dict, schema: dict | None = None) -> dict:
         e = errors[0]
         where = ".".join(str(p) for p in e.absolute_path) or "(top level)"
         raise ConfigError(f"config key {where}: {e.message}")
+    return config
+
+
+def fill_dependent_defaults(config: dict) -> dict:
+    """Defaults that depend on other keys (the schema's own are constants), in place:
+    ``inference.dof`` null -> the number of parameters."""
+    inference = config.setdefault("inference", {})
+    if inference.get("dof") is None:
+        inference["dof"] = len(config.get("parameters", []))
     return config
 
 
@@ -133,6 +143,12 @@ def _check_points(config: Mapping[str, Any]) -> None:
             )
         if pair[0] == pair[1]:
             raise ConfigError(f"inference.profile_pair: the two parameters are both {pair[0]!r}")
+    dof = inference.get("dof")  # None: the number of parameters (fill_dependent_defaults)
+    if dof is not None and dof > len(names):
+        raise ConfigError(
+            f"inference.dof: {dof} degrees of freedom for {len(names)} parameters; the Wilks "
+            "table runs over 1 ... number of parameters"
+        )
     ref = inference.get("reference_point")
     if ref is not None:
         key = "inference.reference_point"
@@ -160,7 +176,7 @@ def load(path: Path | str, overrides: Mapping[str, Any] | None = None) -> dict:
         raw = yaml.safe_load(f) or {}
     if overrides:
         raw = {**raw, **overrides}
-    config = validate_schema(raw)
+    config = fill_dependent_defaults(validate_schema(raw))
     check(config)
     return config
 

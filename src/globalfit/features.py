@@ -103,6 +103,20 @@ def _c_expression(node: ast.AST, variable: Mapping[str, str]) -> str:
     )  # _check_expression let it through
 
 
+class _Substitute(ast.NodeTransformer):
+    """Names -> numbers (a negative one as a unary minus, so that precedence survives)."""
+
+    def __init__(self, values: Mapping[str, float]):
+        self.values = values
+
+    def visit_Name(self, node):
+        if node.id not in self.values:
+            return node
+        v = self.values[node.id]
+        number = ast.Constant(abs(v))
+        return ast.UnaryOp(ast.USub(), number) if v < 0 or str(v).startswith("-") else number
+
+
 class FeatureMap:
     """θ (n, d) -> model inputs (n, d + k): the parameters, then k derived features.
 
@@ -138,11 +152,36 @@ class FeatureMap:
     def names(self) -> tuple[str, ...]:
         return self.parameters + tuple(f["name"] for f in self.features)
 
-    def restricted_to(self, parameters) -> list[dict]:
-        """The feature definitions that use only ``parameters`` (for a model without the others)."""
-        return [
-            f for f, used in zip(self.features, self.uses, strict=True) if used <= set(parameters)
-        ]
+    def fixed(self, values: Mapping[str, float]) -> tuple[list[dict], list[str]]:
+        """The feature definitions of a model without the parameters in ``values``, which are
+        fixed at those values: each such name (and each feature that becomes a constant) is
+        replaced by its number in the expressions that use it.
+
+        Returns (definitions, the names of the features that became constants and are left
+        out: an input with one value carries nothing)."""
+        unknown = set(values) - set(self.parameters)
+        if unknown:
+            raise ValueError(f"cannot fix {sorted(unknown)}: not parameters {self.parameters}")
+        constants = {n: float(v) for n, v in values.items()}
+        kept, dropped = [], []
+        for f, tree, code, uses in zip(
+            self.features, self._trees, self._code, self.uses, strict=True
+        ):
+            if uses <= set(values):
+                scope = {"__builtins__": {}, **self._numpy_functions(), **constants}
+                constants[f["name"]] = float(eval(code, scope))
+                dropped.append(f["name"])
+                continue
+            body = _Substitute(constants).visit(ast.parse(ast.unparse(tree), mode="eval"))
+            kept.append(
+                {"name": f["name"], "expression": ast.unparse(ast.fix_missing_locations(body))}
+            )
+        return kept, dropped
+
+    def _numpy_functions(self) -> dict:
+        import numpy as np
+
+        return {f: getattr(np, f) for f in FUNCTIONS}
 
     def __call__(self, theta):
         """theta (n, d) -> (n, d + k) float64 (theta itself, as an array, without features).
@@ -155,7 +194,7 @@ class FeatureMap:
         if not self._code:
             return theta
         if not hasattr(self, "_functions"):
-            self._functions = {"__builtins__": {}, **{f: getattr(np, f) for f in FUNCTIONS}}
+            self._functions = {"__builtins__": {}, **self._numpy_functions()}
         d = len(self.parameters)
         out = np.empty((theta.shape[0], d + len(self._code)))
         out[:, :d] = theta

@@ -18,6 +18,7 @@ import pandas as pd
 __all__ = [
     "MARK_END",
     "MARK_START",
+    "QUANTILE_ROWS",
     "ROWS",
     "STAGES",
     "fmt",
@@ -44,6 +45,7 @@ STAGES = {
         "validation.tsv",
         "evaluate/validation/*.tsv",
         "evaluate/confirm/*.tsv",
+        "evaluate/profile_check/*.tsv",
         "derived_points.tsv",
         "derived/*.tsv",
         "inference_summary.tsv",
@@ -156,6 +158,35 @@ def render_markdown(s: Mapping) -> str:
         val = _get(s, key)
         if val is not None:
             lines.append(f"| {label} | {fmt(val, digits).replace('|', chr(92) + '|')} |")
+    for label, key in QUANTILE_ROWS:
+        q = _get(s, key)
+        if q and q.get("q50") is not None:
+            lines.append(f"| {label} | {q['q50']:.3g} [{q['q16']:.3g}, {q['q84']:.3g}] |")
+    contributions = _get(s, "inference.chi2_contributions")
+    if contributions:
+        pulls = [f"{r['observable']} {r['delta_chi2']:+.2f}" for r in contributions["top"][:4]]
+        lines.append(f"| largest Δχ² (SM − best fit) by observable | {' · '.join(pulls)} |")
+        sectors = sorted(
+            (contributions.get("by_sector") or {}).items(), key=lambda kv: -abs(kv[1]["delta_chi2"])
+        )
+        if sectors:
+            cells = [f"{k} {v['delta_chi2']:+.2f}" for k, v in sectors[:4]]
+            lines.append(f"| largest Δχ² (SM − best fit) by ALP-aca sector | {' · '.join(cells)} |")
+    profiles = _get(s, "inference.profiles")
+    if profiles:
+        cells = [f"{n} {fmt(p['validated'])}" for n, p in profiles.items()]
+        tol = _get(s, "inference.profile_reference.tolerance")
+        lines.append(
+            f"| profiles validated by the true χ² (\\|error\\| ≤ {fmt(tol)} at every checked "
+            f"point) | {' · '.join(cells)} |"
+        )
+    wilks = _get(s, "inference.significance.by_dof")
+    if wilks:
+        cells = [f"**{r['z']:.2f}**" if r["configured"] else f"{r['z']:.2f}" for r in wilks]
+        lines.append(
+            f"| Wilks Z for χ²(k), k = 1 … {len(wilks)} (configured k in bold) "
+            f"| {' · '.join(cells)} |"
+        )
     lines.append(MARK_END)
     return "\n".join(lines)
 
@@ -189,8 +220,11 @@ ROWS = (
     ("best fit found as", "inference.best_fit.source", 3),
     ("Standard-Model χ²", "inference.sm.chi2", 6),
     ("Δχ² (SM − best fit)", "inference.significance.delta_chi2", 4),
-    ("p-value (Wilks)", "inference.significance.p", 3),
-    ("significance Z", "inference.significance.z", 3),
+    ("local significance √Δχ² (one non-negative rate)", "inference.significance.local_z", 3),
+    ("p-value, local", "inference.significance.local_p", 3),
+    ("Wilks Z with the configured dof", "inference.significance.wilks_z", 3),
+    ("Wilks p with the configured dof", "inference.significance.wilks_p", 3),
+    ("configured dof", "inference.significance.dof", 3),
     ("ln Z on the surrogate (nested sampling)", "inference.evidence.log_z", 4),
     ("± (sampler)", "inference.evidence.log_z_err", 2),
     ("ln Z corrected by the true χ²", "inference.evidence.log_z_corrected", 4),
@@ -206,8 +240,23 @@ ROWS = (
         "inference.convergence.log_prob_evals_per_s",
         3,
     ),
-    ("least important parameter (mean \\|SHAP\\|)", "explain.least_important", 3),
+    (
+        "least important parameter (Shapley over the parameters, through their features)",
+        "explain.least_important",
+        3,
+    ),
     ("ablation verdict", "explain.verdict", 3),
+)
+
+
+#: posterior quantiles shown as median [16 %, 84 %] (the ALP observables on thinned samples)
+QUANTILE_ROWS = (
+    ("BR(B⁺ → K⁺ a), posterior median [16 %, 84 %]", "inference.derived.br_b_to_k_a"),
+    ("ALP proper decay length cτ / cm", "inference.derived.ctau_cm"),
+    ("P(the ALP decays outside Belle II)", "inference.derived.p_invisible_belle2"),
+    ("BR × P_inv, the rate Belle II sees as invisible", "inference.derived.br_invisible_belle2"),
+    ("c_μμ/fa at mₐ / TeV⁻¹", "inference.derived.c_mumu_over_fa_TeV"),
+    ("c_bs/fa at mₐ / TeV⁻¹", "inference.derived.c_bs_over_fa_TeV"),
 )
 
 

@@ -12,6 +12,7 @@ from globalfit.provenance import code_hash, hash_object, package_version
 from globalfit.chunking import chunk_count
 
 try:
+    gfconfig.fill_dependent_defaults(config)
     gfconfig.check(config)
 except gfconfig.ConfigError as e:
     raise WorkflowError(f"invalid config: {e}")
@@ -37,13 +38,16 @@ def rounds_regex(first, last):
 
 
 def batch_size(batch):
-    """Points of an evaluation batch: rounds/0 (Latin hypercube), rounds/<r>, confirm, validation."""
+    """Points of an evaluation batch: rounds/0 (Latin hypercube), rounds/<r>, confirm,
+    profile_check, validation, derived."""
     if batch == "rounds/0":
         return config["design"]["n_initial"]
     if batch.startswith("rounds/"):
         return AL["batch_size"]
     if batch == "confirm":
         return N_CONFIRM + (INF["reference_point"] is not None)
+    if batch == "profile_check":
+        return INF["profile_checks"] * len(config["parameters"])
     if batch == "validation":
         return INF["validation_samples"]
     if batch == "derived":
@@ -55,6 +59,8 @@ CHUNKING = {k: config["evaluation"][k] for k in ("chunk_size", "parallel_chunks"
 
 
 def chunk_ids(batch):
+    if batch_size(batch) == 0:  # a batch switched off in config (profile_checks: 0)
+        return []
     n = chunk_count(batch_size(batch), **CHUNKING)
     return [f"{c:03d}" for c in range(n)]
 
@@ -141,7 +147,11 @@ def plot_outputs(wildcards=None):
         *al_outputs(),
         f"{R}/surrogate_plots/metrics.json",
         f"{R}/inference/plots/corner.png",
-        *([f"{R}/inference/plots/corner_derived.png"] if ORACLE.name == "alp" else []),
+        *(
+            [f"{R}/inference/plots/corner_{k}.png" for k in ("derived", "observables")]
+            if ORACLE.name == "alp"
+            else []
+        ),
     ]
 
 

@@ -1,5 +1,6 @@
 # Every oracle fan-out: design and active-learning rounds (rounds/<r>), the best-fit and reference
-# points (confirm) and the posterior validation samples (validation).
+# points (confirm), the profiles' minimisers (profile_check) and the posterior validation samples
+# (validation).
 rule evaluate_chunk:
     input:
         f"{R}/{{batch}}/chunks/{{chunk}}.h5",
@@ -10,7 +11,7 @@ rule evaluate_chunk:
     benchmark:
         f"{R}/benchmarks/evaluate/{{batch}}/{{chunk}}.tsv"
     wildcard_constraints:
-        batch=r"rounds/\d+|validation|confirm",
+        batch=r"rounds/\d+|validation|confirm|profile_check",
         chunk=r"\d+",
     conda:
         CONDA_ENV

@@ -76,6 +76,7 @@ rule frequentist:
         profiles=f"{R}/inference/profiles.h5",
         best_fit=f"{R}/inference/best_fit_surrogate.json",
         chunks=batch_chunks("confirm", "chunks"),
+        check_chunks=batch_chunks("profile_check", "chunks"),
     log:
         f"{R}/logs/frequentist.log",
     benchmark:
@@ -186,6 +187,7 @@ rule inference_summary:
         best_fit=f"{R}/inference/best_fit_surrogate.json",
         profiles=f"{R}/inference/profiles.h5",
         confirm=batch_chunks("confirm", "evaluated"),
+        profile_check=batch_chunks("profile_check", "evaluated"),
         validation=f"{R}/inference/validation.json",
         derived=derived_values,
     output:
@@ -203,6 +205,7 @@ rule inference_summary:
     params:
         inference=INF,
         parameters=config["parameters"],
+        oracle=ORACLE.name,
         code=script_code("inference_summary.py"),
     script:
         "../scripts/inference_summary.py"
@@ -258,9 +261,14 @@ rule derived_plots:
     input:
         derived_values,
     output:
-        report(
+        couplings=report(
             f"{R}/inference/plots/corner_derived.png",
             caption="../report/corner_derived.rst",
+            category="4 Inference",
+        ),
+        observables=report(
+            f"{R}/inference/plots/corner_observables.png",
+            caption="../report/corner_observables.rst",
             category="4 Inference",
         ),
     log:

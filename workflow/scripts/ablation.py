@@ -1,4 +1,6 @@
-"""Drop the least important parameter, retrain with the same tuning budget, resample, compare."""
+"""Drop the least important parameter (by its importance through the features built on it), fix
+it at the reference point (or, without one, at the best evaluated point), retrain with the same
+tuning budget, resample to 50 tau, compare."""
 
 from globalfit.threads import pin_threads
 
@@ -7,7 +9,7 @@ pin_threads(1)
 from pathlib import Path
 
 from globalfit.evaluation import EvaluationTable
-from globalfit.explain import ALL, emcee_sampler, retuning_fitter, run_ablation
+from globalfit.explain import emcee_sampler, parameter_importance, retuning_fitter, run_ablation
 from globalfit.explain.storage import load_result, save_result
 from globalfit.inference import Prior
 from globalfit.logs import snakemake_log
@@ -21,6 +23,17 @@ space = ParameterSpace.from_config(snakemake.params.parameters)
 data = EvaluationTable.read(snakemake.input.dataset)
 explanation = load_result(snakemake.input.explanation)
 full = Surrogate.load(snakemake.input.bundle, backend="xgboost", nthread=snakemake.params.nthread)
+features = snakemake.params.surrogate.get("features", [])
+best = data.best(1)[0]
+reference = inf["reference_point"] or dict(zip(space.names, map(float, best), strict=True))
+importance = parameter_importance(
+    full,
+    explanation.regressor.theta[:, : space.dim],  # the in-region points the explain stage used
+    space.names,
+    seed=ex["seed"],
+    nthread=snakemake.params.nthread,
+)
+log.info("importance through the features: %s", importance)
 fit = retuning_fitter(
     data.theta,
     data.chi2,
@@ -32,6 +45,7 @@ fit = retuning_fitter(
         [snakemake.input.dataset, snakemake.input.explanation],
         extra=versions("optuna", "xgboost", "emcee"),
     ),
+    reference=reference,
     ok=data.ok,
     nthread=snakemake.params.nthread,
     **train_kwargs_from_config(snakemake.params.surrogate),
@@ -46,10 +60,12 @@ sample = emcee_sampler(
     classifier_weighted=inf["classifier_weighted"],
 )
 result = run_ablation(
-    explanation.regressor.table()[ALL].to_dict(),
+    importance,
     space.names,
     fit=fit,
     sample=sample,
+    reference=reference,
+    features=features,
     full=(full, float(full.metrics_["test"]["mae_in_region"])),
 )
 save_result(snakemake.output[0], result)

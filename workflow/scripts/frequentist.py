@@ -1,5 +1,6 @@
-"""Best fit on the surrogate (multi-start), 1-D and 2-D profile likelihoods; the best fit and the
-reference point go to the true oracle (the `confirm` batch)."""
+"""Best fit on the surrogate (multi-start), 1-D and 2-D profile likelihoods on one Δχ² reference;
+the best fit and the reference point go to the true oracle (the `confirm` batch), and the profiles'
+minimisers at their interval crossings and a few interior points too (the `profile_check` batch)."""
 
 from globalfit.threads import pin_threads
 
@@ -8,8 +9,17 @@ pin_threads(1)
 import numpy as np
 
 from globalfit.evaluation import EvaluationTable, write_batch
-from globalfit.inference import best_fit, profile_1d, profile_2d, save_profiles
+from globalfit.inference import (
+    best_fit,
+    bound_parameters,
+    common_reference,
+    profile_1d,
+    profile_2d,
+    profile_check_points,
+    save_profiles,
+)
 from globalfit.jsonio import write_json
+from globalfit.levels import LEVELS_1D
 from globalfit.logs import snakemake_log
 from globalfit.space import ParameterSpace
 from globalfit.surrogate import Surrogate
@@ -40,10 +50,33 @@ pair = tuple(inf.get("profile_pair") or space.names[:2])
 two = profile_2d(
     chi2, space, pair, best=best, starts=starts, n_grid=inf["profile_2d_grid"], seed=inf["seed"]
 )
+reference = common_reference(best.chi2, [*profiles, two])
+log.info(
+    "profiles measured from chi2 %.4f (the lowest of the best fit and every profile)", reference
+)
 save_profiles(snakemake.output.profiles, profiles, two)
+top = max(LEVELS_1D.values())
+at_bound = {
+    p.name: {
+        f"{x:.6g}": names
+        for x, d, names in zip(p.grid, p.delta, bound_parameters(p, space), strict=True)
+        if names and d <= top
+    }
+    for p in profiles
+}
+plan = []
+if inf["profile_checks"]:
+    checks, plan = profile_check_points(profiles, inf["profile_checks"])
+    write_batch(None, list(snakemake.output.check_chunks), checks, space.names)
 write_json(
     snakemake.output.best_fit,
-    {"best_fit": best.as_dict(), "profiles": {p.name: p.as_dict() for p in profiles}},
+    {
+        "best_fit": best.as_dict(),
+        "reference_chi2": reference,
+        "profiles": {p.name: p.as_dict() for p in profiles},
+        "at_bound": at_bound,
+        "profile_checks": plan,
+    },
 )
 
 # the surrogate's few best local minima and the best evaluated point (cached: free): the true

@@ -1,6 +1,6 @@
 """summary.json: posterior, islands, evidence and Bayes factor, convergence, best fit confirmed
-by the true oracle, significance against the reference point (Wilks), profile intervals, and
-the validation verdict."""
+by the true oracle, significance against the reference point, profile intervals checked by the
+true oracle, and the validation verdict."""
 
 import h5py
 import numpy as np
@@ -9,6 +9,7 @@ from globalfit.evaluation import EvaluationTable
 from globalfit.inference.results import inference_summary
 from globalfit.jsonio import read_json, write_json
 from globalfit.logs import snakemake_log
+from globalfit.oracles.alp import sector_observables
 
 log = snakemake_log(snakemake)
 inf = snakemake.params.inference
@@ -28,6 +29,13 @@ summary = inference_summary(
     reference_point=inf["reference_point"],
     dof=inf["dof"],
     derived_values={k: np.concatenate(v) for k, v in derived.items()},
+    profile_check=EvaluationTable.concat(
+        [EvaluationTable.read(p) for p in snakemake.input.profile_check]
+    )
+    if snakemake.input.profile_check
+    else None,
+    profile_tolerance=inf["profile_tolerance"],
+    sectors=sector_observables() if snakemake.params.oracle == "alp" else None,
 )
 if "warning" in summary:
     log.warning(summary["warning"])
@@ -35,3 +43,6 @@ write_json(snakemake.output[0], summary)
 log.info(
     "best fit chi2 %.4f; %s", summary["best_fit"]["chi2_true"], summary["validation"]["sentence"]
 )
+for name, prof in summary["profiles"].items():
+    if not prof["validated"]:
+        log.warning("the profile of %s is not validated by the true chi2: %s", name, prof["check"])

@@ -1,6 +1,12 @@
 """Ablation: drop the least important parameter, retrain and resample, and judge whether the
 fit needs it.
 
+"Least important" ranks the parameters by an importance attributed to them through every model
+input built on them (:func:`.parameter_attribution.parameter_importance`), not
+by the SHAP of their raw columns: a parameter that acts through derived features would otherwise
+look unimportant. The reduced model fixes the dropped parameter at a reference value and
+recomputes the derived features there (:mod:`.fitters`); the verdict names both.
+
 The verdict compares the full and reduced surrogates on their test MAE, the posterior quantiles
 of the remaining parameters and their two-sample KS distances. Default thresholds: MAE up by at
 most 10 % or 0.05 χ² (whichever is larger), quantiles (16/50/84 %) moved by at most 0.2 posterior
@@ -97,10 +103,19 @@ class AblationResult:
     thresholds: dict
     samples_full: np.ndarray = field(repr=False)
     samples_reduced: np.ndarray = field(repr=False)
+    fixed_at: float | None = None
+    recomputed: list = field(default_factory=list)
+    constant: list = field(default_factory=list)
+    chains: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return {
             "dropped": self.dropped,
+            "fixed_at": self.fixed_at,
+            "recomputed_features": list(self.recomputed),
+            "constant_features": list(self.constant),
+            "importance": {k: float(v) for k, v in self.importance.items()},
+            "chains": dict(self.chains),
             "remaining": list(self.remaining),
             "importance_dropped": float(self.importance[self.dropped]),
             "importance_share_dropped": float(
@@ -128,7 +143,34 @@ def _quantiles(x: np.ndarray) -> dict:
 FitFn = Callable[[Sequence[int]], tuple[object, float]]
 
 
-SampleFn = Callable[[object, Sequence[int]], np.ndarray]
+SampleFn = Callable[[object, Sequence[int]], object]
+
+
+def _chain(result) -> tuple[np.ndarray, dict | None]:
+    """(samples, chain facts) of what a SampleFn returned: an array, or a chain with
+    ``samples``, ``converged``, ``n_steps`` and ``tau`` (a SamplingResult)."""
+    if not hasattr(result, "samples"):
+        return np.asarray(result, dtype=np.float64), None
+    facts = {
+        "converged": bool(result.converged),
+        "n_steps": int(result.n_steps),
+        "max_tau": float(np.max(result.tau)),
+    }
+    return np.asarray(result.samples, dtype=np.float64), facts
+
+
+def _touched_features(names, features, dropped, fixed_at) -> tuple[list[str], list[str]]:
+    """(features built on ``dropped`` that the reduced model recomputes, those left constant)."""
+    if not features:
+        return [], []
+    from globalfit.features import FeatureMap
+
+    fm = FeatureMap(names, features)
+    built_on = [f["name"] for f, u in zip(fm.features, fm.uses, strict=True) if dropped in u]
+    if fixed_at is None:
+        return [], built_on
+    _, constant = fm.fixed({dropped: fixed_at})
+    return [n for n in built_on if n not in constant], constant
 
 
 def run_ablation(
@@ -138,6 +180,8 @@ def run_ablation(
     fit: FitFn,
     sample: SampleFn,
     drop: str | None = None,
+    reference: Mapping[str, float] | None = None,
+    features: Sequence[Mapping] = (),
     full: tuple[object, float] | None = None,
     full_samples: np.ndarray | None = None,
     mae_rel_tol: float = MAE_REL_TOL,
@@ -150,16 +194,25 @@ def run_ablation(
     Parameters
     ----------
     importance : Mapping of str to float
-        {parameter: mean |SHAP| over all in-region points} (e.g. ``result.table()[ALL]``).
+        {parameter: importance}, e.g. :func:`parameter_importance` (mean |φ| of the exact
+        Shapley values over the parameters, through the derived features).
     names : (d,) sequence of str
         All parameters in column order.
     fit : callable
         fit(columns) -> (model, test MAE): trains a surrogate on the given column indices with the
         full model's hyperparameters and split (e.g. :func:`surrogate_fitter`).
     sample : callable
-        sample(model, columns) -> (n, len(columns)) posterior samples (e.g. :func:`emcee_sampler`).
+        sample(model, columns) -> (n, len(columns)) posterior samples, or a chain with
+        ``samples``, ``converged``, ``n_steps`` and ``tau`` (e.g. :func:`emcee_sampler`), whose
+        50 τ verdict is reported.
     drop : str, optional
         Parameter to drop (default: :func:`least_important`).
+    reference : mapping, optional
+        {parameter: value} the reduced model fixes the dropped parameter at (``fit`` does it;
+        here it is named in the verdict).
+    features : sequence of mapping
+        The full model's derived features: those built on the dropped parameter are named in
+        the verdict, recomputed at the reference or, left constant, removed.
     full : (model, float), optional
         (model, MAE) of the full model if already trained with ``fit``'s settings (else trained
         here).
@@ -190,7 +243,9 @@ def run_ablation(
       97.5 % quantiles are reported but not judged (their Monte Carlo error is about twice as
       large),
     * every two-sample KS distance D (scipy.stats.ks_2samp) is ≤ ks_tol (0.1). D, not the
-      p-value, is judged: MCMC samples are autocorrelated, so p-values would be far too small.
+      p-value, is judged: MCMC samples are autocorrelated, so p-values would be far too small,
+    * both chains are at least 50 τ long, where the sampler reports it (a shorter chain's
+      quantiles are not reliable enough to compare).
 
     Sampling noise counts against the verdict: chains need ESS ≳ 1000 per parameter (the median's
     Monte Carlo error is then ≈ 0.04 sd, D between two independent samples ≈ 0.04).
@@ -214,13 +269,13 @@ def run_ablation(
     log.info("ablation: dropping %s; full model test MAE %.4g", dropped, mae_full)
     model_red, mae_red = fit(cols)
     log.info("ablation: reduced model test MAE %.4g", mae_red)
-    s_full = np.asarray(
-        full_samples if full_samples is not None else sample(model_full, all_cols), dtype=np.float64
+    s_full, chain_full = _chain(
+        full_samples if full_samples is not None else sample(model_full, all_cols)
     )
     if s_full.ndim != 2 or s_full.shape[1] != len(names):
         raise ValueError(f"full posterior samples must be (n, {len(names)}), got {s_full.shape}")
     s_full = s_full[:, cols]
-    s_red = np.asarray(sample(model_red, cols), dtype=np.float64)
+    s_red, chain_red = _chain(sample(model_red, cols))
     if s_red.ndim != 2 or s_red.shape[1] != len(cols):
         raise ValueError(f"reduced posterior samples must be (n, {len(cols)}), got {s_red.shape}")
     for what, s in (("full", s_full), ("reduced", s_red)):
@@ -249,22 +304,35 @@ def run_ablation(
     can_drop = bool(ok_mae and ok_q and ok_ks)
     share = imp[dropped] / max(sum(imp.values()), 1e-300)
     change = (mae_red - mae_full) / mae_full if mae_full > 0 else math.inf
+    fixed_at = None if reference is None or dropped not in reference else float(reference[dropped])
+    recomputed, constant = _touched_features(names, features, dropped, fixed_at)
+    chains = {k: v for k, v in (("full", chain_full), ("reduced", chain_red)) if v is not None}
+    short = [k for k, v in chains.items() if not v["converged"]]
+    can_drop = can_drop and not short
     rank = sorted(imp, key=imp.get, reverse=True).index(dropped) + 1
     which = (
         "the least important parameter"
         if rank == len(names)
         else f"importance rank {rank} of {len(names)}"
     )
+    how = "" if fixed_at is None else f"; the reduced model fixes it at {fixed_at:g}"
+    if recomputed:
+        how += f" and recomputes the derived inputs {', '.join(recomputed)} there"
+    if constant:
+        how += f", leaving out {', '.join(constant)} (constant there)"
     head = (
-        f"Dropping {dropped} ({which}, mean |SHAP| {imp[dropped]:.3g} = "
-        f"{100 * share:.1f} % of the total) changes the test MAE from {mae_full:.3g} to "
-        f"{mae_red:.3g} ({100 * change:+.0f} %) and moves no posterior quantile (16/50/84 %) of "
-        f"the remaining parameters by more than {shift[worst_shift]:.3g} posterior sd "
-        f"({worst_shift}); the largest KS distance is {ks[worst_ks]:.3f} ({worst_ks})."
+        f"Dropping {dropped} ({which}, importance {imp[dropped]:.3g} = {100 * share:.1f} % of "
+        f"the total{how}) changes the test MAE from {mae_full:.3g} to {mae_red:.3g} "
+        f"({100 * change:+.0f} %) and moves no posterior quantile (16/50/84 %) of the remaining "
+        f"parameters by more than {shift[worst_shift]:.3g} posterior sd ({worst_shift}); the "
+        f"largest KS distance is {ks[worst_ks]:.3f} ({worst_ks})."
     )
+    if chains and not short:
+        head += " Both chains meet the 50 tau rule."
     crit = (
         f"criteria: MAE at most {mae_limit:.3g} (+{100 * mae_rel_tol:.0f} % or +{mae_abs_tol:g}), "
-        f"quantile shifts <= {quantile_shift_tol:g} sd, KS distance <= {ks_tol:g}"
+        f"quantile shifts <= {quantile_shift_tol:g} sd, KS distance <= {ks_tol:g}, chains of "
+        "at least 50 tau"
     )
     if can_drop:
         verdict = f"{head} {dropped} can be dropped ({crit})."
@@ -279,6 +347,12 @@ def run_ablation(
             )
         if not ok_ks:
             fails.append(f"{worst_ks}'s KS distance {ks[worst_ks]:.3f} > {ks_tol:g}")
+        for k in short:
+            c = chains[k]
+            fails.append(
+                f"the {k} chain ({c['n_steps']} steps < 50 x tau {c['max_tau']:.0f}) is too "
+                "short to compare posteriors"
+            )
         verdict = f"{head} {dropped} should be kept: " + "; ".join(fails) + f" ({crit})."
     thresholds = {
         "mae_rel_tol": mae_rel_tol,
@@ -302,4 +376,8 @@ def run_ablation(
         thresholds,
         s_full,
         s_red,
+        fixed_at,
+        recomputed,
+        constant,
+        chains,
     )

@@ -3,7 +3,10 @@ the package's own surrogate and sampler.
 
 A reduced surrogate is trained exactly like the full one (same settings, split and seed; or,
 with :func:`retuning_fitter`, the same tuning budget), and sampled with the same prior, starts
-and seed, so that the full and reduced models differ only by the dropped parameter.
+and seed, so that the full and reduced models differ only by the dropped parameter. The dropped
+parameter is fixed at its reference value, and the derived features built on it are recomputed
+there (:meth:`~globalfit.features.FeatureMap.fixed`): dropping a parameter does not also drop
+the information its features carry about the others.
 """
 
 from __future__ import annotations
@@ -16,7 +19,53 @@ import numpy as np
 
 from globalfit.explain.ablation import FitFn, SampleFn
 
-__all__ = ["emcee_sampler", "retuning_fitter", "surrogate_fitter", "surrogate_settings"]
+__all__ = [
+    "MAX_EXTENSIONS",
+    "emcee_sampler",
+    "reduced_features",
+    "retuning_fitter",
+    "surrogate_fitter",
+    "surrogate_settings",
+]
+
+#: At most this many n_steps-long extensions of an ablation chain towards 50 τ.
+MAX_EXTENSIONS = 3
+
+
+def reduced_features(space, features, reference, columns) -> tuple[list[dict], list[str]]:
+    """Feature definitions of the model on ``columns``, the other parameters fixed at their
+    reference values (:meth:`~globalfit.features.FeatureMap.fixed`).
+
+    Parameters
+    ----------
+    space : ParameterSpace
+        The full box.
+    features : sequence of mapping
+        The full model's derived features.
+    reference : mapping
+        {parameter: value}; must hold every dropped parameter.
+    columns : sequence of int
+        The kept parameters.
+
+    Returns
+    -------
+    definitions : list of dict
+        The reduced model's features.
+    constant : list of str
+        Features that became constants there, left out.
+
+    Raises
+    ------
+    ValueError
+        When a dropped parameter has no reference value.
+    """
+    from globalfit.features import FeatureMap
+
+    dropped = [n for j, n in enumerate(space.names) if j not in set(columns)]
+    missing = [n for n in dropped if n not in reference]
+    if missing:
+        raise ValueError(f"no reference value to fix the dropped parameter(s) {missing} at")
+    return FeatureMap(space.names, features).fixed({n: float(reference[n]) for n in dropped})
 
 
 def surrogate_settings(surrogate) -> dict:
@@ -42,6 +91,7 @@ def surrogate_fitter(
     chi2: np.ndarray,
     space,
     *,
+    reference,
     ok: np.ndarray | None = None,
     **settings,
 ) -> FitFn:
@@ -49,8 +99,8 @@ def surrogate_fitter(
 
     The model is ``Surrogate(subspace, **settings)``. The split depends only on (χ², fractions,
     seed), so every column subset is tested on the same points. MAE =
-    ``metrics_['test']['mae_in_region']``. Derived features that use a dropped parameter are
-    dropped with it.
+    ``metrics_['test']['mae_in_region']``. A dropped parameter is fixed at its ``reference``
+    value in the derived features (:func:`reduced_features`).
 
     Parameters
     ----------
@@ -60,6 +110,8 @@ def surrogate_fitter(
         Their χ².
     space : ParameterSpace
         The full parameter box.
+    reference : mapping
+        {parameter: value} at which a dropped parameter is fixed.
     ok : (N,) bool ndarray, optional
         Usable points.
     **settings
@@ -76,7 +128,6 @@ def surrogate_fitter(
     ValueError
         If theta is not (N, d).
     """
-    from globalfit.features import FeatureMap
     from globalfit.space import ParameterSpace
     from globalfit.surrogate.model import Surrogate
 
@@ -89,7 +140,7 @@ def surrogate_fitter(
         sub = ParameterSpace(
             tuple(space.names[j] for j in cols), space.lower[cols], space.upper[cols]
         )
-        features = FeatureMap(space.names, settings.get("features", ())).restricted_to(sub.names)
+        features, _ = reduced_features(space, settings.get("features", ()), reference, cols)
         sur = Surrogate(sub, **{**settings, "features": features}).fit(theta[:, cols], chi2, ok)
         return sur, float(sur.metrics_["test"]["mae_in_region"])
 
@@ -102,14 +153,15 @@ def retuning_fitter(
     space,
     workdir: Path | str,
     *,
+    reference,
     ok: np.ndarray | None = None,
     **train_kwargs,
 ) -> FitFn:
     """fit(columns) -> (Surrogate, test MAE) like :func:`surrogate_fitter`, but tuned again.
 
     Tuned with :func:`globalfit.surrogate.train_bundle` and the same optuna budget, so a reduced
-    model gets the chance the full one had. Derived features that use a dropped parameter are
-    dropped with it.
+    model gets the chance the full one had. A dropped parameter is fixed at its ``reference``
+    value in the derived features (:func:`reduced_features`).
 
     Parameters
     ----------
@@ -121,6 +173,8 @@ def retuning_fitter(
         The full parameter box.
     workdir : path
         Bundles and resumable studies go to ``workdir/<columns>/``.
+    reference : mapping
+        {parameter: value} at which a dropped parameter is fixed.
     ok : (N,) bool ndarray, optional
         Usable points.
     **train_kwargs
@@ -132,7 +186,6 @@ def retuning_fitter(
     callable
         fit(columns) for :func:`run_ablation`.
     """
-    from globalfit.features import FeatureMap
     from globalfit.space import ParameterSpace
     from globalfit.surrogate.stage import train_bundle
 
@@ -144,9 +197,7 @@ def retuning_fitter(
             tuple(space.names[j] for j in cols), space.lower[cols], space.upper[cols]
         )
         where = Path(workdir) / "-".join(sub.names)
-        features = FeatureMap(space.names, train_kwargs.get("features", ())).restricted_to(
-            sub.names
-        )
+        features, _ = reduced_features(space, train_kwargs.get("features", ()), reference, cols)
         sur = train_bundle(
             theta[:, cols],
             chi2,
@@ -172,11 +223,13 @@ def emcee_sampler(
     classifier_weighted: bool = False,
     **kwargs,
 ) -> SampleFn:
-    """sample(surrogate, columns) -> (n, len(columns)) posterior samples.
+    """sample(surrogate, columns) -> the chain (a SamplingResult: ``samples``, ``converged``).
 
     Samples with :func:`globalfit.inference.sample_posterior` on ``surrogate.predict_chi2`` and
     the prior restricted to the columns. Same seed for every call, so full and reduced chains
-    share their random numbers.
+    share their random numbers. A chain shorter than 50 τ is continued (from its last state, as
+    one longer run) to 1.2 · 50 max τ steps, at most ``MAX_EXTENSIONS`` times n_steps more; one
+    still short is returned with ``converged = False``, which the verdict reports.
 
     Parameters
     ----------
@@ -185,7 +238,7 @@ def emcee_sampler(
     starts : (m, d) ndarray
         Start points (e.g. the lowest-χ² dataset points), projected on the columns.
     n_walkers, n_steps, seed : int
-        emcee settings, the same for every call.
+        emcee settings, the same for every call; n_steps is the first length tried.
     classifier_weighted : bool
         Sample exp(−χ²/2)·p_in_region, as the workflow's posterior may
         (:meth:`globalfit.surrogate.Surrogate.predict_chi2`).
@@ -202,6 +255,10 @@ def emcee_sampler(
     ValueError
         If starts is not (m, d).
     """
+    import math
+    import tempfile
+
+    from globalfit.inference.chains import CONVERGENCE_FACTOR
     from globalfit.inference.priors import Prior
     from globalfit.inference.sampler import sample_posterior
     from globalfit.space import ParameterSpace
@@ -212,22 +269,30 @@ def emcee_sampler(
         raise ValueError(f"starts must be (m, {space.dim}), got {starts.shape}")
     kwargs.setdefault("progress_every", 0)
 
-    def sample(model, columns: Sequence[int]) -> np.ndarray:
+    def sample(model, columns: Sequence[int]):
         cols = list(columns)
         sub = ParameterSpace(
             tuple(space.names[j] for j in cols), space.lower[cols], space.upper[cols]
         )
         sub_prior = Prior(sub, tuple(prior.parameters[j] for j in cols))
         chi2 = partial(model.predict_chi2, classifier_weighted=classifier_weighted)
-        res = sample_posterior(
-            chi2,
-            sub_prior,
-            starts[:, cols],
-            n_walkers=n_walkers,
-            n_steps=n_steps,
-            seed=seed,
-            **kwargs,
-        )
-        return res.samples
+        longest = n_steps * (1 + MAX_EXTENSIONS)
+        with tempfile.TemporaryDirectory(prefix="globalfit-ablation-") as tmp:
+            steps = n_steps
+            while True:
+                res = sample_posterior(
+                    chi2,
+                    sub_prior,
+                    starts[:, cols],
+                    n_walkers=n_walkers,
+                    n_steps=steps,
+                    seed=seed,
+                    backend_path=Path(tmp) / "chain.h5",
+                    **kwargs,
+                )
+                if res.converged or steps >= longest:
+                    return res
+                wanted = math.ceil(1.2 * CONVERGENCE_FACTOR * float(np.max(res.tau)))
+                steps = min(longest, max(wanted, steps + 1))
 
     return sample

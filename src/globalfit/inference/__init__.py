@@ -1,7 +1,7 @@
 """Inference on the surrogate: priors (normalised on the unit cube), nested sampling (islands,
 evidence, Bayes factor), emcee sampling (vectorised moves, resumable backend), posterior
-summaries, best fit, significance, profile likelihoods, validation against the true χ² and
-derived quantities.
+summaries, best fit, significance, profile likelihoods checked by the true χ², validation against
+the true χ² and derived quantities.
 
 Public names are imported lazily from the modules named below (see :mod:`globalfit.lazy`).
 """
@@ -11,6 +11,7 @@ from globalfit.lazy import lazy_exports
 __all__, __getattr__, __dir__ = lazy_exports(
     __name__,
     {
+        "BOUND_FRACTION": "profile_checks",
         "BURN_FACTOR": "chains",
         "BestFit": "minimum",
         "BufferedHDFBackend": "backend",
@@ -31,6 +32,7 @@ __all__, __getattr__, __dir__ = lazy_exports(
         "NotConvergedError": "chains",
         "PRIOR_TYPES": "priors",
         "ParameterPrior": "priors",
+        "PLAIN_CHI2_NOTE": "profile_checks",
         "Posterior": "posterior",
         "Prior": "priors",
         "Profile1D": "profiles",
@@ -43,8 +45,13 @@ __all__, __getattr__, __dir__ = lazy_exports(
         "VectorizedDEMove": "moves",
         "VectorizedDESnookerMove": "moves",
         "VectorizedStretchMove": "moves",
-        "alp_low_energy_couplings": "derived",
+        "alp_observables": "derived",
+        "OBSERVABLES": "derived",
         "bayes_factor": "evidence",
+        "bound_parameters": "profile_checks",
+        "check_profiles": "profile_checks",
+        "common_reference": "profile_checks",
+        "describe_interval": "profile_checks",
         "best_fit": "minimum",
         "box_variation": "evidence",
         "compare_island_masses": "islands",
@@ -63,6 +70,8 @@ __all__, __getattr__, __dir__ = lazy_exports(
         "posterior_summary": "summary",
         "profile_1d": "profiles",
         "profile_2d": "profiles",
+        "profile_check_points": "profile_checks",
+        "profiles_summary": "profile_checks",
         "refinement_verdict": "importance_sampling",
         "reweighted_posterior": "validation",
         "reweighted_weights": "validation",
@@ -73,6 +82,6 @@ __all__, __getattr__, __dir__ = lazy_exports(
         "sample_posterior": "sampler",
         "valid_log_likelihood": "nested",
         "save_profiles": "profile_io",
-        "wilks_significance": "significance",
+        "significance_table": "significance",
     },
 )

@@ -13,24 +13,19 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from globalfit.evaluation.table import EvaluationTable
+from globalfit.inference.contributions import chi2_contributions
 from globalfit.inference.evidence import bayes_factor
-from globalfit.inference.significance import wilks_significance
+from globalfit.inference.profile_checks import profiles_summary
+from globalfit.inference.significance import significance_table
 from globalfit.inference.summary import posterior_summary
 
 __all__ = [
-    "WILKS_CAVEAT",
     "confirmed_best_fit",
     "convergence_summary",
     "evidence_summary",
     "inference_summary",
     "reference_significance",
 ]
-
-WILKS_CAVEAT = (
-    "Wilks' theorem with dof = number of parameters that vanish under the reference point; "
-    "for the ALP fit fa is not identified under the Standard Model (it drops out when all "
-    "couplings vanish), so the asymptotic chi2 distribution is only approximate."
-)
 
 
 def confirmed_best_fit(
@@ -51,6 +46,7 @@ def confirmed_best_fit(
         "chi2_true": float(confirm.chi2[i]),
         "chi2_surrogate": chi2_surrogate,
         "source": "best evaluated point" if i == last else f"surrogate local minimum {i + 1}",
+        "confirm_row": int(i),
         "candidates_chi2_true": [float(c) for c in confirm.chi2[:n_candidates]],
         "note": (
             "lowest true chi2 among the surrogate's best local minima (multi-start minimisation) "
@@ -63,20 +59,11 @@ def reference_significance(
     confirm: EvaluationTable, reference_point: Mapping[str, float], chi2_best: float, dof: int
 ) -> tuple[dict, dict]:
     """(``sm``, ``significance``) sections: the reference point is the confirmation batch's last
-    row; Wilks' p and Z of Δχ² = χ²_ref − χ²_best with ``dof`` degrees of freedom."""
+    row; Δχ² = χ²_ref − χ²_best in the local and Wilks conventions
+    (:func:`~globalfit.inference.significance.significance_table`)."""
     chi2_ref = float(confirm.chi2[-1])
     sm = {"theta": dict(reference_point), "chi2": chi2_ref, "status": str(confirm.status[-1])}
-    w = wilks_significance(chi2_ref, chi2_best, dof)
-    significance = {
-        "delta_chi2": w["delta_chi2"],
-        "dof": w["dof"],
-        "p": w["p_value"],
-        "z": w["z"],
-        "z_two_sided": w["z_two_sided"],
-        "convention": w["convention"],
-        "caveat": WILKS_CAVEAT,
-    }
-    return sm, significance
+    return sm, significance_table(chi2_ref, chi2_best, n_params=len(reference_point), dof=dof)
 
 
 def convergence_summary(diagnostics: Mapping) -> dict:
@@ -109,6 +96,9 @@ def inference_summary(
     reference_point: Mapping[str, float] | None,
     dof: int,
     derived_values: Mapping[str, np.ndarray] | None = None,
+    profile_check: EvaluationTable | None = None,
+    profile_tolerance: float = 0.5,
+    sectors: Mapping[str, Sequence[str]] | None = None,
 ) -> dict:
     """summary.json of the inference stage.
 
@@ -136,6 +126,12 @@ def inference_summary(
         Wilks' degrees of freedom.
     derived_values : mapping, optional
         {name: (n,) values} of derived quantities computed on posterior samples.
+    profile_check : EvaluationTable, optional
+        True χ² at the profiles' checked minimisers, in the plan's order.
+    profile_tolerance : float
+        Largest |Δχ²_true − Δχ²_surrogate| of a validated profile.
+    sectors : mapping, optional
+        {sector: observables} for the per-sector sums of :func:`chi2_contributions`.
 
     Returns
     -------
@@ -148,6 +144,9 @@ def inference_summary(
     if reference_point is not None:
         summary["sm"], summary["significance"] = reference_significance(
             confirm, reference_point, best["chi2_true"], dof
+        )
+        summary["chi2_contributions"] = chi2_contributions(
+            confirm, best["confirm_row"], -1, sectors=sectors
         )
     summary["convergence"] = convergence_summary(sampling["diagnostics"])
     summary["posterior_sampler"] = posterior["sampler"]
@@ -172,7 +171,12 @@ def inference_summary(
         summary["derived"].update(
             posterior_summary(np.column_stack(list(cols.values())), list(cols))
         )
-    summary["profiles"] = {n: p["intervals"] for n, p in surrogate_fit["profiles"].items()}
+    summary["profiles"], summary["profile_reference"] = profiles_summary(
+        surrogate_fit,
+        None if profile_check is None else (profile_check.chi2, profile_check.ok),
+        best["chi2_true"],
+        profile_tolerance,
+    )
     summary["validation"] = {
         k: v for k, v in validation.items() if k not in ("posterior_reweighted", "evidence")
     }

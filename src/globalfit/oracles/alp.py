@@ -18,7 +18,7 @@ import warnings
 
 import numpy as np
 
-__all__ = ["AlpOracle", "SEED", "WARMUP", "uv_couplings"]
+__all__ = ["AlpOracle", "SEED", "WARMUP", "sector_observables", "uv_couplings"]
 
 SEED = 7
 WARMUP = {"cqL33": 0.1, "cuR": 0.1, "cdR": 0.1, "clL33": 0.1, "ceR": 0.1, "log10_fa": 7.0}
@@ -41,6 +41,19 @@ def uv_couplings(p: dict):
         basis="derivative_above",
     )
     return couplings, fa
+
+
+def sector_observables() -> dict[str, list[str]]:
+    """{ALP-aca sector: the names of its observables, as the χ² breakdown spells them}, for
+    every default sector but 'all'."""
+    warnings.simplefilter("ignore")
+    from alpaca.sectors import default_sectors
+
+    return {
+        name: sorted(str(o) for o in sector.observables)
+        for name, sector in default_sectors.items()
+        if name != "all"
+    }
 
 
 class AlpOracle:

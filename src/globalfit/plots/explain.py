@@ -358,7 +358,11 @@ def plot_ablation(
             lw=1.5,
             color="C1",
             ls="--",
-            label=f"without {abl.dropped}",
+            label=(
+                f"without {abl.dropped}"
+                if abl.fixed_at is None
+                else f"{abl.dropped} fixed at {abl.fixed_at:g}"
+            ),
         )
         ax.set_xlabel(name)
         ax.set_yticks([])
