@@ -466,6 +466,23 @@ def test_optuna_study_resumes_from_sqlite(tmp_path, fitted):
         t.params for t in straight.study_.trials[:2]
     ]
 
+    # a process killed while optuna creates the study's tables leaves no study file behind
+    real = optuna.storages.RDBStorage
+
+    def killed_while_creating(url, *a, **k):
+        open(url.removeprefix("sqlite:///"), "wb").close()  # sqlite has made the file
+        raise KeyboardInterrupt
+
+    kw["storage"] = tmp_path / "killed" / "study.sqlite"
+    optuna.storages.RDBStorage = killed_while_creating
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            tune_regressor(split, n_trials=1, **kw)
+    finally:
+        optuna.storages.RDBStorage = real
+    assert not kw["storage"].exists()
+    assert tune_regressor(split, n_trials=1, **kw).n_trials_run_ == 1
+
     table = save_trials_csv(resumed.study_, tmp_path / "trials.csv")
     assert len(pd.read_csv(tmp_path / "trials.csv")) == 5 and "params_max_depth" in table
     imp = param_importances(resumed.study_, seed=0)

@@ -7,7 +7,8 @@ test part for the report.
 
 Resumable and deterministic:
 
-* The study lives in an SQLite file (``optuna.storages.RDBStorage``, ``load_if_exists=True``).
+* The study lives in an SQLite file (``optuna.storages.RDBStorage``, ``load_if_exists=True``),
+  which appears only once its schema is complete.
   ``n_trials`` is the *total* wanted: a rerun with the same number runs nothing, a rerun with
   more runs only the missing ones. Trials left RUNNING by a killed process are marked FAIL and
   re-done (one process per study is assumed, as in the workflow).
@@ -122,6 +123,13 @@ class XGBTuner:
 
         path = Path(self.storage).resolve()
         path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            # Create the schema in a side file and rename it into place: a process killed while
+            # optuna creates its tables would otherwise leave a study file it cannot reopen.
+            fresh = path.with_name(path.name + ".creating")
+            fresh.unlink(missing_ok=True)
+            optuna.storages.RDBStorage(f"sqlite:///{fresh}").engine.dispose()
+            fresh.replace(path)
         return optuna.storages.RDBStorage(f"sqlite:///{path}")
 
     def _sampler(self, n_complete: int):
