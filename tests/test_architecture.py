@@ -44,6 +44,7 @@ LAYERS = [
             "globalfit.jsonio",
             "globalfit.levels",
             "globalfit.oracles.alp",
+            "globalfit.oracles.alp_features",
             "globalfit.oracles.build",
             "globalfit.oracles.analytic",
             "globalfit.oracles.exact",

@@ -95,6 +95,14 @@ BAD = {
         lambda c: c["inference"].update(dof=7),
         "inference.dof: 7 degrees of freedom for 6 parameters",
     ),
+    "oracle feature the oracle does not offer": (
+        lambda c: c["surrogate"].update(oracle_features=["c_mumu_over_fa", "c_tt_over_fa"]),
+        "surrogate.oracle_features: the alp oracle offers no feature 'c_tt_over_fa'",
+    ),
+    "oracle feature before what it is built on": (
+        lambda c: c["surrogate"].update(oracle_features=["c_bs_over_fa", "b_to_k_mumu"]),
+        "'b_to_k_mumu' is built on ['br_a_mumu'], which must be listed before it",
+    ),
     "feature of an unknown parameter": (
         lambda c: c.setdefault("surrogate", {}).update(
             features=[{"name": "g", "expression": "ceR / fa"}]

@@ -58,7 +58,28 @@ def test_compiled_features_equal_numpy_ones_to_a_float32_ulp(tmp_path):
     ]
     alp = yaml.safe_load((Path(__file__).parents[1] / "config" / "config.yaml").read_text())
     alp_space = ParameterSpace.from_config(alp["parameters"])
-    cases = [(SPACE, every_function), (alp_space, alp["surrogate"]["features"])]
+    # the shape of the features the ALP oracle derives (globalfit.oracles.alp_features)
+    x = "(log10_fa - 7)"
+    alp_features = [
+        {
+            "name": "c_mumu_over_fa",
+            "expression": f"(ceR + (0.2292 + 0.0216 * {x} - 0.0013 * {x}**2) * (cuR - cqL33)"
+            " - 0.0021 * cdR) * 10**(7 - log10_fa)",
+        },
+        {
+            "name": "c_bs_over_fa",
+            "expression": "(-0.0398 * cqL33 - 0.0016 * cuR) * 10**(7 - log10_fa)",
+        },
+        {
+            "name": "c_gg_over_fa",
+            "expression": "(-0.1296 * cqL33 + 0.4687 * cuR + 0.9916 * cdR) * 10**(7 - log10_fa)",
+        },
+        {"name": "width", "expression": "c_mumu_over_fa**2 + 10.1508 * c_gg_over_fa**2"},
+        {"name": "br_a_mumu", "expression": "c_mumu_over_fa**2 / width"},
+        {"name": "b_to_k_mumu", "expression": "c_bs_over_fa**2 * br_a_mumu"},
+        {"name": "b_to_k_invisible", "expression": "c_bs_over_fa**2 * exp(-0.0380951 * width)"},
+    ]
+    cases = [(SPACE, every_function), (alp_space, alp_features)]
     for i, (space, features) in enumerate(cases):
         fm = FeatureMap(space.names, features)
         compiled = CompiledFeatures(

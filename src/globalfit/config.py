@@ -17,6 +17,7 @@ import yaml
 from globalfit.features import FeatureMap
 
 __all__ = [
+    "ALP_FEATURES",
     "ALP_OPTIONS",
     "ALP_PARAMETERS",
     "ANALYTIC",
@@ -35,6 +36,17 @@ __all__ = [
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 ANALYTIC = ("bowl", "twin_wells", "gaussian")
 ALP_OPTIONS = {"ma", "sectors"}
+#: The surrogate inputs the ALP oracle derives from ALP-aca (globalfit.oracles.alp_features):
+#: {name: the features it is built on, which must be listed before it}.
+ALP_FEATURES = {
+    "c_mumu_over_fa": (),
+    "c_bs_over_fa": (),
+    "c_gg_over_fa": (),
+    "width": ("c_mumu_over_fa", "c_gg_over_fa"),
+    "br_a_mumu": ("c_mumu_over_fa", "width"),
+    "b_to_k_mumu": ("c_bs_over_fa", "br_a_mumu"),
+    "b_to_k_invisible": ("c_bs_over_fa", "width"),
+}
 
 
 class ConfigError(ValueError):
@@ -122,11 +134,35 @@ def check(config: Mapping[str, Any]) -> None:
             )
     if name in ANALYTIC and "delay" in options and not options["delay"] >= 0:
         raise ConfigError("oracle.options.delay: must be >= 0 seconds")
+    names = [p["name"] for p in params]
+    # the oracle's features stand in as inputs: their expressions exist only after a job
+    inputs = names + _check_oracle_features(config)
     try:
-        FeatureMap([p["name"] for p in params], config.get("surrogate", {}).get("features", []))
+        FeatureMap(inputs, config.get("surrogate", {}).get("features", []))
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     _check_points(config)
+
+
+def _check_oracle_features(config: Mapping[str, Any]) -> list[str]:
+    """surrogate.oracle_features: ones the oracle offers, each after those it is built on."""
+    wanted = list(config.get("surrogate", {}).get("oracle_features", []))
+    if not wanted:
+        return wanted
+    offered = ALP_FEATURES if config["oracle"]["name"] == "alp" else {}
+    for i, name in enumerate(wanted):
+        if name not in offered:
+            raise ConfigError(
+                f"surrogate.oracle_features: the {config['oracle']['name']} oracle offers no "
+                f"feature {name!r} (it offers: {', '.join(offered) or 'none'})"
+            )
+        missing = [n for n in offered[name] if n not in wanted[:i]]
+        if missing:
+            raise ConfigError(
+                f"surrogate.oracle_features: {name!r} is built on {missing}, which must be "
+                "listed before it"
+            )
+    return wanted
 
 
 def _check_points(config: Mapping[str, Any]) -> None:

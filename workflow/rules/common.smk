@@ -124,6 +124,15 @@ def evaluate_runtime(wildcards):
     return math.ceil((e["setup_timeout"] + e["chunk_size"] * e["timeout"]) / 60) + 1
 
 
+def oracle_features_file(wildcards):
+    """The expressions of the features the oracle derives, where the config asks for any."""
+    return (
+        [f"{R}/surrogate_inputs/oracle_features.json"]
+        if config["surrogate"]["oracle_features"]
+        else []
+    )
+
+
 def derived_values(wildcards):
     """Low-energy couplings from ALP-aca's running, on a thinned posterior subset (ALP only)."""
     if ORACLE.name != "alp":

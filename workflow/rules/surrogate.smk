@@ -1,6 +1,31 @@
+rule oracle_features:
+    output:
+        f"{R}/surrogate_inputs/oracle_features.json",
+    log:
+        f"{R}/logs/oracle_features.log",
+    benchmark:
+        f"{R}/benchmarks/oracle_features.tsv"
+    # first in the queue: it needs no points, and a mass its derivation does not cover fails here
+    # before any oracle call
+    priority: 100
+    conda:
+        CONDA_ENV
+    resources:
+        runtime=30,
+    params:
+        names=config["surrogate"]["oracle_features"],
+        oracle=ORACLE.identity(),
+        parameters=config["parameters"],
+        seed=config["surrogate"]["seed"],
+        code=script_code("oracle_features.py"),
+    script:
+        "../scripts/oracle_features.py"
+
+
 rule surrogate:
     input:
-        f"{R}/dataset.h5",
+        dataset=f"{R}/dataset.h5",
+        oracle_features=oracle_features_file,
     output:
         directory(f"{R}/surrogate"),
     log:

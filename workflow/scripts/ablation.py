@@ -23,7 +23,7 @@ space = ParameterSpace.from_config(snakemake.params.parameters)
 data = EvaluationTable.read(snakemake.input.dataset)
 explanation = load_result(snakemake.input.explanation)
 full = Surrogate.load(snakemake.input.bundle, backend="xgboost", nthread=snakemake.params.nthread)
-features = snakemake.params.surrogate.get("features", [])
+features = full.features  # as trained: the oracle's derived inputs and the config's
 best = data.best(1)[0]
 reference = inf["reference_point"] or dict(zip(space.names, map(float, best), strict=True))
 importance = parameter_importance(
@@ -48,7 +48,7 @@ fit = retuning_fitter(
     reference=reference,
     ok=data.ok,
     nthread=snakemake.params.nthread,
-    **train_kwargs_from_config(snakemake.params.surrogate),
+    **train_kwargs_from_config({**snakemake.params.surrogate, "features": features}),
 )
 sample = emcee_sampler(
     Prior.from_config(snakemake.params.parameters, space),
