@@ -176,8 +176,10 @@ def test_run_summary_shares_of_hits_per_origin():
     assert al["posterior_rounds_share_below_2_3"] == 0.0  # 70 and a failed point
     assert s["explain"] == {"ranking": ["a", "b"], "least_important": "b", "verdict": "keep",
                             "top_pairs": [1, 2, 3]}  # fmt: skip
+    # the ALP observables, profiles and their truth checks reach the README through this summary
     assert set(s["inference"]) == {"best_fit", "sm", "significance", "convergence", "evidence",
-                                   "islands", "validation_passed", "validation"}  # fmt: skip
+                                   "islands", "validation_passed", "validation", "derived",
+                                   "profiles", "profile_reference"}  # fmt: skip
     assert "surrogate" in s and "explain" not in run_summary(
         data, n_gp_rounds=2, provenance=dict.fromkeys(("config_name", "config_hash", "commit",
                                                        "machine"), "x"), timings={}

@@ -68,7 +68,14 @@ def condensed_stages(
                 k: inference["evidence"].get(k)
                 for k in ("log_z", "log_z_err", "log_z_corrected", "log_z_corrected_err")
             }
-        for k in ("bayes_factor", "islands"):
+        for k in (
+            "bayes_factor",
+            "islands",
+            "derived",
+            "chi2_contributions",
+            "profiles",
+            "profile_reference",
+        ):
             if k in inference:
                 out["inference"][k] = inference[k]
     if explain is not None:
