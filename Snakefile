@@ -16,6 +16,7 @@ if not workflow.config_settings.configfiles:
 validate(config, "workflow/schemas/config.schema.yaml")
 
 
+# the static description; workflow/rules/report.smk swaps in a finished run's landing page
 report: "workflow/report/workflow.rst"
 
 
@@ -47,6 +48,7 @@ localrules:
     inference_plots,
     derived_plots,
     explain_plots,
+    report_pages,
 
 
 rule all:

@@ -56,6 +56,21 @@ def write_config(path, base, **overrides):
     return path
 
 
+def tiny_analytic(**oracle) -> dict:
+    """The analytic test config cut to the fewest jobs that still run every rule: 30 design
+    points in 4 chunks, one GP round of 10, no posterior round (the SLURM and module tests, where
+    every job costs seconds of submission). ``oracle`` replaces the oracle section if given."""
+    import yaml
+
+    cfg = yaml.safe_load(ANALYTIC.read_text())
+    cfg["design"]["n_initial"] = 30
+    cfg["active_learning"].update(rounds=1, posterior_rounds=0, batch_size=10)
+    cfg["inference"].update(n_steps=1500, validation_samples=10)
+    if oracle:
+        cfg["oracle"] = oracle
+    return cfg
+
+
 @pytest.fixture
 def analytic_config():
     return ROOT / "tests" / "configs" / "analytic.yaml"
@@ -123,13 +138,15 @@ def finished_run(tmp_path_factory):
     pythonpath = os.pathsep.join(
         [str(Path(__file__).parent / "import_trace"), os.environ["PYTHONPATH"]]
     )
-    snakemake(
+    proc = snakemake(
         project,
         ANALYTIC,
         "--cores",
         "2",
         env={**os.environ, "PYTHONPATH": pythonpath, "GLOBALFIT_IMPORT_TRACE": str(trace)},
     )
+    # what a user sees: Snakemake's output with every job's stderr (tests/test_logs.py)
+    (project / "snakemake_output.txt").write_text(proc.stdout + proc.stderr)
     return project
 
 

@@ -55,7 +55,15 @@ LAYERS = [
     ("inference", ["globalfit.inference"]),
     ("active learning", ["globalfit.active_learning"]),
     ("explanation", ["globalfit.explain"]),
-    ("reporting", ["globalfit.reporting", "globalfit.fingerprint", "globalfit.run_summary"]),
+    (
+        "reporting",
+        [
+            "globalfit.reporting",
+            "globalfit.fingerprint",
+            "globalfit.run_summary",
+            "globalfit.landing",
+        ],
+    ),
     ("plots and command line", ["globalfit.plots", "globalfit.cli"]),
 ]
 # what the Snakefile's common.smk may use: the standard library and PyYAML only

@@ -1,11 +1,33 @@
-"""Logging for workflow scripts: line-buffered files a person can follow with ``tail -f``."""
+"""Logging for workflow scripts: line-buffered files a person can follow with ``tail -f``, and
+job output free of TensorFlow's CUDA probing on machines without a GPU."""
 
 from __future__ import annotations
 
+import glob
 import logging
+import os
 import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
-__all__ = ["snakemake_log", "start"]
+__all__ = ["CUDA_PROBING", "has_nvidia_gpu", "snakemake_log", "start", "without_lines"]
+
+#: what TensorFlow's C++ runtime prints, at any log level, while it looks for CUDA and finds none
+#: (a user reads "failed call to cuInit" as a failure of the job)
+CUDA_PROBING = (
+    "cuInit",
+    "cudart_stub.cc",
+    "Could not find cuda drivers",
+    "cuda_platform.cc",
+    "cuda_executor.cc",
+    "Unable to register cuDNN factory",
+    "Unable to register cuFFT factory",
+    "Unable to register cuBLAS factory",
+    "computation_placer.cc",
+    "TF-TRT Warning: Could not find TensorRT",
+    "All log messages before absl::InitializeLog() is called are written to STDERR",
+)
 
 
 def start(log_path: str | None, name: str = "globalfit") -> logging.Logger:
@@ -24,3 +46,36 @@ def start(log_path: str | None, name: str = "globalfit") -> logging.Logger:
 def snakemake_log(snakemake) -> logging.Logger:
     """Logger writing to the rule's first ``log:`` file."""
     return start(snakemake.log[0] if snakemake.log else None, name=f"globalfit.{snakemake.rule}")
+
+
+def has_nvidia_gpu() -> bool:
+    """Whether the machine has an NVIDIA device node (then CUDA messages are worth reading)."""
+    return bool(glob.glob("/dev/nvidia[0-9]*"))
+
+
+@contextmanager
+def without_lines(patterns: Sequence[str]) -> Iterator[None]:
+    """Run a block with file descriptor 2 captured; afterwards write back every line that
+    contains none of ``patterns``, in order. C libraries write to the descriptor, not to
+    ``sys.stderr``, so only this catches them; Python warnings of the block pass through.
+
+    Parameters
+    ----------
+    patterns : sequence of str
+        Substrings of the lines to drop.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            text = captured.read().decode("utf-8", errors="replace")
+            kept = [ln for ln in text.splitlines(True) if not any(p in ln for p in patterns)]
+            sys.stderr.write("".join(kept))
+            sys.stderr.flush()

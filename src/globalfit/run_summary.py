@@ -22,7 +22,8 @@ def _share(hit: np.ndarray, rows: np.ndarray) -> float | None:
 
 
 def dataset_summary(data: EvaluationTable, n_gp_rounds: int) -> dict:
-    """``evaluation`` and ``active_learning`` sections of the run summary."""
+    """``evaluation`` and ``active_learning`` sections of the run summary. Rounds are a fixed
+    count in the config, so the loop always stops by having run them all (``stop_reason``)."""
     ok = data.ok
     best = float(np.min(data.chi2[ok]))
     hit = ok & (data.chi2 - best < HIT)
@@ -42,6 +43,9 @@ def dataset_summary(data: EvaluationTable, n_gp_rounds: int) -> dict:
         },
         "active_learning": {
             "rounds": int(data.round.max()),
+            "gp_rounds": n_gp_rounds,
+            "posterior_rounds": int(data.round.max()) - n_gp_rounds,
+            "stop_reason": "ran every configured round (a fixed count: no stopping criterion)",
             "share_below_2_3": _share(hit, gp),
             "posterior_rounds_share_below_2_3": _share(hit, posterior),
             "lhs_share_below_2_3": float(hit[design].mean()),
@@ -96,17 +100,23 @@ def run_summary(
     n_gp_rounds: int,
     provenance: Mapping,
     timings: Mapping,
+    oracle_calls: Mapping[str, int] | None = None,
     surrogate: Mapping | None = None,
     inference: Mapping | None = None,
     explain: Mapping | None = None,
 ) -> dict:
     """The whole run summary. provenance : config_name, config_hash, commit, machine (the
-    package version is read from the dataset's attributes)."""
+    package version is read from the dataset's attributes). oracle_calls : true evaluations per
+    batch outside the dataset (validation, confirm, profile_check), to which the summary adds
+    ``training`` (the dataset) and ``total``."""
+    calls = {"training": len(data), **dict(oracle_calls or {})}
+    calls["total"] = sum(calls.values())
     return {
         **{k: provenance[k] for k in ("config_name", "config_hash", "commit")},
         "package_version": data.attrs.get("package_version"),
         "machine": provenance["machine"],
         "timings": dict(timings),
         **dataset_summary(data, n_gp_rounds),
+        "oracle_calls": calls,
         **condensed_stages(surrogate, inference, explain),
     }

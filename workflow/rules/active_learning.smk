@@ -68,11 +68,15 @@ rule active_learning_diagnostics:
             f"{R}/active_learning/diagnostics.csv",
             caption="../report/al_diagnostics_table.rst",
             category="2 Active learning",
+            subcategory="Per round",
+            labels={"table": "diagnostics (CSV)", "rows": "one per round"},
         ),
         plot=report(
             f"{R}/active_learning/diagnostics.png",
             caption="../report/al_diagnostics.rst",
             category="2 Active learning",
+            subcategory="Per round",
+            labels={"figure": "diagnostics", "per": "round"},
         ),
     log:
         f"{R}/logs/active_learning_diagnostics.log",

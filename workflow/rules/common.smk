@@ -3,9 +3,19 @@ import math
 import sys
 from pathlib import Path
 
-# The package's config/provenance/oracle-spec modules need only the standard library and PyYAML,
-# so the Snakefile can use them even when Snakemake runs outside the project's environment.
-sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+from snakemake.sourcecache import LocalSourceFile
+
+# This workflow's own files, wherever Snakemake reads them from: the checkout, or (deployed as a
+# module, config/README.md) a git ref that is not a working tree. workflow.basedir would be the
+# deploying workflow's folder then.
+WORKFLOW_ROOT = workflow.current_basedir.join("../..")
+if isinstance(WORKFLOW_ROOT, LocalSourceFile):
+    # The package's config/provenance/oracle-spec modules need only the standard library and
+    # PyYAML, so the Snakefile can use them even when Snakemake runs outside the project's
+    # environment. A deployed module imports the installed package instead.
+    sys.path.insert(
+        0, str(Path(WORKFLOW_ROOT.get_path_or_uri(secret_free=True)) / "src")
+    )
 from globalfit import config as gfconfig
 from globalfit.oracles import OracleSpec
 from globalfit.provenance import code_hash, hash_object, package_version
@@ -24,6 +34,7 @@ config.clear()
 config.update(_canonical)
 
 R = config["results"]
+LANDING = f"{R}/report/landing.rst"  # the report's first page (rule report_landing)
 CONDA_ENV = "../../envs/globalfit.yaml"  # for --sdm conda; relative to the rule files
 AL = config["active_learning"]
 INF = config["inference"]
@@ -88,7 +99,10 @@ def previous_state(wildcards):
 def script_code(script):
     """A rule's code param: the hash of the package modules its script reaches through imports
     (derived from the sources, so no list is kept by hand)."""
-    return code_hash(Path(workflow.basedir) / "workflow" / "scripts" / script)
+    source = WORKFLOW_ROOT.join(f"workflow/scripts/{script}")
+    if isinstance(source, LocalSourceFile):
+        return code_hash(source.get_path_or_uri(secret_free=True))
+    return code_hash(workflow.sourcecache.get_path(source))
 
 
 def config_hash(*sections):
@@ -118,10 +132,13 @@ EVALUATION_SECTIONS = (
 )
 
 
-def evaluate_runtime(wildcards):
-    """SLURM time limit (minutes) of one chunk: start-up plus every point at its timeout."""
+def evaluate_runtime(wildcards, attempt):
+    """SLURM time limit (minutes) of one chunk: start-up plus every point at its timeout, times
+    the attempt (a retried job was killed once already)."""
     e = config["evaluation"]
-    return math.ceil((e["setup_timeout"] + e["chunk_size"] * e["timeout"]) / 60) + 1
+    return attempt * (
+        math.ceil((e["setup_timeout"] + e["chunk_size"] * e["timeout"]) / 60) + 1
+    )
 
 
 def oracle_features_file(wildcards):
@@ -171,6 +188,7 @@ def explain_outputs(wildcards=None):
 def final_outputs():
     return [
         f"{R}/run_summary.json",
+        LANDING,
         f"{R}/dataset.csv",
         *plot_outputs(),
         *explain_outputs(),

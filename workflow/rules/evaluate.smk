@@ -13,6 +13,8 @@ rule evaluate_chunk:
     wildcard_constraints:
         batch=r"rounds/\d+|validation|confirm|profile_check",
         chunk=r"\d+",
+    # in the main Snakemake only: inside a SLURM job a retry would rerun on the same allocation
+    retries: 0 if workflow.remote_exec else config["retries"]
     conda:
         CONDA_ENV
     threads: config["threads"]["evaluate"]
@@ -80,11 +82,15 @@ rule evaluation_summary:
             f"{R}/evaluation/summary.csv",
             caption="../report/evaluation_summary.rst",
             category="1 Evaluation",
+            subcategory="Per round",
+            labels={"table": "evaluations", "per": "round"},
         ),
         plot=report(
             f"{R}/evaluation/chi2_by_round.png",
             caption="../report/evaluation_plot.rst",
             category="1 Evaluation",
+            subcategory="Per round",
+            labels={"figure": "χ² of every point", "per": "round"},
         ),
     log:
         f"{R}/logs/evaluation_summary.log",

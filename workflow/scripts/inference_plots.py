@@ -2,6 +2,7 @@
 chain, profile likelihoods, and true-vs-surrogate χ²."""
 
 import json
+from pathlib import Path
 
 import h5py
 
@@ -35,6 +36,10 @@ P.trace_plot(
 )
 profiles, two = load_profiles(snakemake.input.profiles)
 P.profile_1d_plot(profiles, snakemake.output.profiles, truths=summary["best_fit"]["theta"])
+each = Path(snakemake.output.profile_each)  # one file per parameter: the report filters by name
+each.mkdir(parents=True, exist_ok=True)
+for profile in profiles:
+    P.profile_1d_plot([profile], each / f"{profile.name}.png", truths=summary["best_fit"]["theta"])
 pair = [names.index(n) for n in two.names]
 P.profile_2d_plot(
     two,

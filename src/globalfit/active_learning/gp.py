@@ -15,6 +15,7 @@ import numpy as np
 from scipy.linalg import cho_solve, cholesky, solve_triangular
 
 from globalfit.active_learning.target import DEFAULT_START
+from globalfit.logs import CUDA_PROBING, has_nvidia_gpu, without_lines
 
 __all__ = [
     "GPModel",
@@ -84,9 +85,13 @@ def _gpflow():
     """Import TensorFlow/gpflow lazily (seconds of CPU) with determinism on."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # only effective before TF's first import
-    import gpflow
-    import tensorflow as tf
+    # Without a GPU, TensorFlow's search for CUDA prints errors at any log level (at import and
+    # when it first lists devices); drop those lines, keep every other one.
+    with without_lines(() if has_nvidia_gpu() else CUDA_PROBING):
+        import gpflow
+        import tensorflow as tf
 
+        tf.config.list_physical_devices("GPU")
     tf.config.experimental.enable_op_determinism()
     return tf, gpflow
 
