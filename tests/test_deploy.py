@@ -48,9 +48,8 @@ def test_snakedeploy_module_from_a_tag_runs_a_tiny_fit(tmp_path):
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "-q", str(ROOT), str(clone))
     version = re.search(r'^version = "([^"]+)"', (clone / "pyproject.toml").read_text(), re.M)[1]
-    tag = f"v{version}"
-    if tag not in git(clone, "tag", "--list"):
-        git(clone, "-c", "user.name=t", "-c", "user.email=t@t", "tag", "-a", tag, "-m", tag)
+    tag = f"v{version}"  # on this commit, even where a release of that name exists (-f)
+    git(clone, "-c", "user.name=t", "-c", "user.email=t@t", "tag", "-f", "-a", tag, "-m", tag)
 
     dest = tmp_path / "deployed"
     proc = subprocess.run(

@@ -78,8 +78,9 @@ class Landing(HTMLParser):
 
 
 @pytest.fixture(scope="module")
-def rendered_report(finished_run, tmp_path_factory):
-    browser = chromium()
+def rendered_report(request, tmp_path_factory):
+    browser = chromium()  # skips before the session's run is made, where there is no browser
+    finished_run = request.getfixturevalue("finished_run")
     out = tmp_path_factory.mktemp("report")
     report = out / "report.html"
     snakemake(finished_run, ANALYTIC, "--report", str(report))
@@ -108,6 +109,7 @@ def test_landing_page_shows_the_run_summary_numbers(rendered_report, finished_ru
         "validation PSIS k̂": inf["validation"]["pareto_k"],
         "oracle calls: design and active learning (training)": s["evaluation"]["n_points"],
         "oracle calls: all": s["oracle_calls"]["total"],
+        "of these, answered by the evaluation cache in this run": s["oracle_calls"]["from_cache"],
         **{f"best fit: {k}": v for k, v in inf["best_fit"]["theta"].items()},
     }
     for label, value in numbers.items():

@@ -29,6 +29,14 @@ def slurm_idle() -> bool:
     return proc.returncode == 0 and "idle" in proc.stdout
 
 
+def squeue_rows(fmt: str) -> list[str]:
+    """Every job SLURM still remembers (MinJobAge keeps finished ones), in squeue's format."""
+    proc = subprocess.run(
+        ["squeue", "-h", "-t", "all", "-o", fmt], capture_output=True, text=True, timeout=30
+    )
+    return proc.stdout.split()
+
+
 @pytest.fixture
 def slurm():
     if not slurm_idle():
@@ -73,6 +81,15 @@ def test_analytic_fit_through_slurm_in_arrays_with_a_killed_chunk_retried(slurm,
     assert any("rule_propose" in line for line in single) and any(
         "rule_sample" in line for line in single
     )
+    # a resubmitted chunk gets twice the time limit: setup + chunk_size x timeout, + 1 minute
+    e = cfg["evaluation"]
+    first = -(-(e["setup_timeout"] + e["chunk_size"] * e["timeout"]) // 60) + 1
+    limits = {
+        limit
+        for comment, limit in (row.split("|") for row in squeue_rows("%k|%l"))
+        if comment.startswith("rule_evaluate_chunk")
+    }
+    assert {f"{first}:00", f"{2 * first}:00"} <= limits, limits
 
     # every point evaluated once, the killed chunk's finished points never again
     lines = calls.read_text().split()

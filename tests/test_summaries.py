@@ -180,6 +180,18 @@ def test_run_summary_shares_of_hits_per_origin():
     assert set(s["inference"]) == {"best_fit", "sm", "significance", "convergence", "evidence",
                                    "islands", "validation_passed", "validation", "derived",
                                    "profiles", "profile_reference"}  # fmt: skip
+    assert al["stop_reason"].startswith("ran all 3 configured rounds")
+    # the oracle calls: the dataset and each batch's chunks, and what the cache answered
+    cached = table(np.zeros((3, 2)), [1.0, 2.0, 3.0])
+    cached.cached[:2] = True
+    calls = run_summary(
+        data,
+        n_gp_rounds=2,
+        provenance=dict.fromkeys(("config_name", "config_hash", "commit", "machine"), "x"),
+        timings={},
+        batches={"validation": [cached, table(np.zeros((2, 2)), [1.0, 2.0])], "confirm": []},
+    )["oracle_calls"]
+    assert calls == {"training": 8, "validation": 5, "confirm": 0, "total": 13, "from_cache": 2}
     assert "surrogate" in s and "explain" not in run_summary(
         data, n_gp_rounds=2, provenance=dict.fromkeys(("config_name", "config_hash", "commit",
                                                        "machine"), "x"), timings={}
@@ -211,3 +223,36 @@ def test_contributions_name_the_observables_that_pull_and_sum_per_sector():
     assert s["best_fit"]["confirm_row"] == 1
     assert s["chi2_contributions"]["top"][0]["observable"] == "x"
     assert summary(table([[0.1, 0.1], [0.0, 0.0]], [4.0, 5.0]))["chi2_contributions"] is None
+
+
+def test_landing_page_quotes_the_summary_and_renders_as_restructured_text():
+    from docutils.core import publish_parts
+
+    from globalfit.landing import flat_summary, headline_rows, render_landing
+
+    s = {
+        "config_name": "t",
+        "inference": {
+            "best_fit": {"chi2_true": 12345.678912, "theta": {"a": 0.25, "b": -1.5e-7}},
+            "significance": {"delta_chi2": 5.59069, "local_z": 2.364, "dof": 2},
+            "validation": {"passed": False, "pareto_k": None, "sentence": "It FAILS."},
+        },
+        "oracle_calls": {"training": 352, "total": 594},
+    }
+    rows = dict(headline_rows(s, ["a", "b"]))
+    assert rows["best-fit χ² (true oracle)"] == "12345.7"  # 6 digits above 10⁴ too
+    assert rows["best fit: b"] == "-1.5e-07"
+    assert rows["validation PSIS k̂"] == "n/a"  # a null (inf) is said, not dropped
+    assert rows["posterior validated by the true χ²"] == "no"
+    assert "ln Bayes factor vs the reference point" not in rows  # absent keys are left out
+    assert rows["oracle calls: all"] == "594"
+    text = render_landing(s, ["a", "b"], b"\x89PNG fake")
+    assert "Not validated: do not quote this posterior." in text and "It FAILS." in text
+    # as Snakemake renders it; a docutils warning raises
+    html = publish_parts(text, writer="html", settings_overrides={"halt_level": 2})
+    body = html["html_body"]
+    assert 'class="landing-headline' in body and "12345.7" in body
+    assert 'id="landing-corner"' in body and "data:image/png;base64," in body
+    assert max(map(len, text.splitlines())) < 10_000  # docutils' line limit
+    flat = flat_summary(s)
+    assert dict(zip(flat.key, flat.value, strict=True))["inference.best_fit.theta.a"] == "0.25"

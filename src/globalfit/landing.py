@@ -1,7 +1,7 @@
 """The report's landing page: the answer first, from ``run_summary.json``.
 
 Snakemake shows the workflow description (the Snakefile's ``report:`` file, reStructuredText) on
-the report's first page. Rule ``report_landing`` writes that description for a finished run: a
+the report's first page. Rule ``report_pages`` writes that description for a finished run: a
 verdict sentence, the headline table (best fit, Δχ² and significance, Bayes factor, validation,
 oracle calls and why active learning stopped) and the corner plot, embedded so the report stays
 one self-contained file. Every number is the summary's, printed with 6 significant digits, so a
@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import math
 from collections.abc import Mapping
 
 import pandas as pd
@@ -59,6 +60,7 @@ def headline_rows(summary: Mapping, parameters: list[str]) -> list[tuple[str, st
         ("oracle calls: best-fit confirmation", "oracle_calls.confirm"),
         ("oracle calls: profile checks", "oracle_calls.profile_check"),
         ("oracle calls: all", "oracle_calls.total"),
+        ("of these, answered by the evaluation cache in this run", "oracle_calls.from_cache"),
         ("active-learning rounds (GP + posterior)", "active_learning.rounds"),
         ("why active learning stopped", "active_learning.stop_reason"),
     ]
@@ -66,8 +68,15 @@ def headline_rows(summary: Mapping, parameters: list[str]) -> list[tuple[str, st
     for label, key in rows:
         value = _get(summary, key, _MISSING)
         if value is not _MISSING:  # a null (a k̂ of inf in strict JSON) shows as n/a
-            out.append((label, fmt(value, DIGITS)))
+            out.append((label, _number(value)))
     return out
+
+
+def _number(value) -> str:
+    """6 significant digits whatever the magnitude (``reporting.fmt`` keeps 4 from 10⁴ on)."""
+    if isinstance(value, float) and math.isfinite(value):
+        return f"{value:.{DIGITS}g}"
+    return fmt(value)
 
 
 def _verdict(summary: Mapping) -> str:
@@ -161,7 +170,7 @@ def flat_summary(summary: Mapping, prefix: str = "") -> pd.DataFrame:
         if isinstance(v, Mapping):
             rows.append(flat_summary(v, f"{key}."))
         else:
-            text = json.dumps(v, ensure_ascii=False) if isinstance(v, list) else fmt(v, 10)
+            text = json.dumps(v, ensure_ascii=False) if isinstance(v, list) else _number(v)
             rows.append(pd.DataFrame({"key": [key], "value": [text]}))
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["key", "value"])
 

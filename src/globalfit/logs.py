@@ -7,7 +7,7 @@ import glob
 import logging
 import os
 import sys
-import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -55,9 +55,10 @@ def has_nvidia_gpu() -> bool:
 
 @contextmanager
 def without_lines(patterns: Sequence[str]) -> Iterator[None]:
-    """Run a block with file descriptor 2 captured; afterwards write back every line that
-    contains none of ``patterns``, in order. C libraries write to the descriptor, not to
-    ``sys.stderr``, so only this catches them; Python warnings of the block pass through.
+    """Run a block with file descriptor 2 going through a filter that drops every line
+    containing one of ``patterns`` and passes the others on as they arrive. C libraries write to
+    the descriptor, not to ``sys.stderr``, so only this catches them; Python warnings of the
+    block pass through, and a crash inside the block loses at most a partial last line.
 
     Parameters
     ----------
@@ -66,16 +67,23 @@ def without_lines(patterns: Sequence[str]) -> Iterator[None]:
     """
     sys.stderr.flush()
     saved = os.dup(2)
-    with tempfile.TemporaryFile() as captured:
-        os.dup2(captured.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
+    read_end, write_end = os.pipe()
+
+    def forward() -> None:
+        with os.fdopen(read_end, "rb") as lines:
+            for line in lines:
+                if not any(p in line.decode("utf-8", errors="replace") for p in patterns):
+                    os.write(saved, line)
+
+    reader = threading.Thread(target=forward, daemon=True)
+    reader.start()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)  # closes our write end of the pipe: the reader reaches its end
+        reader.join(timeout=10)  # unless a child process started in the block still holds it
+        if not reader.is_alive():
             os.close(saved)
-            captured.seek(0)
-            text = captured.read().decode("utf-8", errors="replace")
-            kept = [ln for ln in text.splitlines(True) if not any(p in ln for p in patterns)]
-            sys.stderr.write("".join(kept))
-            sys.stderr.flush()

@@ -7,7 +7,7 @@ Latin hypercube (round 0), the GP rounds (1..n_gp_rounds) and the posterior roun
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -45,7 +45,8 @@ def dataset_summary(data: EvaluationTable, n_gp_rounds: int) -> dict:
             "rounds": int(data.round.max()),
             "gp_rounds": n_gp_rounds,
             "posterior_rounds": int(data.round.max()) - n_gp_rounds,
-            "stop_reason": "ran every configured round (a fixed count: no stopping criterion)",
+            "stop_reason": f"ran all {int(data.round.max())} configured rounds (a fixed count: "
+            "no stopping criterion)",
             "share_below_2_3": _share(hit, gp),
             "posterior_rounds_share_below_2_3": _share(hit, posterior),
             "lhs_share_below_2_3": float(hit[design].mean()),
@@ -100,17 +101,40 @@ def run_summary(
     n_gp_rounds: int,
     provenance: Mapping,
     timings: Mapping,
-    oracle_calls: Mapping[str, int] | None = None,
+    batches: Mapping[str, Sequence[EvaluationTable]] | None = None,
     surrogate: Mapping | None = None,
     inference: Mapping | None = None,
     explain: Mapping | None = None,
 ) -> dict:
-    """The whole run summary. provenance : config_name, config_hash, commit, machine (the
-    package version is read from the dataset's attributes). oracle_calls : true evaluations per
-    batch outside the dataset (validation, confirm, profile_check), to which the summary adds
-    ``training`` (the dataset) and ``total``."""
-    calls = {"training": len(data), **dict(oracle_calls or {})}
+    """The whole run summary.
+
+    Parameters
+    ----------
+    data : EvaluationTable
+        The dataset (design and active-learning rounds).
+    n_gp_rounds : int
+        Configured GP rounds (the rounds after them are posterior rounds).
+    provenance : mapping
+        ``config_name``, ``config_hash``, ``commit``, ``machine`` (the package version is read
+        from the dataset's attributes).
+    timings : mapping
+        Stage timings (:func:`globalfit.reporting.stage_timings`).
+    batches : mapping of str to sequences of EvaluationTable, optional
+        True evaluations outside the dataset by batch (validation, confirm, profile_check), one
+        table per evaluated chunk.
+        ``oracle_calls`` counts them with the dataset (``training``), their ``total``, and how
+        many of those this run took from the evaluation cache (``from_cache``).
+    surrogate, inference, explain : mapping, optional
+        The stages' summaries.
+
+    Returns
+    -------
+    dict
+    """
+    tables = {"training": [data], **{k: list(v) for k, v in (batches or {}).items()}}
+    calls = {name: sum(len(t) for t in chunks) for name, chunks in tables.items()}
     calls["total"] = sum(calls.values())
+    calls["from_cache"] = sum(int(np.count_nonzero(t.cached)) for c in tables.values() for t in c)
     return {
         **{k: provenance[k] for k in ("config_name", "config_hash", "commit")},
         "package_version": data.attrs.get("package_version"),

@@ -34,7 +34,7 @@ config.clear()
 config.update(_canonical)
 
 R = config["results"]
-LANDING = f"{R}/report/landing.rst"  # the report's first page (rule report_landing)
+LANDING = f"{R}/report/landing.rst"  # the report's first page (rule report_pages)
 CONDA_ENV = "../../envs/globalfit.yaml"  # for --sdm conda; relative to the rule files
 AL = config["active_learning"]
 INF = config["inference"]
@@ -130,6 +130,8 @@ EVALUATION_SECTIONS = (
     "evaluation",
     "active_learning",
 )
+# what run_summary.json (and the landing page that quotes it) depends on
+RUN_SUMMARY_HASH = config_hash(*EVALUATION_SECTIONS, "surrogate", "inference")
 
 
 def evaluate_runtime(wildcards, attempt):
@@ -193,3 +195,13 @@ def final_outputs():
         *plot_outputs(),
         *explain_outputs(),
     ]
+
+
+def landing_is_current():
+    """A landing page written from the present run summary, of the present config (after a
+    config change the old page would answer for another fit)."""
+    landing, summary = Path(LANDING), Path(f"{R}/run_summary.json")
+    if not (landing.exists() and summary.exists()):
+        return False
+    fresh = landing.stat().st_mtime >= summary.stat().st_mtime
+    return fresh and RUN_SUMMARY_HASH in landing.read_text()

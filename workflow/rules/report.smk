@@ -22,7 +22,7 @@ rule run_summary:
     conda:
         CONDA_ENV
     params:
-        config_hash=config_hash(*EVALUATION_SECTIONS, "surrogate", "inference"),
+        config_hash=RUN_SUMMARY_HASH,
         benchmarks=f"{R}/benchmarks",
         code=script_code("run_summary.py"),
     script:
@@ -64,5 +64,5 @@ rule report_pages:
 # The report opens on the answer once a run has written its landing page (`snakemake --report`
 # comes after the run); before that, on the static description. Not when this workflow is a
 # module of one that declares its own report description.
-if Path(LANDING).exists() and not workflow.modifier.skip_global_report_caption:
+if landing_is_current() and not workflow.modifier.skip_global_report_caption:
     workflow.report_text = LocalSourceFile(str(Path(LANDING).resolve()))

@@ -21,9 +21,9 @@ def read(path):
     return read_json(path if isinstance(path, str) else path[0])
 
 
-def batch_rows(batch):
-    """True evaluations of a fan-out outside the dataset (its evaluated chunks)."""
-    return sum(len(EvaluationTable.read(f)) for f in snakemake.input[batch])
+def batch_tables(batch):
+    """True evaluations of a fan-out outside the dataset, one table per evaluated chunk."""
+    return [EvaluationTable.read(f) for f in snakemake.input[batch]]
 
 
 summary = run_summary(
@@ -36,7 +36,7 @@ summary = run_summary(
         "machine": f"{os.cpu_count()} cores, {platform.machine()}",
     },
     timings=stage_timings(snakemake.params.benchmarks),
-    oracle_calls={b: batch_rows(b) for b in ("validation", "confirm", "profile_check")},
+    batches={b: batch_tables(b) for b in ("validation", "confirm", "profile_check")},
     surrogate=read(snakemake.input.surrogate),
     inference=read(snakemake.input.inference),
     explain=read(snakemake.input.explain),
