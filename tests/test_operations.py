@@ -84,8 +84,10 @@ def test_editing_a_plot_function_reruns_only_plots(finished_run, tmp_path):
     plots = project / "src" / "globalfit" / "plots" / "surrogate.py"
     plots.write_text(plots.read_text() + "\n# a cosmetic edit\n")
     rules = {r for r, _ in planned_jobs(snakemake(project, ANALYTIC, "-n", "--cores", "1"))}
-    # the run summary collects every stage's timing, so it follows; nothing that computes does
-    assert "surrogate_plots" in rules and rules <= {"surrogate_plots", "run_summary", "all"}
+    # the run summary collects every stage's timing, so it follows, and the report pages that
+    # quote it; nothing that computes does
+    assert "surrogate_plots" in rules
+    assert rules <= {"surrogate_plots", "run_summary", "report_pages", "all"}
 
 
 def test_oracle_options_and_code_rerun_the_evaluations(finished_run, tmp_path):
