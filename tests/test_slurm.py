@@ -8,7 +8,6 @@ import os
 import re
 import shutil
 import subprocess
-from collections import Counter
 
 import numpy as np
 import pytest
@@ -92,15 +91,9 @@ def test_analytic_fit_through_slurm_in_arrays_with_a_killed_chunk_retried(slurm,
     }
     assert {f"{first}:00", f"{2 * first}:00"} <= limits, limits
 
-    # every point evaluated once, the killed chunk's finished points never again: a point is
-    # called at most as often as chunks evaluated it afresh (a batch may hold one point in two
-    # chunks, e.g. two profile minimisers meeting; each misses the cache while the other runs)
+    # every point evaluated once, the killed chunk's finished points never again
     lines = calls.read_text().split()
-    fresh = Counter()
-    for f in (tmp_path / "results").glob("*/**/evaluated/*.h5"):
-        t = EvaluationTable.read(f)
-        fresh.update(r.tobytes().hex() for r in np.asarray(t.theta, "<f8")[~t.cached])
-    assert all(n <= fresh[h] for h, n in Counter(lines).items()), Counter(lines) - fresh
+    assert len(lines) == len(set(lines))
     ds = EvaluationTable.read(tmp_path / "results" / "dataset.h5")
     assert {r.tobytes().hex() for r in np.asarray(ds.theta, dtype="<f8")} <= set(lines)
 
