@@ -1,3 +1,6 @@
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 
@@ -141,6 +144,24 @@ def test_repeated_points_in_one_batch_are_evaluated_once(tmp_path):
     theta = np.array([[0.1, 0.2], [0.1, 0.2], [0.3, 0.4]])
     table = evaluate_points(theta, s, cache=cache, timeout=30)
     assert len(cache) == 2 and table.chi2[0] == table.chi2[1]
+
+
+def test_concurrent_batches_sharing_points_evaluate_each_once(tmp_path):
+    # two chunk jobs of one batch running at once, both holding the same points, both missing
+    # the cache at the start: each point must still be evaluated by exactly one of them
+    s = spec("twin_wells", options={"delay": 0.3})
+    theta = latin_hypercube(SPACE, 4, seed=3)
+    start = threading.Barrier(2)
+
+    def chunk(order):
+        cache = cache_for(tmp_path, s)  # each job opens the cache itself
+        start.wait()
+        return evaluate_points(theta[order], s, cache=cache, timeout=30)
+
+    with ThreadPoolExecutor(2) as pool:
+        a, b = pool.map(chunk, [[0, 1, 2, 3], [0, 1, 2, 3]])
+    assert np.all(a.cached != b.cached), (a.cached, b.cached)
+    np.testing.assert_array_equal(a.chi2, b.chi2)
 
 
 def test_oracle_identity_changes_with_options_and_source(tmp_path, monkeypatch):

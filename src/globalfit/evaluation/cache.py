@@ -4,13 +4,18 @@ One small JSON file per (oracle, point), keyed by the SHA-256 of the point's flo
 little-endian bytes (:func:`~globalfit.evaluation.table.point_key`), so the same point gets the
 same key in any chunking, round or stage, and a point is never evaluated twice. θ is stored as
 the hex of those bytes (exact) beside a readable list. Files are written to a temporary name and
-renamed, so that a killed job never leaves a half-written record or table.
+renamed, so that a killed job never leaves a half-written record or table. Chunks of one batch
+run at once and may share a point (two profile minimisers meeting at one θ, a repeated chain
+sample): :meth:`EvaluationCache.claim` serialises its evaluation across processes, so the second
+finds the first one's record.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +58,28 @@ class EvaluationCache:
             return None
         rec["theta"] = np.frombuffer(bytes.fromhex(rec["theta_hex"]), dtype="<f8").copy()
         return rec
+
+    @contextmanager
+    def claim(self, key: str) -> Iterator[dict | None]:
+        """Hold the point's lock across processes and yield its record if one exists by then.
+
+        A caller that gets None evaluates the point and puts its record inside the block. The
+        locks are ``flock`` on 4096 stripe files (``locks/<key[:3]>.lock``), which the kernel
+        releases when a job dies; two different points of one stripe merely wait for each other.
+
+        Parameters
+        ----------
+        key : str
+            The point's key.
+        """
+        locks = self.dir / "locks"
+        locks.mkdir(exist_ok=True)
+        with open(locks / f"{key[:3]}.lock", "a") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield self.get(key)
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
 
     def put(self, key: str, record: Mapping) -> None:
         p = self._path(key)

@@ -24,6 +24,7 @@ import threading
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -267,12 +268,16 @@ def evaluate_points(
                         k, row = work.get_nowait()
                     except queue.Empty:
                         return
-                    if worker is None or not worker.alive:
-                        worker = Worker(spec, setup_timeout)
-                    rec = worker.evaluate(row, timeout)
-                    rec = {**rec, "theta": row, "cached": False}
-                    if cache is not None:
-                        cache.put(k, rec)
+                    with cache.claim(k) if cache is not None else nullcontext() as known:
+                        if known is not None:  # a concurrent chunk evaluated it meanwhile
+                            rec = {**known, "cached": True}
+                        else:
+                            if worker is None or not worker.alive:
+                                worker = Worker(spec, setup_timeout)
+                            rec = worker.evaluate(row, timeout)
+                            rec = {**rec, "theta": row, "cached": False}
+                            if cache is not None:
+                                cache.put(k, rec)
                     with lock:
                         results[k] = rec
                         done[0] += 1
