@@ -103,6 +103,15 @@ BAD = {
         lambda c: c["surrogate"].update(oracle_features=["c_bs_over_fa", "b_to_k_mumu"]),
         "'b_to_k_mumu' is built on ['br_a_mumu'], which must be listed before it",
     ),
+    "call budget spent by the design": (
+        lambda c: c["active_learning"].update(max_calls=160),
+        "active_learning.max_calls: a budget of 160 training calls leaves none for the rounds "
+        "after the design's 160",
+    ),
+    "negative stop_after": (
+        lambda c: c["active_learning"].update(stop_after=-1),
+        "stop_after",
+    ),
     "feature of an unknown parameter": (
         lambda c: c.setdefault("surrogate", {}).update(
             features=[{"name": "g", "expression": "ceR / fa"}]

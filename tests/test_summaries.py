@@ -162,6 +162,7 @@ def test_run_summary_shares_of_hits_per_origin():
         n_gp_rounds=2,
         provenance={"config_name": "t", "config_hash": "h", "commit": "c", "machine": "m"},
         timings={"total": {"wall_seconds": 1.0}},
+        stopping={"stop_reason": "GP rounds: 1 of 2 run", "stopped": {"gp": "because"}},
         surrogate={"test": {"mae_in_region": 0.2}},
         inference=inference,
         explain=explain,
@@ -180,7 +181,8 @@ def test_run_summary_shares_of_hits_per_origin():
     assert set(s["inference"]) == {"best_fit", "sm", "significance", "convergence", "evidence",
                                    "islands", "validation_passed", "validation", "derived",
                                    "profiles", "profile_reference"}  # fmt: skip
-    assert al["stop_reason"].startswith("ran all 3 configured rounds")
+    assert al["stop_reason"] == "GP rounds: 1 of 2 run" and al["stopped"] == {"gp": "because"}
+    assert al["gp_rounds"] == 2 and al["posterior_rounds"] == 1  # rounds that evaluated points
     # the oracle calls: the dataset and each batch's chunks, and what the cache answered
     cached = table(np.zeros((3, 2)), [1.0, 2.0, 3.0])
     cached.cached[:2] = True

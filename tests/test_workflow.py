@@ -149,3 +149,17 @@ def test_analytic_fit_end_to_end(finished_run, tmp_path):
     assert again.cached.all()
     np.testing.assert_array_equal(again.chi2, ds.chi2)
     np.testing.assert_array_equal(again.theta, ds.theta)
+
+
+def test_the_validation_set_never_trained_the_surrogate(finished_run):
+    """The points whose true χ² decide ``validation.passed`` are fresh: none of them is in the
+    dataset the final surrogate was trained on (nor in any round's batch)."""
+    from globalfit.evaluation import point_key
+
+    res = finished_run / "results"
+    training = {point_key(t) for t in EvaluationTable.read(res / "dataset.h5").theta}
+    validation = EvaluationTable.read(res / "inference" / "validation.h5")
+    assert len(validation) > 0
+    assert not training & {point_key(t) for t in validation.theta}
+    split = json.loads((res / "surrogate" / "metrics.json").read_text())["counts"]
+    assert sum(split[k] for k in ("train", "validation", "test")) == len(training)

@@ -134,6 +134,13 @@ def check(config: Mapping[str, Any]) -> None:
             )
     if name in ANALYTIC and "delay" in options and not options["delay"] >= 0:
         raise ConfigError("oracle.options.delay: must be >= 0 seconds")
+    al, n_design = config.get("active_learning", {}), config.get("design", {}).get("n_initial")
+    max_calls = al.get("max_calls")
+    if max_calls is not None and n_design is not None and max_calls <= n_design:
+        raise ConfigError(
+            f"active_learning.max_calls: a budget of {max_calls} training calls leaves none for "
+            f"the rounds after the design's {n_design} (design.n_initial)"
+        )
     names = [p["name"] for p in params]
     # the oracle's features stand in as inputs: their expressions exist only after a job
     inputs = names + _check_oracle_features(config)

@@ -21,9 +21,12 @@ def _share(hit: np.ndarray, rows: np.ndarray) -> float | None:
     return float(hit[rows].mean()) if rows.any() else None
 
 
-def dataset_summary(data: EvaluationTable, n_gp_rounds: int) -> dict:
-    """``evaluation`` and ``active_learning`` sections of the run summary. Rounds are a fixed
-    count in the config, so the loop always stops by having run them all (``stop_reason``)."""
+def dataset_summary(
+    data: EvaluationTable, n_gp_rounds: int, stopping: Mapping | None = None
+) -> dict:
+    """``evaluation`` and ``active_learning`` sections of the run summary: the rounds that
+    evaluated points, and why each phase stopped (``stopping``: the active-learning
+    diagnostics' ``stopping.json``; None without rounds)."""
     ok = data.ok
     best = float(np.min(data.chi2[ok]))
     hit = ok & (data.chi2 - best < HIT)
@@ -42,11 +45,13 @@ def dataset_summary(data: EvaluationTable, n_gp_rounds: int) -> dict:
             "oracle_cpu_seconds": float(np.nansum(data.cpu_seconds)),
         },
         "active_learning": {
-            "rounds": int(data.round.max()),
-            "gp_rounds": n_gp_rounds,
-            "posterior_rounds": int(data.round.max()) - n_gp_rounds,
-            "stop_reason": f"ran all {int(data.round.max())} configured rounds (a fixed count: "
-            "no stopping criterion)",
+            "rounds": len(np.unique(data.round[~design])),
+            "gp_rounds": len(np.unique(data.round[gp])),
+            "posterior_rounds": len(np.unique(data.round[posterior])),
+            "stop_reason": stopping["stop_reason"]
+            if stopping
+            else "no active-learning rounds configured (Latin hypercube only)",
+            "stopped": dict(stopping["stopped"]) if stopping else {},
             "share_below_2_3": _share(hit, gp),
             "posterior_rounds_share_below_2_3": _share(hit, posterior),
             "lhs_share_below_2_3": float(hit[design].mean()),
@@ -101,6 +106,7 @@ def run_summary(
     n_gp_rounds: int,
     provenance: Mapping,
     timings: Mapping,
+    stopping: Mapping | None = None,
     batches: Mapping[str, Sequence[EvaluationTable]] | None = None,
     surrogate: Mapping | None = None,
     inference: Mapping | None = None,
@@ -114,6 +120,8 @@ def run_summary(
         The dataset (design and active-learning rounds).
     n_gp_rounds : int
         Configured GP rounds (the rounds after them are posterior rounds).
+    stopping : mapping, optional
+        The adaptive stopping's final record with its ``stop_reason`` (None: no rounds).
     provenance : mapping
         ``config_name``, ``config_hash``, ``commit``, ``machine`` (the package version is read
         from the dataset's attributes).
@@ -140,7 +148,7 @@ def run_summary(
         "package_version": data.attrs.get("package_version"),
         "machine": provenance["machine"],
         "timings": dict(timings),
-        **dataset_summary(data, n_gp_rounds),
+        **dataset_summary(data, n_gp_rounds, stopping),
         "oracle_calls": calls,
         **condensed_stages(surrogate, inference, explain),
     }

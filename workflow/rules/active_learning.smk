@@ -2,6 +2,7 @@ rule propose:
     input:
         dataset=previous_dataset,
         state=previous_state,
+        previous_info=previous_info,
     output:
         proposal=f"{R}/rounds/{{round}}/proposal.h5",
         chunks=[f"{R}/rounds/{{round}}/chunks/{c}.h5" for c in chunk_ids("rounds/1")],
@@ -20,6 +21,7 @@ rule propose:
         # from config, not from what Snakemake grants: same numbers with any --cores
         nthread=config["threads"]["fit"],
         active_learning=AL,
+        thresholds=STOP_THRESHOLDS,
         parameters=config["parameters"],
         chunking=CHUNKING,  # the chunk files are an output: re-split when this changes
         n_rounds=N_GP_ROUNDS,
@@ -32,6 +34,7 @@ rule propose:
 rule propose_posterior:
     input:
         dataset=previous_dataset,
+        previous_info=previous_info,
     output:
         proposal=f"{R}/rounds/{{round}}/proposal.h5",
         chunks=[f"{R}/rounds/{{round}}/chunks/{c}.h5" for c in chunk_ids("rounds/1")],
@@ -48,6 +51,7 @@ rule propose_posterior:
     params:
         nthread=config["threads"]["fit"],
         active_learning=AL,
+        thresholds=STOP_THRESHOLDS,
         surrogate=config["surrogate"],
         parameters=config["parameters"],
         n_walkers=INF["n_walkers"],
@@ -78,6 +82,7 @@ rule active_learning_diagnostics:
             subcategory="Per round",
             labels={"figure": "diagnostics", "per": "round"},
         ),
+        stopping=f"{R}/active_learning/stopping.json",
     log:
         f"{R}/logs/active_learning_diagnostics.log",
     benchmark:
@@ -85,6 +90,10 @@ rule active_learning_diagnostics:
     conda:
         CONDA_ENV
     params:
+        active_learning=AL,
+        thresholds=STOP_THRESHOLDS,
+        parameters=config["parameters"],
+        n_rounds=(N_GP_ROUNDS, AL["posterior_rounds"]),
         code=script_code("active_learning_diagnostics.py"),
     script:
         "../scripts/active_learning_diagnostics.py"

@@ -40,7 +40,12 @@ AL = config["active_learning"]
 INF = config["inference"]
 N_CONFIRM = 5  # true-oracle candidates for the best fit: 4 surrogate minima + the best evaluated point
 N_GP_ROUNDS = AL["rounds"]
-N_ROUNDS = N_GP_ROUNDS + AL["posterior_rounds"]  # posterior rounds come last
+# posterior rounds come last; both counts are maxima (adaptive stopping empties later rounds)
+N_ROUNDS = N_GP_ROUNDS + AL["posterior_rounds"]
+# a posterior round passes the check that the final validation applies
+STOP_THRESHOLDS = {
+    k: config["inference"][k] for k in ("ess_threshold", "pareto_k_threshold")
+}
 
 
 def rounds_regex(first, last):
@@ -88,6 +93,12 @@ def previous_dataset(wildcards):
 
 def round_evaluated_chunks(wildcards):
     return batch_chunks(f"rounds/{wildcards.round}", "evaluated")
+
+
+def previous_info(wildcards):
+    """The round before's proposal: the stopping record so far, and what its batch predicted."""
+    r = int(wildcards.round)
+    return [] if r <= 1 else [f"{R}/rounds/{r - 1}/proposal_info.json"]
 
 
 def previous_state(wildcards):

@@ -1,6 +1,7 @@
 rule run_summary:
     input:
         dataset=f"{R}/dataset.h5",
+        stopping=[f"{R}/active_learning/stopping.json"] if N_ROUNDS else [],
         surrogate=f"{R}/surrogate_plots/metrics.json",
         inference=f"{R}/inference/summary.json",
         explain=explain_outputs,

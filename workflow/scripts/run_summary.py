@@ -36,6 +36,7 @@ summary = run_summary(
         "machine": f"{os.cpu_count()} cores, {platform.machine()}",
     },
     timings=stage_timings(snakemake.params.benchmarks),
+    stopping=read(snakemake.input.stopping),
     batches={b: batch_tables(b) for b in ("validation", "confirm", "profile_check")},
     surrogate=read(snakemake.input.surrogate),
     inference=read(snakemake.input.inference),

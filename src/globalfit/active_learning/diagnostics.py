@@ -61,7 +61,7 @@ def diagnostics_row(
     TensorFlow import (import_cpu_seconds, paid once per process), as the budget does;
     proposal_share = proposal / evaluation CPU seconds (the budget is 0.2). A posterior round
     (``info["method"] == "posterior"``, :mod:`globalfit.active_learning.posterior_rounds`) has no
-    GP: its GP columns are NaN.
+    GP: its GP columns are NaN; a round after the loop stopped (``"stopped"``) has an empty batch.
 
     Parameters
     ----------
@@ -90,7 +90,7 @@ def diagnostics_row(
     """
     chi2_batch = np.asarray(chi2_batch, dtype=np.float64).reshape(-1)
     method = info.get("method", "gp")
-    q = len(info["pred_mean"] if method == "gp" else info["pred_chi2"])
+    q = 0 if method == "stopped" else len(info["pred_mean" if method == "gp" else "pred_chi2"])
     if chi2_batch.shape != (q,):
         raise ValueError(f"diagnostics_row: expected {q} batch χ² values, got {chi2_batch.shape}")
     ok = (
@@ -128,8 +128,8 @@ def diagnostics_row(
         "gp_frac_within_2sd": float(np.mean(np.abs(err[valid]) <= 2 * sd[valid]))
         if valid.any()
         else float("nan"),
-        "frac_dchi2_below_2_3": float(np.mean(dchi2 < HIT)),
-        "frac_dchi2_below_10": float(np.mean(dchi2 < REGION)),
+        "frac_dchi2_below_2_3": float(np.mean(dchi2 < HIT)) if q else float("nan"),
+        "frac_dchi2_below_10": float(np.mean(dchi2 < REGION)) if q else float("nan"),
         "n_trust_regions": len(info.get("trust_regions", [])),
         "n_prospects": len(info.get("prospects", [])),
         "n_exploration": int(explored.sum()),

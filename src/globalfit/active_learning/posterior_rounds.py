@@ -154,6 +154,8 @@ def propose_posterior_batch(
         )
     theta_new = chain[np.array(picks)]
     p_in, chi2_pred = surrogate.predict(theta_new)
+    # the density the chain sampled, which the next round's importance-sampling check compares
+    chi2_sampled = surrogate.predict_chi2(theta_new, classifier_weighted=classifier_weighted)
     info = {
         "method": "posterior",
         "round_index": int(round_index),
@@ -174,6 +176,7 @@ def propose_posterior_batch(
             "max_tau": float(np.max(result.tau)),
         },
         "pred_chi2": [float(v) for v in chi2_pred],
+        "chi2_sampled": [float(v) for v in chi2_sampled],
         "p_in_region": [float(v) for v in p_in],
         "cpu_seconds_fit": float(cpu_fit),
         "cpu_seconds_propose": float(time.process_time() - t_cpu - cpu_fit),

@@ -286,9 +286,10 @@ def write_points(
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    names = list(names)
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
-        f.create_dataset("theta", data=np.asarray(theta, dtype="<f8").reshape(len(theta), -1))
-        f["theta"].attrs["names"] = list(names)
+        f.create_dataset("theta", data=np.asarray(theta, dtype="<f8").reshape(-1, len(names)))
+        f["theta"].attrs["names"] = names
         for k, v in (attrs or {}).items():
             f.attrs[k] = v if isinstance(v, (str, int, float)) else json.dumps(v)
 
@@ -345,7 +346,8 @@ def write_batch(
     proposal : path or None
         File for the whole batch (None: chunks only).
     chunks : list of path
-        The chunk files; their number comes from :func:`chunk_count`.
+        The chunk files; their number comes from :func:`chunk_count` (with fewer points than
+        chunks, the last ones are empty).
     theta : (n, d) ndarray
         The points.
     names : iterable of str
@@ -353,7 +355,11 @@ def write_batch(
     attrs : Mapping, optional
         File attributes, as for :func:`write_points`.
     """
-    slices = split_chunks(len(theta), len(chunks))
+    n, k = len(theta), len(chunks)
+    # a round cut by the call budget, or one after the loop stopped: the chunk files are in the
+    # DAG all the same, the last ones empty
+    slices = split_chunks(n, min(n, k)) if n else []
+    slices += [slice(n, n)] * (k - len(slices))
     if proposal is not None:
         write_points(proposal, theta, names, attrs)
     for path, sl in zip(chunks, slices, strict=True):

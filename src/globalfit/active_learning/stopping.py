@@ -1,0 +1,378 @@
+"""Adaptive stopping of the active-learning rounds: which rounds still propose points.
+
+``active_learning.rounds`` and ``posterior_rounds`` are maxima; the DAG always holds them all (so
+``snakemake -n`` shows the plan and a killed run resumes round by round), and a round after the
+loop stopped proposes an empty batch: no GP fit, no TensorFlow import, no oracle start-up.
+
+Each round's proposer first checks the round before it, on points that round's model had not
+seen when it predicted them:
+
+- **GP rounds** (:func:`gp_round_check`): the GP's error on its own batch before it was evaluated
+  (mean |predicted − true| Δχ² over batch points that either call within Δχ² < 10) at most
+  ``stop_tolerance``, the best χ² improved by at most ``stop_tolerance``, and no new basin: no
+  batch point within ``trust_region_open`` of the best lies farther than
+  ``trust_region_separation`` (unit cube) from every earlier point that good. The rounds that
+  come after the GP phase stops are the posterior rounds.
+- **Posterior rounds** (:func:`posterior_round_check`): the batch was drawn from the surrogate's
+  posterior, so its true χ² importance-reweight that posterior exactly as the final validation
+  does; the round passes when ESS fraction and PSIS k̂ pass ``inference.ess_threshold`` and
+  ``pareto_k_threshold`` (k̂ only with at least :data:`PSIS_MIN_POINTS` points: a smaller batch
+  leaves PSIS no tail to fit). The final validation, on fresh points, always needs both.
+
+A phase stops when its check held in ``stop_after`` consecutive rounds (0: never stops early), or
+when the training oracle calls (design + rounds) reach ``max_calls``; the last batch before that
+is cut to what the budget leaves.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from globalfit.inference.validation import reweighting_metrics
+from globalfit.levels import REGION
+from globalfit.space import ParameterSpace
+
+__all__ = [
+    "STOP_COLUMNS",
+    "STOP_SETTINGS",
+    "gp_round_check",
+    "plan_next_round",
+    "plan_round",
+    "posterior_round_check",
+    "stop_columns",
+    "stop_reason",
+]
+
+
+# the active_learning keys of this module, not of the proposers
+STOP_SETTINGS = ("stop_after", "stop_tolerance", "max_calls")
+# fewer usable weights than this leave PSIS (arviz) no tail to fit: k̂ = inf, and a posterior
+# round's check is its ESS fraction alone
+PSIS_MIN_POINTS = 24
+# diagnostics.csv's columns from the check of each round's batch
+STOP_COLUMNS = (
+    "check_converged",
+    "check_batch_mae",
+    "check_best_gain",
+    "check_new_basins",
+    "check_ess_fraction",
+    "check_pareto_k",
+)
+
+
+def gp_round_check(
+    info: Mapping,
+    theta_batch: np.ndarray,
+    chi2_batch: np.ndarray,
+    ok_batch: np.ndarray,
+    theta_before: np.ndarray,
+    chi2_before: np.ndarray,
+    ok_before: np.ndarray,
+    *,
+    space: ParameterSpace,
+    tolerance: float,
+    open_level: float,
+    separation: float,
+) -> dict:
+    """Whether an evaluated GP round showed nothing left to learn.
+
+    Parameters
+    ----------
+    info : Mapping
+        The round's proposal info (``pred_chi2``: the GP's χ² at each pick before evaluation).
+    theta_batch, chi2_batch, ok_batch : ndarray
+        The round's evaluated batch, in proposal order.
+    theta_before, chi2_before, ok_before : ndarray
+        Every point evaluated before the round.
+    space : ParameterSpace
+        The box (distances are in its unit cube).
+    tolerance : float
+        Largest batch error and best-χ² gain, in Δχ² units, of a converged round.
+    open_level : float
+        Δχ² below the best of a point that marks a basin (``trust_region_open``).
+    separation : float
+        Unit-cube distance from every earlier such point that makes a basin new.
+
+    Returns
+    -------
+    dict
+        ``kind`` "gp", ``round``, ``n_region``, ``batch_mae``, ``best_gain``, ``new_basins``
+        (batch points in a new basin), ``converged``.
+    """
+    chi2_batch = np.asarray(chi2_batch, dtype=np.float64)
+    ok_batch = np.asarray(ok_batch, dtype=bool) & np.isfinite(chi2_batch)
+    ok_before = np.asarray(ok_before, dtype=bool) & np.isfinite(chi2_before)
+    best_before = float(np.min(chi2_before[ok_before]))
+    best = min(best_before, float(np.min(chi2_batch[ok_batch], initial=np.inf)))
+    pred = np.asarray(info["pred_chi2"], dtype=np.float64)
+    region = ok_batch & ((chi2_batch - best < REGION) | (pred - best < REGION))
+    mae = float(np.mean(np.abs(pred[region] - chi2_batch[region]))) if region.any() else math.nan
+    good_new = ok_batch & (chi2_batch - best < open_level)
+    good_old = ok_before & (chi2_before - best < open_level)
+    u_new = space.to_unit(np.asarray(theta_batch)[good_new])
+    if good_old.any() and len(u_new):
+        dist = cKDTree(space.to_unit(np.asarray(theta_before)[good_old])).query(u_new, k=1)[0]
+        new_basins = int(np.sum(dist > separation))
+    else:
+        new_basins = len(u_new)
+    gain = max(0.0, best_before - best)
+    return {
+        "kind": "gp",
+        "round": int(info["round_index"]) + 1,
+        "n_region": int(region.sum()),
+        "batch_mae": mae,
+        "best_gain": gain,
+        "new_basins": new_basins,
+        "converged": bool(region.any() and mae <= tolerance and gain <= tolerance)
+        and new_basins == 0,
+    }
+
+
+def posterior_round_check(
+    info: Mapping,
+    chi2_batch: np.ndarray,
+    ok_batch: np.ndarray,
+    *,
+    ess_threshold: float,
+    pareto_k_threshold: float,
+    seed: int = 0,
+) -> dict:
+    """Importance-reweighting check of the surrogate posterior a posterior round drew from.
+
+    Parameters
+    ----------
+    info : Mapping
+        The round's proposal info (``chi2_sampled``: the χ² the chain sampled, at each pick).
+    chi2_batch, ok_batch : ndarray
+        The batch's true χ² and success flags, in proposal order.
+    ess_threshold, pareto_k_threshold : float
+        The final validation's thresholds.
+    seed : int
+        Seed of the ESS fraction's bootstrap error.
+
+    Returns
+    -------
+    dict
+        ``kind`` "posterior", ``round``, ``ess_fraction``, ``pareto_k``, ``converged``.
+    """
+    m = reweighting_metrics(
+        np.asarray(chi2_batch, dtype=np.float64),
+        np.asarray(info["chi2_sampled"], dtype=np.float64),
+        failed=~np.asarray(ok_batch, dtype=bool),
+        ess_threshold=ess_threshold,
+        pareto_k_threshold=pareto_k_threshold,
+        seed=seed,
+    )
+    passed = bool(m["passed"])
+    if m["pareto_k"] == math.inf and m["n_used"] < PSIS_MIN_POINTS:  # no tail to fit
+        passed = (
+            m["ess_fraction"] >= ess_threshold and m["failed_fraction"] <= m["max_failed_fraction"]
+        )
+    return {
+        "kind": "posterior",
+        "round": int(info["round_index"]),
+        "ess_fraction": float(m["ess_fraction"]),
+        "pareto_k": float(m["pareto_k"]),
+        "converged": passed,
+    }
+
+
+def _streak(checks: Sequence[Mapping], kind: str) -> int:
+    n = 0
+    for c in reversed([c for c in checks if c["kind"] == kind]):
+        if not c["converged"]:
+            break
+        n += 1
+    return n
+
+
+def plan_round(
+    phase: str,
+    previous: Mapping | None,
+    check: Mapping | None,
+    *,
+    n_evaluated: int,
+    batch_size: int,
+    stop_after: int,
+    max_calls: int | None,
+) -> dict:
+    """How many points a round proposes, given the rounds before it.
+
+    Parameters
+    ----------
+    phase : {"gp", "posterior"}
+        The round's kind.
+    previous : Mapping or None
+        The previous round's ``stopping`` record (None for the first round).
+    check : Mapping or None
+        The check of the previous round's batch (None when it proposed nothing, or was the design).
+    n_evaluated : int
+        Training points evaluated so far (design + rounds).
+    batch_size : int
+        The configured batch size.
+    stop_after : int
+        Consecutive converged rounds that stop a phase (0: never early).
+    max_calls : int or None
+        Budget of training oracle calls.
+
+    Returns
+    -------
+    dict
+        The round's ``stopping`` record: ``checks`` (all so far), ``stopped`` ({phase: reason} of
+        every stopped phase) and ``n_points``.
+    """
+    if phase not in ("gp", "posterior"):
+        raise ValueError(f"plan_round: phase must be 'gp' or 'posterior', got {phase!r}")
+    checks = list(previous["checks"]) if previous else []
+    stopped = dict(previous["stopped"]) if previous else {}
+    if check is not None:
+        checks.append(dict(check))
+    left = None if max_calls is None else max(0, int(max_calls) - int(n_evaluated))
+    if "budget" in stopped:
+        stopped.setdefault(phase, stopped["budget"])
+    elif left == 0:
+        stopped["budget"] = stopped[phase] = f"the call budget max_calls = {max_calls} was spent"
+    elif phase not in stopped and stop_after and _streak(checks, phase) >= stop_after:
+        what = (
+            "the GP predicted its batch within stop_tolerance, found no new basin and no better "
+            "minimum"
+            if phase == "gp"
+            else "the surrogate posterior passed its importance-sampling check"
+        )
+        stopped[phase] = f"{what} in {stop_after} consecutive rounds"
+    n_points = 0 if phase in stopped else batch_size if left is None else min(batch_size, left)
+    return {"checks": checks, "stopped": stopped, "n_points": int(n_points)}
+
+
+def stop_reason(record: Mapping | None, n_gp_rounds: int, n_posterior_rounds: int) -> str:
+    """One sentence: why each phase of the loop ended.
+
+    Parameters
+    ----------
+    record : Mapping or None
+        The ``stopping`` record after the last round (None: no rounds).
+    n_gp_rounds, n_posterior_rounds : int
+        The configured maxima.
+
+    Returns
+    -------
+    str
+        The sentence for the report and ``run_summary.json``.
+    """
+    if record is None or n_gp_rounds + n_posterior_rounds == 0:
+        return "no active-learning rounds configured (Latin hypercube only)"
+    parts = []
+    for phase, n_max, label in (
+        ("gp", n_gp_rounds, "GP rounds"),
+        ("posterior", n_posterior_rounds, "posterior rounds"),
+    ):
+        if n_max == 0:
+            continue
+        ran = sum(1 for c in record["checks"] if c["kind"] == phase)
+        why = record["stopped"].get(phase)
+        parts.append(
+            f"{label}: {ran} of {n_max} run, stopped as {why}"
+            if why
+            else f"{label}: all {n_max} run without the stopping criterion holding"
+        )
+    return "; ".join(parts)
+
+
+def plan_next_round(
+    phase: str,
+    round_index: int,
+    data,
+    previous_info: Mapping | None,
+    *,
+    space: ParameterSpace,
+    settings: Mapping,
+    ess_threshold: float,
+    pareto_k_threshold: float,
+) -> dict:
+    """:func:`plan_round` for workflow round ``round_index``, checking round ``round_index − 1``.
+
+    Parameters
+    ----------
+    phase : {"gp", "posterior"}
+        The kind of round ``round_index`` (after the last round: the last round's kind).
+    round_index : int
+        The round to plan (rounds are numbered from 1; the design is round 0).
+    data : EvaluationTable
+        Every point evaluated before it, with its round.
+    previous_info : Mapping or None
+        The proposal info of round ``round_index − 1`` (None after the design).
+    space : ParameterSpace
+        The box.
+    settings : Mapping
+        The ``active_learning`` config section.
+    ess_threshold, pareto_k_threshold : float
+        The validation's thresholds, for posterior rounds.
+
+    Returns
+    -------
+    dict
+        The round's ``stopping`` record (see :func:`plan_round`).
+    """
+    check = None
+    method = previous_info.get("method", "gp") if previous_info else None
+    if method in ("gp", "posterior"):
+        batch = data.round == round_index - 1
+        if method == "gp":
+            check = gp_round_check(
+                previous_info,
+                data.theta[batch],
+                data.chi2[batch],
+                data.ok[batch],
+                data.theta[~batch],
+                data.chi2[~batch],
+                data.ok[~batch],
+                space=space,
+                tolerance=settings["stop_tolerance"],
+                open_level=settings["trust_region_open"],
+                separation=settings["trust_region_separation"],
+            )
+        else:
+            check = posterior_round_check(
+                previous_info,
+                data.chi2[batch],
+                data.ok[batch],
+                ess_threshold=ess_threshold,
+                pareto_k_threshold=pareto_k_threshold,
+                seed=int(settings["seed"]),
+            )
+    return plan_round(
+        phase,
+        previous_info.get("stopping") if previous_info else None,
+        check,
+        n_evaluated=len(data),
+        batch_size=int(settings["batch_size"]),
+        stop_after=int(settings["stop_after"]),
+        max_calls=settings["max_calls"],
+    )
+
+
+def stop_columns(record: Mapping, round_index: int) -> dict:
+    """The :data:`STOP_COLUMNS` of round ``round_index`` from the final ``stopping`` record.
+
+    Parameters
+    ----------
+    record : Mapping
+        The record after the last round (every check).
+    round_index : int
+        The round.
+
+    Returns
+    -------
+    dict
+        Its check's numbers (NaN where the round had none or the check does not apply).
+    """
+    check = next((c for c in record["checks"] if c["round"] == round_index), {})
+    keys = ("converged", "batch_mae", "best_gain", "new_basins", "ess_fraction", "pareto_k")
+    return {
+        col: math.nan if check.get(key) is None else float(check[key])  # JSON null: NaN
+        for col, key in zip(STOP_COLUMNS, keys, strict=True)
+    }
