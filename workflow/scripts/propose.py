@@ -2,7 +2,6 @@
 an empty batch once the loop has stopped (no GP fit, no TensorFlow import)."""
 
 import os
-import sys
 import time
 
 from globalfit.threads import pin_threads
@@ -12,7 +11,7 @@ os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(snakemake.params.nthread))
 
 import numpy as np
 
-from globalfit.active_learning.stopping import STOP_SETTINGS, plan_next_round
+from globalfit.active_learning.stopping import STOP_SETTINGS, empty_round_info, plan_next_round
 from globalfit.evaluation import EvaluationTable, write_batch
 from globalfit.jsonio import read_json, write_json
 from globalfit.logs import snakemake_log
@@ -69,14 +68,9 @@ if plan["n_points"]:
     )
 else:
     theta = np.zeros((0, space.dim))
-    info = {
-        "method": "stopped",
-        "round_index": round_index,
-        "n_fit": int(data.ok.sum()),
-        "cpu_seconds": time.process_time() - t_cpu,
-        "tensorflow_imported": "tensorflow" in sys.modules,
-    }
-    log.info("round %d: nothing to propose, %s", round_index, plan["stopped"]["gp"])
+    reason = plan["stopped"]["gp"]
+    info = empty_round_info(round_index, data.ok.sum(), time.process_time() - t_cpu, reason)
+    log.info("round %d: nothing to propose, %s", round_index, reason)
 info["stopping"] = plan
 write_batch(
     snakemake.output.proposal,

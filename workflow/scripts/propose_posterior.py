@@ -1,7 +1,6 @@
 """Posterior round r: a surrogate fitted to rounds 0..r-1 proposes round r's batch from its
 posterior; an empty batch once the loop has stopped (no fit, no sampling)."""
 
-import sys
 import time
 
 from globalfit.threads import pin_threads
@@ -10,7 +9,7 @@ pin_threads(1)  # before xgboost: thread contention slows per-call prediction
 
 import numpy as np
 
-from globalfit.active_learning.stopping import plan_next_round
+from globalfit.active_learning.stopping import empty_round_info, plan_next_round
 from globalfit.config import section_kwargs
 from globalfit.evaluation import EvaluationTable, write_batch
 from globalfit.jsonio import read_json, write_json
@@ -68,16 +67,9 @@ if plan["n_points"]:
     )
 else:
     theta = np.zeros((0, space.dim))
-    info = {
-        "method": "stopped",
-        "round_index": round_index,
-        "n_fit": int(data.ok.sum()),
-        "cpu_seconds": time.process_time() - t_cpu,
-        "xgboost_imported": "xgboost" in sys.modules,
-    }
-    log.info(
-        "posterior round %d: nothing to propose, %s", round_index, plan["stopped"]["posterior"]
-    )
+    reason = plan["stopped"]["posterior"]
+    info = empty_round_info(round_index, data.ok.sum(), time.process_time() - t_cpu, reason)
+    log.info("posterior round %d: nothing to propose, %s", round_index, reason)
 info["stopping"] = plan
 write_batch(
     snakemake.output.proposal,

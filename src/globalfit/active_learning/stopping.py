@@ -27,6 +27,7 @@ is cut to what the budget leaves.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -39,6 +40,7 @@ from globalfit.space import ParameterSpace
 __all__ = [
     "STOP_COLUMNS",
     "STOP_SETTINGS",
+    "empty_round_info",
     "gp_round_check",
     "plan_next_round",
     "plan_round",
@@ -375,4 +377,37 @@ def stop_columns(record: Mapping, round_index: int) -> dict:
     return {
         col: math.nan if check.get(key) is None else float(check[key])  # JSON null: NaN
         for col, key in zip(STOP_COLUMNS, keys, strict=True)
+    }
+
+
+def empty_round_info(round_index: int, n_fit: int, cpu_seconds: float, reason: str) -> dict:
+    """The proposal info of a round after its phase stopped.
+
+    It records whether the proposer process imported TensorFlow or xgboost, which an empty round
+    must not pay for.
+
+    Parameters
+    ----------
+    round_index : int
+        The round.
+    n_fit : int
+        Successful evaluations so far.
+    cpu_seconds : float
+        CPU seconds the proposer spent (the check of the round before included).
+    reason : str
+        Why its phase stopped.
+
+    Returns
+    -------
+    dict
+        ``method`` "stopped", the numbers above and the two import flags.
+    """
+    return {
+        "method": "stopped",
+        "round_index": int(round_index),
+        "n_fit": int(n_fit),
+        "cpu_seconds": float(cpu_seconds),
+        "reason": reason,
+        "tensorflow_imported": "tensorflow" in sys.modules,
+        "xgboost_imported": "xgboost" in sys.modules,
     }
