@@ -5,13 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from globalfit.active_learning.stopping import (
-    gp_round_check,
-    plan_round,
-    posterior_round_check,
-    stop_columns,
-    stop_reason,
-)
+from globalfit.active_learning.round_checks import gp_round_check, posterior_round_check
+from globalfit.active_learning.stopping import plan_round, stop_columns, stop_reason
 from globalfit.space import ParameterSpace
 
 SPACE = ParameterSpace(("x", "y"), np.array([-1.0, -1.0]), np.array([1.0, 1.0]))
