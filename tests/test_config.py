@@ -28,11 +28,23 @@ def test_defaults_are_filled_and_every_schema_key_is_documented():
     cfg = gfconfig.validate_schema(
         {"parameters": [{"name": "a", "lower": 0, "upper": 1}], "oracle": {"name": "bowl"}}
     )
-    assert cfg["evaluation"]["chunk_size"] == 16 and cfg["design"]["n_initial"] == 288
+    assert cfg["evaluation"]["chunk_size"] == 16 and cfg["design"]["n_initial"] is None
     assert cfg["parameters"][0]["prior"]["type"] == "soft_uniform"
-    # a default that depends on another key: Wilks' dof is the number of parameters
+    # defaults that depend on another key: Wilks' dof, the design and the batch scale with d
     assert cfg["inference"]["dof"] is None
-    assert gfconfig.fill_dependent_defaults(cfg)["inference"]["dof"] == 1
+    filled = gfconfig.fill_dependent_defaults(cfg)
+    assert filled["inference"]["dof"] == 1
+    assert filled["design"]["n_initial"] == 20 and filled["active_learning"]["batch_size"] == 8
+    four = gfconfig.fill_dependent_defaults(
+        gfconfig.validate_schema(
+            {
+                "parameters": [{"name": f"x{i}", "lower": 0, "upper": 1} for i in range(4)],
+                "oracle": {"name": "bowl"},
+                "design": {"n_initial": 7},
+            }
+        )
+    )
+    assert four["design"]["n_initial"] == 7 and four["active_learning"]["batch_size"] == 32
 
     def walk(node, where):
         for key, sub in node.get("properties", {}).items():
@@ -111,6 +123,25 @@ BAD = {
     "negative stop_after": (
         lambda c: c["active_learning"].update(stop_after=-1),
         "stop_after",
+    ),
+    "unknown exact problem": (
+        lambda c: c["oracle"].update(name="exact", options={"problem": "banana"}),
+        "oracle.options.problem: 'banana' is not one of",
+    ),
+    "unknown option of an exact problem": (
+        lambda c: c["oracle"].update(name="exact", options={"problem": "two_wells", "width": 1}),
+        "oracle.options: unknown option(s) ['width'] for 'two_wells'",
+    ),
+    "exact problem on a box it is not exact on": (
+        lambda c: c["oracle"].update(name="exact", options={"problem": "two_wells"}),
+        "parameters[5] (log10_fa): an exact problem's answers hold on a box [−h, h]^d",
+    ),
+    "exact problem in too few dimensions": (
+        lambda c: (
+            c["oracle"].update(name="exact", options={"problem": "curved_valley"}),
+            c["parameters"].__delitem__(slice(1, None)),
+        ),
+        "the exact problem 'curved_valley' needs d ≥ 2",
     ),
     "feature of an unknown parameter": (
         lambda c: c.setdefault("surrogate", {}).update(

@@ -34,16 +34,37 @@ def check(theta_batch, pred, before):
     )
 
 
-def test_gp_check_converges_only_on_an_accurate_batch_near_known_points():
+def test_gp_check_converges_when_the_gp_knew_the_region_edge_and_is_blind_to_wall_height():
     rng = np.random.default_rng(0)
     before = 0.3 + 0.05 * rng.standard_normal((40, 2))
     before[0] = (0.3, 0.3)  # the minimum is known
     batch = 0.3 + 0.05 * rng.standard_normal((10, 2))
-    c = check(batch, bowl(batch) + 0.5, before)
-    assert c["round"] == 3 and c["n_region"] > 0 and c["new_basins"] == 0
-    assert c["batch_mae"] == pytest.approx(0.5) and c["best_gain"] == 0.0 and c["converged"]
-    # the same batch mispredicted by 2 Δχ²: not converged
-    assert not check(batch, bowl(batch) + 2.0, before)["converged"]
+    truth = bowl(batch)
+    c = check(batch, truth + 0.5, before)
+    assert c["round"] == 3 and c["n_region"] == 10 and c["new_basins"] == 0
+    assert c["membership"] == 1.0 and c["best_gain"] == 0.0 and c["converged"]
+    assert c["batch_mae"] == pytest.approx(0.5, abs=0.05)
+    # a GP that puts the region's edge elsewhere (it predicts half the batch beyond Δχ² = 10)
+    edge = np.where(batch[:, 0] > 0.3, truth + 12.0, truth)
+    c = check(batch, edge, before)
+    assert c["membership"] < 0.9 and not c["converged"]
+    # a cliff through the minimum that the GP did not see: the wall's height (10⁶) does not
+    # swamp the error, each wall point costs at most the region's 10 Δχ²
+    walled = np.where(batch[:, 0] > 0.3, 1e6, truth)
+    c = gp_round_check(
+        {"round_index": 2, "pred_chi2": list(truth)},
+        batch,
+        walled,
+        np.ones(10, bool),
+        before,
+        bowl(before),
+        np.ones(40, bool),
+        space=SPACE,
+        tolerance=1.0,
+        open_level=10.0,
+        separation=0.2,
+    )
+    assert c["membership"] < 0.9 and c["batch_mae"] <= 10.0 and not c["converged"]
 
 
 def test_gp_check_sees_a_new_basin_and_a_better_minimum():
@@ -140,7 +161,8 @@ def test_the_call_budget_cuts_a_round_and_stops_both_phases():
 def test_stop_reason_and_columns_say_what_happened():
     record = {
         "checks": [
-            {"kind": "gp", "round": 1, "converged": False, "batch_mae": 3.0, "new_basins": 1},
+            {"kind": "gp", "round": 1, "converged": False, "membership": 0.5, "batch_mae": 3.0,
+             "new_basins": 1},
             {"kind": "posterior", "round": 2, "converged": True, "ess_fraction": 0.8,
              "pareto_k": None},
         ],
@@ -151,6 +173,7 @@ def test_stop_reason_and_columns_say_what_happened():
     assert stop_reason(None, 0, 0).startswith("no active-learning rounds")
     row = stop_columns(record, 1)
     assert row["check_batch_mae"] == 3.0 and row["check_new_basins"] == 1.0
+    assert row["check_membership"] == 0.5
     assert math.isnan(row["check_ess_fraction"])
     row = stop_columns(record, 2)
     assert row["check_ess_fraction"] == 0.8 and math.isnan(row["check_pareto_k"])

@@ -22,6 +22,7 @@ __all__ = [
     "ALP_PARAMETERS",
     "ANALYTIC",
     "ConfigError",
+    "EXACT",
     "SCHEMA_PATH",
     "cache_dir",
     "canonical",
@@ -35,7 +36,17 @@ __all__ = [
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 ANALYTIC = ("bowl", "twin_wells", "gaussian")
+#: oracle name "exact": the problems of globalfit.oracles.exact, as {problem: (least d, options)}
+EXACT = {
+    "correlated_gaussian": (1, ("seed",)),
+    "two_wells": (1, ("share", "sd", "offset")),
+    "unequal_wells": (2, ()),
+    "curved_valley": (2, ("curvature", "cliff")),
+}
 ALP_OPTIONS = {"ma", "sectors"}
+#: the design's and each round's points per parameter, where the config leaves them null
+DESIGN_PER_PARAMETER = 20
+BATCH_PER_PARAMETER = 8
 #: The surrogate inputs the ALP oracle derives from ALP-aca (globalfit.oracles.alp_features):
 #: {name: the features it is built on, which must be listed before it}.
 ALP_FEATURES = {
@@ -83,11 +94,18 @@ def validate_schema(config: dict, schema: dict | None = None) -> dict:
 
 
 def fill_dependent_defaults(config: dict) -> dict:
-    """Defaults that depend on other keys (the schema's own are constants), in place:
-    ``inference.dof`` null -> the number of parameters."""
-    inference = config.setdefault("inference", {})
-    if inference.get("dof") is None:
-        inference["dof"] = len(config.get("parameters", []))
+    """Defaults that depend on other keys (the schema's own are constants), in place: with d
+    parameters, ``inference.dof`` null -> d, ``design.n_initial`` null -> 20·d and
+    ``active_learning.batch_size`` null -> 8·d (docs/design.md, "Dimension-aware defaults")."""
+    d = len(config.get("parameters", []))
+    for section, key, value in (
+        ("inference", "dof", d),
+        ("design", "n_initial", DESIGN_PER_PARAMETER * d),
+        ("active_learning", "batch_size", BATCH_PER_PARAMETER * d),
+    ):
+        node = config.setdefault(section, {})
+        if node.get(key) is None:
+            node[key] = value
     return config
 
 
@@ -132,6 +150,8 @@ def check(config: Mapping[str, Any]) -> None:
             raise ConfigError(
                 f"parameters: the alp oracle needs exactly {list(ALP_PARAMETERS)}, got {names}"
             )
+    if name == "exact":
+        _check_exact(options, params)
     if name in ANALYTIC and "delay" in options and not options["delay"] >= 0:
         raise ConfigError("oracle.options.delay: must be >= 0 seconds")
     al, n_design = config.get("active_learning", {}), config.get("design", {}).get("n_initial")
@@ -149,6 +169,30 @@ def check(config: Mapping[str, Any]) -> None:
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     _check_points(config)
+
+
+def _check_exact(options: Mapping[str, Any], params: list) -> None:
+    """oracle name exact: a known problem, its own options, and the box its answers are exact on."""
+    problem = options.get("problem")
+    if problem not in EXACT:
+        raise ConfigError(f"oracle.options.problem: {problem!r} is not one of {sorted(EXACT)}")
+    least_d, allowed = EXACT[problem]
+    unknown = set(options) - set(allowed) - {"problem"}
+    if unknown:
+        raise ConfigError(
+            f"oracle.options: unknown option(s) {sorted(unknown)} for {problem!r}; known: "
+            f"{sorted(allowed)}"
+        )
+    if len(params) < least_d:
+        raise ConfigError(f"parameters: the exact problem {problem!r} needs d ≥ {least_d}")
+    h = params[0]["upper"]
+    for i, p in enumerate(params):
+        if p["lower"] != -h or p["upper"] != h:
+            raise ConfigError(
+                f"parameters[{i}] ({p['name']}): an exact problem's answers hold on a box "
+                f"[−h, h]^d with one h; got [{p['lower']}, {p['upper']}], parameters[0] has "
+                f"[{params[0]['lower']}, {h}]"
+            )
 
 
 def _check_oracle_features(config: Mapping[str, Any]) -> list[str]:

@@ -13,7 +13,11 @@ from globalfit.inference.validation import reweighting_metrics
 from globalfit.levels import REGION
 from globalfit.space import ParameterSpace
 
-__all__ = ["PSIS_MIN_POINTS", "gp_round_check", "posterior_round_check"]
+__all__ = ["MEMBERSHIP_SHARE", "PSIS_MIN_POINTS", "gp_round_check", "posterior_round_check"]
+
+# a converged GP round put at least this share of its batch's region points (by prediction or by
+# truth) on the right side of Δχ² = 10
+MEMBERSHIP_SHARE = 0.9
 
 # fewer usable weights than this leave PSIS (arviz) no tail to fit: k̂ = inf, and a posterior
 # round's check is its ESS fraction alone
@@ -47,7 +51,7 @@ def gp_round_check(
     space : ParameterSpace
         The box (distances are in its unit cube).
     tolerance : float
-        Largest batch error and best-χ² gain, in Δχ² units, of a converged round.
+        Largest best-χ² gain, in Δχ² units, of a converged round.
     open_level : float
         Δχ² below the best of a point that marks a basin (``trust_region_open``).
     separation : float
@@ -56,17 +60,25 @@ def gp_round_check(
     Returns
     -------
     dict
-        ``kind`` "gp", ``round``, ``n_region``, ``batch_mae``, ``best_gain``, ``new_basins``
-        (batch points in a new basin), ``converged``.
+        ``kind`` "gp", ``round``, ``n_region``, ``membership`` (share of those points the GP put on
+        the right side of the region's edge), ``batch_mae`` (mean |error| with both sides capped
+        at the edge: a wall point costs at most 10), ``best_gain``, ``new_basins`` (batch points
+        in a new basin), ``converged``.
     """
     chi2_batch = np.asarray(chi2_batch, dtype=np.float64)
     ok_batch = np.asarray(ok_batch, dtype=bool) & np.isfinite(chi2_batch)
     ok_before = np.asarray(ok_before, dtype=bool) & np.isfinite(chi2_before)
     best_before = float(np.min(chi2_before[ok_before]))
     best = min(best_before, float(np.min(chi2_batch[ok_batch], initial=np.inf)))
-    pred = np.asarray(info["pred_chi2"], dtype=np.float64)
-    region = ok_batch & ((chi2_batch - best < REGION) | (pred - best < REGION))
-    mae = float(np.mean(np.abs(pred[region] - chi2_batch[region]))) if region.any() else math.nan
+    pred = np.asarray(info["pred_chi2"], dtype=np.float64) - best
+    true = chi2_batch - best
+    region = ok_batch & ((true < REGION) | (pred < REGION))
+    if region.any():
+        capped = np.minimum(pred[region], REGION) - np.minimum(true[region], REGION)
+        mae = float(np.mean(np.abs(capped)))
+        membership = float(np.mean((pred[region] < REGION) == (true[region] < REGION)))
+    else:
+        mae = membership = math.nan
     good_new = ok_batch & (chi2_batch - best < open_level)
     good_old = ok_before & (chi2_before - best < open_level)
     u_new = space.to_unit(np.asarray(theta_batch)[good_new])
@@ -80,10 +92,11 @@ def gp_round_check(
         "kind": "gp",
         "round": int(info["round_index"]) + 1,
         "n_region": int(region.sum()),
+        "membership": membership,
         "batch_mae": mae,
         "best_gain": gain,
         "new_basins": new_basins,
-        "converged": bool(region.any() and mae <= tolerance and gain <= tolerance)
+        "converged": bool(region.any() and membership >= MEMBERSHIP_SHARE and gain <= tolerance)
         and new_basins == 0,
     }
 

@@ -53,6 +53,8 @@ class OracleSpec:
             return [ORACLE_DIR / "alp.py"]
         if self.name in ANALYTIC:
             return [ORACLE_DIR / "analytic.py"]
+        if self.name == "exact":
+            return [ORACLE_DIR / "exact.py"]
         return [plugin_source(self.plugin)]
 
     def identity(self) -> dict:

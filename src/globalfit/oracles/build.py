@@ -29,6 +29,11 @@ def build_oracle(spec: OracleSpec):
 
         space = ParameterSpace(spec.names, np.array(spec.lower), np.array(spec.upper))
         return AnalyticFunction(spec.name, space, spec.options)
+    if spec.name == "exact":
+        from globalfit.oracles.exact import exact_problem
+
+        options = dict(spec.options)
+        return exact_problem(options.pop("problem"), len(spec.names), spec.upper[0], **options)
     if spec.name == "plugin":
         return PluginOracle(spec.plugin, spec.options)
     raise ValueError(f"oracle.name: unknown oracle {spec.name!r}")

@@ -14,7 +14,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ExactProblem", "correlated_gaussian", "gaussian_wells", "two_wells", "unequal_wells"]
+__all__ = [
+    "EXACT_PROBLEMS",
+    "ExactProblem",
+    "correlated_gaussian",
+    "curved_valley",
+    "exact_problem",
+    "gaussian_wells",
+    "two_wells",
+    "unequal_wells",
+]
+
+#: Beyond a cliff χ² is the valley's plus CLIFF_HEIGHT·10^(distance / CLIFF_SCALE), capped at
+#: 10^14 like the analytic functions' wall: the ALP model's shape, 10³ high at its foot.
+CLIFF_HEIGHT = 1e3
+CLIFF_SCALE = 0.05
 
 
 @dataclass(frozen=True)
@@ -44,9 +58,47 @@ class ExactProblem:
     masses: tuple[float, ...]
     centres: np.ndarray
 
+    def __call__(self, theta_row: np.ndarray) -> float:
+        """One point, as an oracle worker calls it."""
+        return float(self.chi2(np.asarray(theta_row, dtype=np.float64)[None, :])[0])
+
     @property
     def dim(self) -> int:
         return int(self.centres.shape[1])
+
+    def compare(
+        self, samples: np.ndarray, weights: np.ndarray, n_exact: int = 50_000, seed: int = 12345
+    ) -> dict:
+        """How far weighted posterior samples are from the exact posterior.
+
+        Parameters
+        ----------
+        samples : (n, d) ndarray
+            Posterior samples.
+        weights : (n,) ndarray
+            Their weights (any normalisation).
+        n_exact : int
+            Exact draws the marginals are compared with (KS noise ~ 1/√n_exact).
+        seed : int
+            Seed of the exact draws.
+
+        Returns
+        -------
+        dict
+            ``ks``: the worst marginal's two-sample KS distance; ``masses``: the samples' mass
+            nearest each exact centre; ``mass_error``: the largest |mass − exact mass|.
+        """
+        x = np.atleast_2d(np.asarray(samples, dtype=np.float64))
+        w = np.asarray(weights, dtype=np.float64) / np.sum(weights)
+        exact = self.draw(n_exact, np.random.default_rng(seed))
+        ks = max(_weighted_ks(x[:, i], w, exact[:, i]) for i in range(self.dim))
+        near = np.argmin(np.linalg.norm(x[:, None, :] - self.centres[None], axis=2), axis=1)
+        masses = np.bincount(near, weights=w, minlength=len(self.masses))
+        return {
+            "ks": ks,
+            "masses": [float(m) for m in masses],
+            "mass_error": float(np.max(np.abs(masses - np.asarray(self.masses)))),
+        }
 
     def parameters(self) -> list[dict]:
         """The box as config ``parameters`` with uniform priors (x0, x1, ...)."""
@@ -55,6 +107,17 @@ class ExactProblem:
             {"name": f"x{i}", "lower": -h, "upper": h, "prior": {"type": "uniform"}}
             for i in range(self.dim)
         ]
+
+
+def _weighted_ks(x: np.ndarray, w: np.ndarray, y: np.ndarray) -> float:
+    """Two-sample KS distance between samples x with weights w (summing to 1) and equal-weight y."""
+    order = np.argsort(x)
+    xs, cdf_x = x[order], np.concatenate([[0.0], np.cumsum(w[order])])
+    ys = np.sort(y)
+    grid = np.concatenate([xs, ys])
+    f_x = cdf_x[np.searchsorted(xs, grid, side="right")]
+    f_y = np.searchsorted(ys, grid, side="right") / len(ys)
+    return float(np.max(np.abs(f_x - f_y)))
 
 
 def correlated_gaussian(d: int, seed: int = 0, half_width: float = 3.0) -> ExactProblem:
@@ -213,3 +276,103 @@ def unequal_wells(d: int, half_width: float = 3.0) -> ExactProblem:
     a = np.r_[1.5, 1.0, np.zeros(d - 2)]
     b = np.r_[-1.2, -1.0, np.full(d - 2, 0.5)]
     return gaussian_wells(np.stack([a, b]), [0.3, 0.45], [0.35, 0.65], half_width)
+
+
+def curved_valley(
+    d: int, curvature: float = 0.35, cliff: float = 0.3, half_width: float = 3.0
+) -> ExactProblem:
+    """A banana-shaped Gaussian (Haario's twist of the axes after the first by θ0²) behind a cliff.
+
+    Latent z ~ N(0, diag(0.6², 0.15², …)); θ0 = z0, θk = zk + curvature·(z0² − 0.36) for k ≥ 1
+    (Jacobian 1). Where θ0 > cliff, χ² rises by 10³ at the cliff's foot and a decade every 0.05
+    beyond, so the posterior is the banana truncated at θ0 = cliff (the default cuts 31 % of it).
+
+    Parameters
+    ----------
+    d : int
+        Dimension, ≥ 2.
+    curvature : float
+        Bend of the valley: θk's mean moves by curvature·z0².
+    cliff : float
+        θ0 where the cliff stands; ``inf`` for none.
+    half_width : float
+        Half-width of the box.
+
+    Returns
+    -------
+    ExactProblem
+        ln Z = ½ Σ ln(2π s_i²) + ln Φ(cliff/0.6) − d ln(2h); one island at the valley's floor.
+    """
+    if d < 2:
+        raise ValueError(f"curved_valley: need d ≥ 2, got {d}")
+    sd = np.r_[0.6, np.full(d - 1, 0.15)]
+    if 4 * sd[0] > half_width or abs(curvature) * (4 * sd[0]) ** 2 + 4 * sd[1] > half_width:
+        raise ValueError("curved_valley: the valley must lie 4 sds inside the box")
+    from scipy.special import log_ndtr
+
+    def latent(x):
+        z = np.array(np.atleast_2d(x), dtype=np.float64)
+        z[:, 1:] -= curvature * (z[:, :1] ** 2 - sd[0] ** 2)
+        return z
+
+    def chi2(x):
+        x = np.atleast_2d(x)
+        base = np.sum((latent(x) / sd) ** 2, axis=1)
+        beyond = np.maximum(x[:, 0] - cliff, 0.0)
+        wall = CLIFF_HEIGHT * 10.0 ** np.minimum(beyond / CLIFF_SCALE, 11.0)
+        return np.where(x[:, 0] > cliff, base + wall, base)
+
+    def draw(n, rng):
+        from scipy.stats import truncnorm
+
+        z0 = truncnorm.rvs(-np.inf, cliff / sd[0], scale=sd[0], size=n, random_state=rng)
+        z = np.column_stack([z0, sd[1:] * rng.standard_normal((n, d - 1))])
+        z[:, 1:] += curvature * (z[:, :1] ** 2 - sd[0] ** 2)
+        return z
+
+    floor = np.r_[0.0, np.full(d - 1, -curvature * sd[0] ** 2)]
+    return ExactProblem(
+        chi2=chi2,
+        log_z=float(
+            0.5 * np.sum(np.log(2 * np.pi * sd**2))
+            + log_ndtr(cliff / sd[0])
+            - d * math.log(2 * half_width)
+        ),
+        half_width=half_width,
+        draw=draw,
+        masses=(1.0,),
+        centres=floor[None, :],
+    )
+
+
+#: The problems an ``oracle: {name: exact, options: {problem: ...}}`` config may name.
+EXACT_PROBLEMS = {
+    "correlated_gaussian": correlated_gaussian,
+    "two_wells": two_wells,
+    "unequal_wells": unequal_wells,
+    "curved_valley": curved_valley,
+}
+
+
+def exact_problem(problem: str, d: int, half_width: float, **options) -> ExactProblem:
+    """The named exact problem on [−half_width, half_width]^d.
+
+    Parameters
+    ----------
+    problem : str
+        A key of :data:`EXACT_PROBLEMS`.
+    d : int
+        Dimension.
+    half_width : float
+        Half-width of the box (the config's parameter bounds).
+    **options
+        The problem's own keyword arguments.
+
+    Returns
+    -------
+    ExactProblem
+        Its χ², exact ln Z, exact sampler and island masses.
+    """
+    if problem not in EXACT_PROBLEMS:
+        raise ValueError(f"unknown exact problem {problem!r}; known: {sorted(EXACT_PROBLEMS)}")
+    return EXACT_PROBLEMS[problem](d, half_width=half_width, **options)
