@@ -19,15 +19,21 @@ PROBLEM = two_wells(2)  # masses 0.57 / 0.43 at x0 = ±1.5, sd 0.3, on [−3, 3]
 
 
 def exact_config() -> dict:
-    """The defaults (a d-scaled design of 40 and batches of 16) with the maxima and the samplers
-    cut to test size."""
+    """The defaults with the budget (40 design points, batches of 16, at most 3 + 4 rounds) and
+    the samplers cut to test size."""
     return {
         "name": "exact_two_wells",
         "parameters": PROBLEM.parameters(),
         "oracle": {"name": "exact", "options": {"problem": "two_wells"}},
         "evaluation": {"chunk_size": 16, "parallel_chunks": 2},
         "threads": {"evaluate": 1, "fit": 1},
-        "active_learning": {"rounds": 3, "posterior_rounds": 4, "n_candidates": 1000},
+        "design": {"n_initial": 40},
+        "active_learning": {
+            "rounds": 3,
+            "posterior_rounds": 4,
+            "batch_size": 16,
+            "n_candidates": 1000,
+        },
         "surrogate": {"n_trials": 2, "n_folds": 2, "tuning_rounds": 60, "n_estimators": 300},
         "inference": {
             "nested": {"n_live": 300, "n_eff": 2000},
@@ -64,6 +70,6 @@ def test_the_workflow_finds_both_mirror_wells_with_their_masses_and_evidence(exa
     log_z = validation["evidence"]["log_z_corrected"]
     assert abs(log_z - PROBLEM.log_z) < 0.35, (log_z, PROBLEM.log_z)
     training = EvaluationTable.read(exact_run / "dataset.h5")
-    assert len(training) >= 40 and not set(training.keys()) & set(
-        EvaluationTable.read(exact_run / "inference" / "validation.h5").keys()
+    assert len(training) >= 40 and not set(training.keys) & set(
+        EvaluationTable.read(exact_run / "inference" / "validation.h5").keys
     )

@@ -34,7 +34,7 @@ def check(theta_batch, pred, before):
     )
 
 
-def test_gp_check_converges_when_the_gp_knew_the_region_edge_and_is_blind_to_wall_height():
+def test_gp_check_converges_on_an_accurate_batch_and_is_blind_to_the_wall_height():
     rng = np.random.default_rng(0)
     before = 0.3 + 0.05 * rng.standard_normal((40, 2))
     before[0] = (0.3, 0.3)  # the minimum is known
@@ -44,6 +44,9 @@ def test_gp_check_converges_when_the_gp_knew_the_region_edge_and_is_blind_to_wal
     assert c["round"] == 3 and c["n_region"] == 10 and c["new_basins"] == 0
     assert c["membership"] == 1.0 and c["best_gain"] == 0.0 and c["converged"]
     assert c["batch_mae"] == pytest.approx(0.5, abs=0.05)
+    # the same batch mispredicted by 2 Δχ²: not converged, though the GP knew the region's edge
+    c = check(batch, truth + 2.0, before)
+    assert c["membership"] >= 0.9 and not c["converged"]
     # a GP that puts the region's edge elsewhere (it predicts half the batch beyond Δχ² = 10)
     edge = np.where(batch[:, 0] > 0.3, truth + 12.0, truth)
     c = check(batch, edge, before)

@@ -44,9 +44,6 @@ EXACT = {
     "curved_valley": (2, ("curvature", "cliff")),
 }
 ALP_OPTIONS = {"ma", "sectors"}
-#: the design's and each round's points per parameter, where the config leaves them null
-DESIGN_PER_PARAMETER = 20
-BATCH_PER_PARAMETER = 8
 #: The surrogate inputs the ALP oracle derives from ALP-aca (globalfit.oracles.alp_features):
 #: {name: the features it is built on, which must be listed before it}.
 ALP_FEATURES = {
@@ -94,18 +91,11 @@ def validate_schema(config: dict, schema: dict | None = None) -> dict:
 
 
 def fill_dependent_defaults(config: dict) -> dict:
-    """Defaults that depend on other keys (the schema's own are constants), in place: with d
-    parameters, ``inference.dof`` null -> d, ``design.n_initial`` null -> 20·d and
-    ``active_learning.batch_size`` null -> 8·d (docs/design.md, "Dimension-aware defaults")."""
-    d = len(config.get("parameters", []))
-    for section, key, value in (
-        ("inference", "dof", d),
-        ("design", "n_initial", DESIGN_PER_PARAMETER * d),
-        ("active_learning", "batch_size", BATCH_PER_PARAMETER * d),
-    ):
-        node = config.setdefault(section, {})
-        if node.get(key) is None:
-            node[key] = value
+    """Defaults that depend on other keys (the schema's own are constants), in place:
+    ``inference.dof`` null -> the number of parameters."""
+    inference = config.setdefault("inference", {})
+    if inference.get("dof") is None:
+        inference["dof"] = len(config.get("parameters", []))
     return config
 
 

@@ -13,11 +13,7 @@ from globalfit.inference.validation import reweighting_metrics
 from globalfit.levels import REGION
 from globalfit.space import ParameterSpace
 
-__all__ = ["MEMBERSHIP_SHARE", "PSIS_MIN_POINTS", "gp_round_check", "posterior_round_check"]
-
-# a converged GP round put at least this share of its batch's region points (by prediction or by
-# truth) on the right side of Δχ² = 10
-MEMBERSHIP_SHARE = 0.9
+__all__ = ["PSIS_MIN_POINTS", "gp_round_check", "posterior_round_check"]
 
 # fewer usable weights than this leave PSIS (arviz) no tail to fit: k̂ = inf, and a posterior
 # round's check is its ESS fraction alone
@@ -51,7 +47,7 @@ def gp_round_check(
     space : ParameterSpace
         The box (distances are in its unit cube).
     tolerance : float
-        Largest best-χ² gain, in Δχ² units, of a converged round.
+        Largest batch error and best-χ² gain, in Δχ² units, of a converged round.
     open_level : float
         Δχ² below the best of a point that marks a basin (``trust_region_open``).
     separation : float
@@ -60,10 +56,10 @@ def gp_round_check(
     Returns
     -------
     dict
-        ``kind`` "gp", ``round``, ``n_region``, ``membership`` (share of those points the GP put on
-        the right side of the region's edge), ``batch_mae`` (mean |error| with both sides capped
-        at the edge: a wall point costs at most 10), ``best_gain``, ``new_basins`` (batch points
-        in a new basin), ``converged``.
+        ``kind`` "gp", ``round``, ``n_region``, ``batch_mae`` (mean |error| with both sides capped
+        at the region's edge: a wall point costs at most 10), ``membership`` (share of those
+        points the GP put on the right side of the edge; reported), ``best_gain``, ``new_basins``
+        (batch points in a new basin), ``converged``.
     """
     chi2_batch = np.asarray(chi2_batch, dtype=np.float64)
     ok_batch = np.asarray(ok_batch, dtype=bool) & np.isfinite(chi2_batch)
@@ -96,7 +92,7 @@ def gp_round_check(
         "batch_mae": mae,
         "best_gain": gain,
         "new_basins": new_basins,
-        "converged": bool(region.any() and membership >= MEMBERSHIP_SHARE and gain <= tolerance)
+        "converged": bool(region.any() and mae <= tolerance and gain <= tolerance)
         and new_basins == 0,
     }
 

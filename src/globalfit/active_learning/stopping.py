@@ -7,14 +7,13 @@ loop stopped proposes an empty batch: no GP fit, no TensorFlow import, no oracle
 Each round's proposer first checks the round before it, on points that round's model had not
 seen when it predicted them:
 
-- **GP rounds** (:func:`~globalfit.active_learning.round_checks.gp_round_check`): the GP knew
-  the region before it saw its own batch (of the batch points that it or the truth put within
-  Δχ² < 10, at least ``MEMBERSHIP_SHARE`` = 90 % on the right side of that edge), the best χ²
-  improved by at most ``stop_tolerance``, and no new basin: no batch point within
-  ``trust_region_open`` of the best lies farther than ``trust_region_separation`` (unit cube) from
-  every earlier point that good. The region's shape inside is the posterior rounds' to check (the
-  GP's picks are where it is least sure, so its error on them stays near the region's scale). The
-  rounds that come after the GP phase stops are the posterior rounds.
+- **GP rounds** (:func:`~globalfit.active_learning.round_checks.gp_round_check`): the GP's error on
+  its own batch before it was evaluated (mean |predicted − true| Δχ² over batch points that either
+  call within Δχ² < 10, both capped at that edge so that the wall's height does not swamp it) at
+  most ``stop_tolerance``, the best χ² improved by at most ``stop_tolerance``, and no new basin: no
+  batch point within ``trust_region_open`` of the best lies farther than
+  ``trust_region_separation`` (unit cube) from every earlier point that good. The rounds that come
+  after the GP phase stops are the posterior rounds.
 - **Posterior rounds** (:func:`~globalfit.active_learning.round_checks.posterior_round_check`): the
   batch was drawn from the surrogate's posterior, so its true χ² importance-reweight that posterior
   exactly as the final validation does; the round passes when ESS fraction and PSIS k̂ pass
@@ -118,7 +117,8 @@ def plan_round(
         stopped["budget"] = stopped[phase] = f"the call budget max_calls = {max_calls} was spent"
     elif phase not in stopped and stop_after and _streak(checks, phase) >= stop_after:
         what = (
-            "the GP knew the region's edge at its batch, found no new basin and no better minimum"
+            "the GP predicted its batch within stop_tolerance, found no new basin and no better "
+            "minimum"
             if phase == "gp"
             else "the surrogate posterior passed its importance-sampling check"
         )
